@@ -1,0 +1,26 @@
+#pragma once
+// Wall-clock timing and memory accounting for progress lines and run summaries.
+#include <chrono>
+#include <cstdint>
+
+namespace tod2map {
+
+/// Seconds since construction (or the last reset()).
+class Stopwatch {
+ public:
+  Stopwatch() : start_(std::chrono::steady_clock::now()) {}
+  void reset() { start_ = std::chrono::steady_clock::now(); }
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+/// Peak resident set size of this process in bytes (getrusage).
+std::int64_t peak_rss_bytes();
+/// Current resident set size of this process in bytes (/proc/self/statm; 0 if unavailable).
+std::int64_t current_rss_bytes();
+
+}  // namespace tod2map
