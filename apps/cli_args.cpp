@@ -1,0 +1,32 @@
+#include "cli_args.hpp"
+
+#include <cstring>
+
+#include "tod2map/core/error.hpp"
+
+namespace tod2map::apps {
+
+ConfigArgs parse_config_args(const char* command, int argc, char** argv) {
+  ConfigArgs args;
+  const std::string usage =
+      std::string(" (usage: tod2map ") + command + " CONFIG [--set key.path=value ...])";
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--set") {
+      if (i + 1 >= argc) throw InvalidArgument("--set needs key.path=value" + usage);
+      args.overrides.emplace_back(argv[++i]);
+    } else if (a.rfind("--set=", 0) == 0) {
+      args.overrides.emplace_back(a.substr(6));
+    } else if (!a.empty() && a[0] == '-') {
+      throw InvalidArgument("unknown option '" + a + "'" + usage);
+    } else if (args.config_path.empty()) {
+      args.config_path = a;
+    } else {
+      throw InvalidArgument("unexpected argument '" + a + "'" + usage);
+    }
+  }
+  if (args.config_path.empty()) throw InvalidArgument("missing CONFIG" + usage);
+  return args;
+}
+
+}  // namespace tod2map::apps

@@ -1,0 +1,24 @@
+// `tod2map run CONFIG`: makes a map as the config says (under mpirun or alone).
+#include <mpi.h>
+
+#include "cli_args.hpp"
+#include "commands.hpp"
+#include "tod2map/core/log.hpp"
+#include "tod2map/core/mpi.hpp"
+#include "tod2map/io/config.hpp"
+#include "tod2map/mapmaker/pipeline.hpp"
+
+namespace tod2map::apps {
+
+int command_run(int argc, char** argv) {
+  const ConfigArgs args = parse_config_args("run", argc, argv);
+  MPI_Comm comm = MPI_COMM_WORLD;
+  const io::Config config =
+      collective(comm, [&] { return io::load_config(args.config_path, args.overrides); });
+  log::info("tod2map run %s on %d rank(s)", args.config_path.c_str(), comm_size(comm));
+  log::info("resolved configuration:\n%s", io::to_yaml(config).c_str());
+  const auto result = mapmaker::run(config, comm);
+  return result.solver.converged ? 0 : 4;
+}
+
+}  // namespace tod2map::apps

@@ -1,0 +1,218 @@
+#pragma once
+// Kokkos kernels of the pointing operator on local data: P^T N^-1 accumulation into the
+// overlapped pixel vector (blocks, hits, right-hand sides), the gather P m, and the per-pixel
+// block solves. Samples are grouped in chunks (contiguous sample ranges of one detector with
+// one noise weight 1/sigma^2: the destriping baselines). Every kernel takes the execution
+// space first, works on views of that space's memory, and has no MPI. Depends on Kokkos only.
+#include <Kokkos_Core.hpp>
+#include <Kokkos_ScatterView.hpp>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "tod2map/mapmaker/kernels/pixel_block.hpp"
+
+namespace tod2map::mapmaker::kernels {
+
+/// Local sample data the operators read. pixel[t] is the overlapped (local) pixel index of
+/// sample t, or -1 when the sample is not used (flagged, non-finite). Pointing weights of sample
+/// t are (1, wq[t], wu[t]) for IQU and (1) for I.
+template <class MemSpace>
+struct SampleViews {
+  int nstokes = 3;
+  Kokkos::View<const std::int32_t*, MemSpace> pixel;
+  Kokkos::View<const double*, MemSpace> wq;
+  Kokkos::View<const double*, MemSpace> wu;
+  Kokkos::View<const std::int64_t*, MemSpace> chunk_begin;  ///< nchunks + 1 offsets
+  Kokkos::View<const double*, MemSpace> chunk_weight;       ///< 1/sigma^2 per chunk
+  std::int64_t n_samples() const { return static_cast<std::int64_t>(pixel.extent(0)); }
+  std::int64_t n_chunks() const { return static_cast<std::int64_t>(chunk_weight.extent(0)); }
+};
+
+namespace detail {
+inline void require(bool ok, const char* kernel, const std::string& what) {
+  if (!ok) throw std::invalid_argument(std::string("tod2map::mapmaker::") + kernel + ": " + what);
+}
+}  // namespace detail
+
+/// blocks[p*ncov + k] += sum over used samples of weight * (w w^T) packed; hits[p] += count.
+/// blocks has n_overlapped*packed_size(nstokes) entries, hits n_overlapped.
+template <class ExecSpace>
+void accumulate_blocks(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
+                       const Kokkos::View<double*, typename ExecSpace::memory_space>& blocks,
+                       const Kokkos::View<double*, typename ExecSpace::memory_space>& hits) {
+  const int nstokes = s.nstokes;
+  const int ncov = packed_size(nstokes);
+  detail::require(blocks.extent(0) == hits.extent(0) * ncov, "accumulate_blocks",
+                  "blocks has " + std::to_string(blocks.extent(0)) + " entries, expected " +
+                      std::to_string(hits.extent(0) * ncov));
+  auto blocks_sv = Kokkos::Experimental::create_scatter_view(blocks);
+  auto hits_sv = Kokkos::Experimental::create_scatter_view(hits);
+  const auto pixel = s.pixel;
+  const auto wq = s.wq;
+  const auto wu = s.wu;
+  const auto begin = s.chunk_begin;
+  const auto weight = s.chunk_weight;
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::accumulate_blocks",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()), KOKKOS_LAMBDA(const std::int64_t c) {
+        auto b = blocks_sv.access();
+        auto h = hits_sv.access();
+        const double w = weight(c);
+        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
+          const std::int32_t p = pixel(t);
+          if (p < 0) continue;
+          h(p) += 1.0;
+          if (nstokes == 1) {
+            b(p) += w;
+          } else {
+            const double q = wq(t), u = wu(t);
+            const std::int64_t o = 6 * static_cast<std::int64_t>(p);
+            b(o + 0) += w;
+            b(o + 1) += w * q;
+            b(o + 2) += w * u;
+            b(o + 3) += w * q * q;
+            b(o + 4) += w * q * u;
+            b(o + 5) += w * u * u;
+          }
+        }
+      });
+  auto blocks_out = blocks;  // contribute() takes its destination by non-const reference
+  auto hits_out = hits;
+  Kokkos::Experimental::contribute(blocks_out, blocks_sv);
+  Kokkos::Experimental::contribute(hits_out, hits_sv);
+}
+
+/// rhs[p*nstokes + s] += sum over used samples in p of weight * w_s * tod[t]  (P^T N^-1 tod).
+template <class ExecSpace>
+void accumulate_rhs(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
+                    const Kokkos::View<const double*, typename ExecSpace::memory_space>& tod,
+                    const Kokkos::View<double*, typename ExecSpace::memory_space>& rhs) {
+  const int nstokes = s.nstokes;
+  detail::require(tod.extent(0) == s.pixel.extent(0), "accumulate_rhs",
+                  "tod has " + std::to_string(tod.extent(0)) + " samples, pointing has " +
+                      std::to_string(s.pixel.extent(0)));
+  detail::require(rhs.extent(0) % nstokes == 0, "accumulate_rhs", "rhs size not a multiple of nstokes");
+  auto rhs_sv = Kokkos::Experimental::create_scatter_view(rhs);
+  const auto pixel = s.pixel;
+  const auto wq = s.wq;
+  const auto wu = s.wu;
+  const auto begin = s.chunk_begin;
+  const auto weight = s.chunk_weight;
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::accumulate_rhs",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()), KOKKOS_LAMBDA(const std::int64_t c) {
+        auto r = rhs_sv.access();
+        const double w = weight(c);
+        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
+          const std::int32_t p = pixel(t);
+          if (p < 0) continue;
+          const double wd = w * tod(t);
+          if (nstokes == 1) {
+            r(p) += wd;
+          } else {
+            const std::int64_t o = 3 * static_cast<std::int64_t>(p);
+            r(o + 0) += wd;
+            r(o + 1) += wd * wq(t);
+            r(o + 2) += wd * wu(t);
+          }
+        }
+      });
+  auto rhs_out = rhs;
+  Kokkos::Experimental::contribute(rhs_out, rhs_sv);
+}
+
+/// tod[t] = w_t . map[pixel(t)] (P m); 0 for unused samples. map is overlapped, pixel-major.
+template <class ExecSpace>
+void gather(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
+            const Kokkos::View<const double*, typename ExecSpace::memory_space>& map,
+            const Kokkos::View<double*, typename ExecSpace::memory_space>& tod) {
+  const int nstokes = s.nstokes;
+  detail::require(tod.extent(0) == s.pixel.extent(0), "gather",
+                  "tod has " + std::to_string(tod.extent(0)) + " samples, pointing has " +
+                      std::to_string(s.pixel.extent(0)));
+  const auto pixel = s.pixel;
+  const auto wq = s.wq;
+  const auto wu = s.wu;
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::gather", Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_samples()),
+      KOKKOS_LAMBDA(const std::int64_t t) {
+        const std::int32_t p = pixel(t);
+        if (p < 0) {
+          tod(t) = 0.0;
+        } else if (nstokes == 1) {
+          tod(t) = map(p);
+        } else {
+          const std::int64_t o = 3 * static_cast<std::int64_t>(p);
+          tod(t) = map(o) + wq(t) * map(o + 1) + wu(t) * map(o + 2);
+        }
+      });
+}
+
+/// Per owned pixel: rcond of its block; the inverse block where hits >= min_hits and
+/// rcond >= min_rcond, else zeros and mask = 1. blocks/inverse: n*ncov, hits/rcond/mask: n.
+template <class ExecSpace>
+void invert_blocks(const ExecSpace& exec, int nstokes,
+                   const Kokkos::View<const double*, typename ExecSpace::memory_space>& blocks,
+                   const Kokkos::View<const double*, typename ExecSpace::memory_space>& hits,
+                   std::int64_t min_hits, double min_rcond,
+                   const Kokkos::View<double*, typename ExecSpace::memory_space>& inverse,
+                   const Kokkos::View<double*, typename ExecSpace::memory_space>& rcond,
+                   const Kokkos::View<std::uint8_t*, typename ExecSpace::memory_space>& mask) {
+  const int ncov = packed_size(nstokes);
+  const std::int64_t n = static_cast<std::int64_t>(hits.extent(0));
+  detail::require(blocks.extent(0) == static_cast<size_t>(n * ncov) &&
+                      inverse.extent(0) == blocks.extent(0) && rcond.extent(0) == hits.extent(0) &&
+                      mask.extent(0) == hits.extent(0),
+                  "invert_blocks", "inconsistent extents");
+  const double hits_min = static_cast<double>(min_hits);
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::invert_blocks", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
+      KOKKOS_LAMBDA(const std::int64_t p) {
+        const double* b = &blocks(p * ncov);
+        double* inv = &inverse(p * ncov);
+        double rc = 0.0;
+        bool ok = false;
+        if (hits(p) > 0.0) {
+          if (ncov == 1) {
+            rc = b[0] > 0.0 ? 1.0 : 0.0;
+            if (rc > 0.0) inv[0] = 1.0 / b[0];
+            ok = rc > 0.0;
+          } else {
+            rc = rcond_sym3(b);
+            ok = rc > 0.0 && invert_sym3(b, inv);
+          }
+        }
+        rcond(p) = rc;
+        const bool keep = ok && hits(p) >= hits_min && rc >= min_rcond && hits(p) > 0.0;
+        mask(p) = keep ? 0 : 1;
+        if (!keep)
+          for (int k = 0; k < ncov; ++k) inv[k] = 0.0;
+      });
+}
+
+/// map[p] = inverse[p] rhs[p] for owned pixels; masked pixels get `masked_value`.
+template <class ExecSpace>
+void apply_inverse_blocks(const ExecSpace& exec, int nstokes,
+                          const Kokkos::View<const double*, typename ExecSpace::memory_space>& inverse,
+                          const Kokkos::View<const std::uint8_t*, typename ExecSpace::memory_space>& mask,
+                          const Kokkos::View<const double*, typename ExecSpace::memory_space>& rhs,
+                          const Kokkos::View<double*, typename ExecSpace::memory_space>& map,
+                          double masked_value) {
+  const int ncov = packed_size(nstokes);
+  const std::int64_t n = static_cast<std::int64_t>(mask.extent(0));
+  detail::require(inverse.extent(0) == static_cast<size_t>(n * ncov) &&
+                      rhs.extent(0) == static_cast<size_t>(n * nstokes) && map.extent(0) == rhs.extent(0),
+                  "apply_inverse_blocks", "inconsistent extents");
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::apply_inverse_blocks", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
+      KOKKOS_LAMBDA(const std::int64_t p) {
+        if (mask(p)) {
+          for (int k = 0; k < nstokes; ++k) map(p * nstokes + k) = masked_value;
+          return;
+        }
+        apply_sym(nstokes, &inverse(p * ncov), &rhs(p * nstokes), &map(p * nstokes));
+      });
+}
+
+}  // namespace tod2map::mapmaker::kernels

@@ -1,0 +1,60 @@
+#pragma once
+// This rank's samples after pointing expansion: the data every map-making operator reads.
+// Built once from the timelines read from disk (or given from Python); lives in the memory of
+// the default Kokkos execution space.
+#include <Kokkos_Core.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tod2map/io/timeline.hpp"
+#include "tod2map/mapmaker/healpix.hpp"
+#include "tod2map/mapmaker/kernels/binning.hpp"
+
+namespace tod2map::mapmaker {
+
+using ExecSpace = Kokkos::DefaultExecutionSpace;
+using MemSpace = ExecSpace::memory_space;
+
+/// Where one timeline (observation x detector) lies in the concatenated local arrays.
+struct TimelineSpan {
+  std::int64_t begin = 0;        ///< first sample
+  std::int64_t size = 0;         ///< samples
+  std::int64_t first_chunk = 0;  ///< first chunk (baseline) of this timeline
+  std::int64_t n_chunks = 0;
+  std::string file, detector, obsid;
+  double samprate = 0, sigma = 0, fknee = 0, alpha = 1;
+};
+
+/// What build_local_data needs besides the timelines.
+struct PointingOptions {
+  std::int64_t nside = 0;
+  healpix::Ordering ordering = healpix::Ordering::ring;
+  int nstokes = 3;
+  double chunk_seconds = 1.0;  ///< chunk (baseline) length; the last of a timeline may be shorter
+};
+
+/// Local samples: pixel (overlapped index, -1 unused), weights, signal, chunks.
+struct LocalData {
+  int nstokes = 3;
+  std::int64_t nside = 0;
+  healpix::Ordering ordering = healpix::Ordering::ring;
+  std::vector<TimelineSpan> spans;
+  std::vector<std::int64_t> touched;  ///< sorted global pixels with at least one used sample
+  Kokkos::View<std::int32_t*, MemSpace> pixel;
+  Kokkos::View<double*, MemSpace> wq, wu;
+  Kokkos::View<double*, MemSpace> signal;
+  Kokkos::View<std::int64_t*, MemSpace> chunk_begin;
+  Kokkos::View<double*, MemSpace> chunk_weight;
+  std::int64_t n_samples = 0, n_used = 0, n_flagged = 0, n_nonfinite = 0;
+
+  kernels::SampleViews<MemSpace> views() const;
+  std::int64_t n_chunks() const { return static_cast<std::int64_t>(chunk_weight.extent(0)); }
+};
+
+/// Expands pointing and uploads the samples; consumes (frees) the timelines' arrays.
+/// Every timeline needs a finite SIGMA > 0 (its noise weight). Throws InvalidArgument naming
+/// the file and detector for a PIXEL nside that differs from options.nside. Not collective.
+LocalData build_local_data(std::vector<io::Timeline>&& timelines, const PointingOptions& options);
+
+}  // namespace tod2map::mapmaker

@@ -1,0 +1,45 @@
+#pragma once
+// The map-making pipeline of `tod2map run`: read timelines, expand pointing, build the pixel
+// system, solve with the configured method, write the map, report.
+#include <mpi.h>
+
+#include <string>
+#include <vector>
+
+#include "tod2map/io/config.hpp"
+#include "tod2map/io/map_output.hpp"
+#include "tod2map/io/timeline.hpp"
+#include "tod2map/solvers/pcg.hpp"
+
+namespace tod2map::mapmaker {
+
+/// Wall-clock seconds of one phase (max over ranks).
+struct PhaseTiming {
+  std::string name;
+  double seconds = 0;
+};
+
+/// Everything a run produced on this rank.
+struct MapMakingResult {
+  io::MapOutput output;            ///< this rank's owned slice of every output dataset
+  solvers::CgResult solver;        ///< iterations and residual history (binned: one check step)
+  std::int64_t samples = 0;        ///< all samples, all ranks
+  std::int64_t samples_used = 0;   ///< unflagged, finite samples, all ranks
+  std::int64_t samples_flagged = 0, samples_nonfinite = 0;
+  std::int64_t pixels_observed = 0, pixels_masked = 0;
+  std::vector<PhaseTiming> phases;
+  std::vector<double> peak_rss_bytes;  ///< per rank (filled on every rank)
+};
+
+/// Makes the map from timelines already in memory (this rank's share). Collective.
+MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& timelines,
+                         MPI_Comm comm);
+
+/// The whole run: read config.input, make the map, write config.output.path (unless
+/// write_output is false), print the summary on rank 0. Collective.
+MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output = true);
+
+/// The one-screen summary printed at the end of a run.
+std::string format_summary(const MapMakingResult& result, const io::Config& config);
+
+}  // namespace tod2map::mapmaker

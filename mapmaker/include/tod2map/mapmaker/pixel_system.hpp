@@ -1,0 +1,59 @@
+#pragma once
+// The pixel-domain side of map-making: the distributed blocks P^T N^-1 P (one packed symmetric
+// nstokes x nstokes block per pixel), hits, rcond, the mask and the inverse blocks, together
+// with the two operators that cross between samples and pixels:
+//   project: owned = reduce(P^T N^-1 tod)       (accumulate locally, backend reduce with ADD)
+//   expand:  tod   = P broadcast(owned map)      (backend broadcast, gather)
+// Masked pixels (hits < min_hits or rcond < min_rcond) have zero inverse blocks, so they drop
+// out of every estimate consistently (binned map, destriping projector Z).
+#include <memory>
+
+#include "tod2map/mapmaker/local_data.hpp"
+#include "tod2map/solvers/pixel_distribution.hpp"
+
+namespace tod2map::mapmaker {
+
+using Vector = Kokkos::View<double*, MemSpace>;
+
+class PixelSystem {
+ public:
+  /// Accumulates and reduces the blocks and hits, then inverts them. Collective.
+  PixelSystem(const LocalData& data, std::shared_ptr<const solvers::PixelDistribution> dist,
+              std::int64_t min_hits, double min_rcond);
+
+  int nstokes() const { return nstokes_; }
+  int ncov() const { return kernels::packed_size(nstokes_); }
+  std::int64_t n_owned() const { return dist_->n_owned(); }
+  std::int64_t first_owned() const { return dist_->first_owned(); }
+  const solvers::PixelDistribution& distribution() const { return *dist_; }
+
+  /// Owned per-pixel data (pixel-major): blocks/inverse n_owned*ncov, hits/rcond n_owned,
+  /// mask n_owned (1 = masked).
+  const Vector& blocks() const { return blocks_; }
+  const Vector& inverse() const { return inverse_; }
+  const Vector& hits() const { return hits_; }
+  const Vector& rcond() const { return rcond_; }
+  const Kokkos::View<std::uint8_t*, MemSpace>& mask() const { return mask_; }
+  std::int64_t n_observed() const { return n_observed_; }  ///< pixels with hits > 0 (global)
+  std::int64_t n_masked() const { return n_masked_; }      ///< observed but masked (global)
+
+  /// owned_rhs (n_owned*nstokes) = P^T N^-1 tod summed over ranks. Collective.
+  void project(const Vector& tod, const Vector& owned_rhs) const;
+  /// tod = P owned_map (values of the owning ranks brought to this rank). Collective.
+  void expand(const Vector& owned_map, const Vector& tod) const;
+  /// owned_map = (P^T N^-1 P)^-1 owned_rhs block by block; masked pixels get masked_value.
+  void solve_blocks(const Vector& owned_rhs, const Vector& owned_map, double masked_value) const;
+  /// A new owned map-sized vector (zeros).
+  Vector make_owned_map(const char* label) const;
+
+ private:
+  const LocalData& data_;
+  std::shared_ptr<const solvers::PixelDistribution> dist_;
+  int nstokes_;
+  Vector blocks_, inverse_, hits_, rcond_;
+  Kokkos::View<std::uint8_t*, MemSpace> mask_;
+  Vector overlapped_map_;  // workspace, n_overlapped*nstokes
+  std::int64_t n_observed_ = 0, n_masked_ = 0;
+};
+
+}  // namespace tod2map::mapmaker

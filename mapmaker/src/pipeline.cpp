@@ -1,0 +1,183 @@
+#include "tod2map/mapmaker/pipeline.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "tod2map/core/error.hpp"
+#include "tod2map/core/log.hpp"
+#include "tod2map/core/mpi.hpp"
+#include "tod2map/core/resources.hpp"
+#include "tod2map/io/timeline_fits.hpp"
+#include "tod2map/mapmaker/binned.hpp"
+#include "tod2map/mapmaker/local_data.hpp"
+#include "tod2map/mapmaker/pixel_system.hpp"
+#include "tod2map/solvers/pixel_distribution.hpp"
+
+namespace tod2map::mapmaker {
+
+namespace {
+
+template <class T, class V>
+std::vector<T> to_host(const V& view) {
+  std::vector<T> out(view.extent(0));
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), view);
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<T>(h(i));
+  return out;
+}
+
+void check_method(const io::Config& config) {
+  const std::string& m = config.mapmaker.method;
+  if (m != "binned")
+    throw InvalidArgument("mapmaker.method: '" + m +
+                          "' is not available in this version of tod2map (available: binned)");
+}
+
+// The COORDSYS of the input, agreed over ranks (ranks without timelines have none); a mix of
+// systems is an error, since the map would be meaningless.
+std::string agree_coordsys(MPI_Comm comm, const std::string& mine) {
+  const int size = comm_size(comm);
+  char local[8] = {0};
+  std::snprintf(local, sizeof local, "%s", mine.c_str());
+  std::vector<char> all(8 * static_cast<size_t>(size));
+  TOD2MAP_CHECK_MPI(MPI_Allgather(local, 8, MPI_CHAR, all.data(), 8, MPI_CHAR, comm));
+  std::string agreed;
+  for (int r = 0; r < size; ++r) {
+    const std::string c(&all[8 * static_cast<size_t>(r)]);
+    if (c.empty()) continue;
+    if (agreed.empty()) agreed = c;
+    else if (c != agreed)
+      throw InvalidArgument("input: timelines are in different coordinate systems (COORDSYS '" +
+                            agreed + "' and '" + c + "')");
+  }
+  return agreed;
+}
+
+}  // namespace
+
+MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& timelines,
+                         MPI_Comm comm) {
+  check_method(config);
+  MapMakingResult result;
+  const auto& pix = config.pixelization;
+  Stopwatch clock;
+
+  PointingOptions popt;
+  popt.nside = pix.nside;
+  popt.ordering = healpix::parse_ordering(pix.ordering);
+  popt.nstokes = pix.nstokes();
+  popt.chunk_seconds = config.mapmaker.baseline_length;
+  LocalData data = collective(comm, [&] { return build_local_data(std::move(timelines), popt); });
+  result.samples = allreduce_sum(comm, data.n_samples);
+  result.samples_used = allreduce_sum(comm, data.n_used);
+  result.samples_flagged = allreduce_sum(comm, data.n_flagged);
+  result.samples_nonfinite = allreduce_sum(comm, data.n_nonfinite);
+  if (result.samples_used == 0)
+    throw InvalidArgument("mapmaker: no usable sample in the input (" +
+                          std::to_string(result.samples) + " samples, " +
+                          std::to_string(result.samples_flagged) + " flagged by input.flag_mask, " +
+                          std::to_string(result.samples_nonfinite) + " not finite)");
+  std::shared_ptr<const solvers::PixelDistribution> dist = solvers::make_pixel_distribution(
+      config.solver.backend, comm, healpix::nside2npix(pix.nside), data.touched);
+  PixelSystem system(data, dist, config.mapmaker.min_hits, config.mapmaker.min_rcond);
+  result.pixels_observed = system.n_observed();
+  result.pixels_masked = system.n_masked();
+  result.phases.push_back({"pointing", allreduce_max(comm, clock.seconds())});
+  log::info("pointing: %lld samples (%lld used), %lld pixels observed, %lld masked "
+            "(min_hits %lld, min_rcond %g), backend %s",
+            static_cast<long long>(result.samples), static_cast<long long>(result.samples_used),
+            static_cast<long long>(result.pixels_observed),
+            static_cast<long long>(result.pixels_masked),
+            static_cast<long long>(config.mapmaker.min_hits), config.mapmaker.min_rcond,
+            dist->backend());
+
+  clock.reset();
+  Vector map = system.make_owned_map("tod2map::map");
+  result.solver = binned_map(system, data.signal, map);
+  result.phases.push_back({"solve", allreduce_max(comm, clock.seconds())});
+
+  io::MapOutput& out = result.output;
+  out.nside = pix.nside;
+  out.ordering = healpix::ordering_name(popt.ordering);
+  out.coordsys = "";
+  out.stokes = pix.stokes;
+  out.method = config.mapmaker.method;
+  out.config_yaml = io::to_yaml(config);
+  out.first_pixel = system.first_owned();
+  out.n_owned = system.n_owned();
+  out.map = to_host<double>(map);
+  out.hits = to_host<std::int64_t>(system.hits());
+  out.rcond = to_host<double>(system.rcond());
+  out.invcov = to_host<double>(system.blocks());
+  out.residuals = result.solver.residuals;
+  return result;
+}
+
+MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output) {
+  Stopwatch total;
+  check_method(config);
+  Stopwatch clock;
+  std::vector<io::Timeline> timelines = io::read_timelines(config, comm, /*need_sigma=*/true);
+  std::int64_t local = 0;
+  std::string coordsys;
+  for (const auto& t : timelines) {
+    local += t.size();
+    if (coordsys.empty()) coordsys = t.det.coordsys;
+  }
+  const double read_seconds = allreduce_max(comm, clock.seconds());
+  log::info("read: %lld samples in %.2f s", static_cast<long long>(allreduce_sum(comm, local)),
+            read_seconds);
+  MapMakingResult result = make_map(config, std::move(timelines), comm);
+  result.phases.insert(result.phases.begin(), {"read", read_seconds});
+  result.output.coordsys = agree_coordsys(comm, coordsys);
+
+  if (write_output) {
+    clock.reset();
+    io::write_map(config.output.path, result.output, config.output.hdf5, comm);
+    result.phases.push_back({"write", allreduce_max(comm, clock.seconds())});
+    log::info("write: %s in %.2f s", config.output.path.c_str(), result.phases.back().seconds);
+  }
+  result.phases.push_back({"total", allreduce_max(comm, total.seconds())});
+
+  const double rss = static_cast<double>(peak_rss_bytes());
+  result.peak_rss_bytes.assign(static_cast<size_t>(comm_size(comm)), 0.0);
+  TOD2MAP_CHECK_MPI(MPI_Allgather(&rss, 1, MPI_DOUBLE, result.peak_rss_bytes.data(), 1, MPI_DOUBLE, comm));
+  const std::string summary = format_summary(result, config);
+  log::info("%s", summary.c_str());
+  return result;
+}
+
+std::string format_summary(const MapMakingResult& r, const io::Config& config) {
+  std::string s;
+  char line[256];
+  auto add = [&](const char* fmt, auto... args) {
+    std::snprintf(line, sizeof line, fmt, args...);
+    s += line;
+  };
+  add("---- tod2map summary ----\n");
+  add("method %s, nside %lld %s, stokes %s, backend %s\n", config.mapmaker.method.c_str(),
+      static_cast<long long>(config.pixelization.nside), config.pixelization.ordering.c_str(),
+      config.pixelization.stokes.c_str(), config.solver.backend.c_str());
+  add("samples %lld: used %lld, flagged %lld, not finite %lld\n",
+      static_cast<long long>(r.samples), static_cast<long long>(r.samples_used),
+      static_cast<long long>(r.samples_flagged), static_cast<long long>(r.samples_nonfinite));
+  add("pixels observed %lld, masked %lld\n", static_cast<long long>(r.pixels_observed),
+      static_cast<long long>(r.pixels_masked));
+  add("solver: %d iterations, final relative residual %.3e%s\n", r.solver.iterations,
+      r.solver.residuals.empty() ? 0.0 : r.solver.residuals.back(),
+      r.solver.converged ? "" : " (NOT converged)");
+  add("%-10s %10s %14s\n", "phase", "seconds", "samples/s");
+  for (const auto& p : r.phases)
+    add("%-10s %10.3f %14.3e\n", p.name.c_str(), p.seconds,
+        p.seconds > 0 ? static_cast<double>(r.samples) / p.seconds : 0.0);
+  double max_rss = 0;
+  for (double b : r.peak_rss_bytes) max_rss = std::max(max_rss, b);
+  add("peak memory per rank (MiB):");
+  for (double b : r.peak_rss_bytes) add(" %.1f", b / 1048576.0);
+  add("\n");
+  if (!config.output.path.empty()) add("output %s", config.output.path.c_str());
+  return s;
+}
+
+}  // namespace tod2map::mapmaker

@@ -1,0 +1,66 @@
+#include "tod2map/mapmaker/pixel_system.hpp"
+
+#include "tod2map/core/mpi.hpp"
+
+namespace tod2map::mapmaker {
+
+PixelSystem::PixelSystem(const LocalData& data,
+                         std::shared_ptr<const solvers::PixelDistribution> dist,
+                         std::int64_t min_hits, double min_rcond)
+    : data_(data), dist_(std::move(dist)), nstokes_(data.nstokes) {
+  const std::int64_t n_ovl = dist_->n_overlapped();
+  const std::int64_t n_own = dist_->n_owned();
+  const int nc = ncov();
+  ExecSpace exec;
+  Vector blocks_ovl("tod2map::blocks_overlapped", n_ovl * nc);
+  Vector hits_ovl("tod2map::hits_overlapped", n_ovl);
+  kernels::accumulate_blocks<ExecSpace>(exec, data_.views(), blocks_ovl, hits_ovl);
+  blocks_ = Vector("tod2map::blocks", n_own * nc);
+  hits_ = Vector("tod2map::hits", n_own);
+  dist_->reduce(blocks_ovl, blocks_, nc);
+  dist_->reduce(hits_ovl, hits_, 1);
+  inverse_ = Vector("tod2map::inverse_blocks", n_own * nc);
+  rcond_ = Vector("tod2map::rcond", n_own);
+  mask_ = Kokkos::View<std::uint8_t*, MemSpace>("tod2map::mask", n_own);
+  kernels::invert_blocks<ExecSpace>(exec, nstokes_, blocks_, hits_, min_hits, min_rcond, inverse_,
+                                    rcond_, mask_);
+  overlapped_map_ = Vector("tod2map::overlapped_map", n_ovl * nstokes_);
+
+  std::int64_t observed = 0, masked = 0;
+  const auto hits = hits_;
+  const auto mask = mask_;
+  Kokkos::parallel_reduce(
+      "tod2map::mapmaker::count_masked", Kokkos::RangePolicy<ExecSpace>(0, n_own),
+      KOKKOS_LAMBDA(const std::int64_t p, std::int64_t& obs, std::int64_t& msk) {
+        if (hits(p) > 0) {
+          ++obs;
+          if (mask(p)) ++msk;
+        }
+      },
+      observed, masked);
+  n_observed_ = allreduce_sum(dist_->comm(), observed);
+  n_masked_ = allreduce_sum(dist_->comm(), masked);
+}
+
+Vector PixelSystem::make_owned_map(const char* label) const {
+  return Vector(std::string(label), dist_->n_owned() * nstokes_);
+}
+
+void PixelSystem::project(const Vector& tod, const Vector& owned_rhs) const {
+  Kokkos::deep_copy(overlapped_map_, 0.0);
+  kernels::accumulate_rhs<ExecSpace>(ExecSpace(), data_.views(), tod, overlapped_map_);
+  dist_->reduce(overlapped_map_, owned_rhs, nstokes_);
+}
+
+void PixelSystem::expand(const Vector& owned_map, const Vector& tod) const {
+  dist_->broadcast(owned_map, overlapped_map_, nstokes_);
+  kernels::gather<ExecSpace>(ExecSpace(), data_.views(), overlapped_map_, tod);
+}
+
+void PixelSystem::solve_blocks(const Vector& owned_rhs, const Vector& owned_map,
+                               double masked_value) const {
+  kernels::apply_inverse_blocks<ExecSpace>(ExecSpace(), nstokes_, inverse_, mask_, owned_rhs,
+                                           owned_map, masked_value);
+}
+
+}  // namespace tod2map::mapmaker

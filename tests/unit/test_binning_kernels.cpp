@@ -1,0 +1,295 @@
+// The pointing-operator kernels against dense references: blocks and right-hand sides equal
+// P^T N^-1 P and P^T N^-1 d built as dense Eigen matrices; P and P^T N^-1 are adjoint; block
+// inverses and rcond equal Eigen's; pointing expansion equals HEALPix on the host.
+#include <gtest/gtest.h>
+
+#include <Eigen/Dense>
+#include <cmath>
+#include <random>
+
+#include "tod2map/core/error.hpp"
+#include "tod2map/io/map_output.hpp"
+#include "tod2map/mapmaker/kernels/binning.hpp"
+#include "tod2map/mapmaker/local_data.hpp"
+
+using namespace tod2map;
+using namespace tod2map::mapmaker;
+using HostView = Kokkos::View<double*, Kokkos::HostSpace>;
+
+namespace {
+
+template <class T>
+Kokkos::View<T*, MemSpace> to_device(const std::vector<T>& v) {
+  Kokkos::View<T*, MemSpace> d("d", v.size());
+  auto h = Kokkos::create_mirror_view(d);
+  for (size_t i = 0; i < v.size(); ++i) h(i) = v[i];
+  Kokkos::deep_copy(d, h);
+  return d;
+}
+
+template <class V>
+std::vector<double> to_vec(const V& d) {
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d);
+  std::vector<double> out(h.extent(0));
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<double>(h(i));
+  return out;
+}
+
+// A small random problem: npix local pixels, chunks of varying length and weight.
+struct Problem {
+  int nstokes;
+  int npix;
+  std::vector<std::int32_t> pixel;
+  std::vector<double> wq, wu, weight_per_sample;
+  std::vector<std::int64_t> chunk_begin;
+  std::vector<double> chunk_weight;
+  kernels::SampleViews<MemSpace> views;
+  Kokkos::View<std::int32_t*, MemSpace> pixel_d;
+  Kokkos::View<double*, MemSpace> wq_d, wu_d, cw_d;
+  Kokkos::View<std::int64_t*, MemSpace> cb_d;
+
+  Problem(int ns, int np, int nsamples, unsigned seed) : nstokes(ns), npix(np) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<double> ang(0, M_PI);
+    std::uniform_int_distribution<int> pix(0, np - 1), len(1, 9), flag(0, 9);
+    chunk_begin.push_back(0);
+    while (chunk_begin.back() < nsamples) {
+      chunk_begin.push_back(std::min<std::int64_t>(nsamples, chunk_begin.back() + len(rng)));
+      chunk_weight.push_back(0.5 + ang(rng));
+    }
+    for (int t = 0; t < nsamples; ++t) {
+      pixel.push_back(flag(rng) == 0 ? -1 : pix(rng));
+      const double psi = ang(rng);
+      wq.push_back(0.9 * std::cos(2 * psi));
+      wu.push_back(0.9 * std::sin(2 * psi));
+    }
+    for (size_t c = 0; c + 1 < chunk_begin.size(); ++c)
+      for (auto t = chunk_begin[c]; t < chunk_begin[c + 1]; ++t) weight_per_sample.push_back(chunk_weight[c]);
+    pixel_d = to_device(pixel);
+    wq_d = to_device(wq);
+    wu_d = to_device(wu);
+    cw_d = to_device(chunk_weight);
+    cb_d = to_device(chunk_begin);
+    views.nstokes = ns;
+    views.pixel = pixel_d;
+    views.wq = wq_d;
+    views.wu = wu_d;
+    views.chunk_begin = cb_d;
+    views.chunk_weight = cw_d;
+  }
+
+  // Dense P: nsamples x (npix*nstokes).
+  Eigen::MatrixXd dense_p() const {
+    Eigen::MatrixXd p = Eigen::MatrixXd::Zero(pixel.size(), npix * nstokes);
+    for (size_t t = 0; t < pixel.size(); ++t) {
+      if (pixel[t] < 0) continue;
+      p(t, pixel[t] * nstokes) = 1.0;
+      if (nstokes == 3) {
+        p(t, pixel[t] * 3 + 1) = wq[t];
+        p(t, pixel[t] * 3 + 2) = wu[t];
+      }
+    }
+    return p;
+  }
+  Eigen::VectorXd ninv() const { return Eigen::Map<const Eigen::VectorXd>(weight_per_sample.data(), weight_per_sample.size()); }
+};
+
+class BinningKernels : public ::testing::TestWithParam<int> {};
+
+TEST_P(BinningKernels, BlocksAndRhsEqualDenseProducts) {
+  const int ns = GetParam();
+  Problem pr(ns, 7, 400, 11u + ns);
+  const Eigen::MatrixXd P = pr.dense_p();
+  const Eigen::MatrixXd A = P.transpose() * pr.ninv().asDiagonal() * P;
+  const int ncov = kernels::packed_size(ns);
+  Kokkos::View<double*, MemSpace> blocks("b", pr.npix * ncov), hits("h", pr.npix);
+  kernels::accumulate_blocks<ExecSpace>(ExecSpace(), pr.views, blocks, hits);
+  const auto b = to_vec(blocks), h = to_vec(hits);
+  for (int p = 0; p < pr.npix; ++p) {
+    int k = 0;
+    for (int i = 0; i < ns; ++i)
+      for (int j = i; j < ns; ++j, ++k)
+        EXPECT_NEAR(b[p * ncov + k], A(p * ns + i, p * ns + j), 1e-12 * (1 + std::abs(A(p * ns + i, p * ns + j))));
+    int count = 0;
+    for (auto q : pr.pixel) count += q == p;
+    EXPECT_EQ(h[p], count);
+  }
+  std::mt19937 rng(3);
+  std::normal_distribution<double> g;
+  std::vector<double> d(pr.pixel.size());
+  for (auto& x : d) x = g(rng);
+  Kokkos::View<double*, MemSpace> rhs("rhs", pr.npix * ns);
+  kernels::accumulate_rhs<ExecSpace>(ExecSpace(), pr.views, to_device(d), rhs);
+  const Eigen::VectorXd expect = P.transpose() * pr.ninv().asDiagonal() * Eigen::Map<Eigen::VectorXd>(d.data(), d.size());
+  const auto r = to_vec(rhs);
+  for (int i = 0; i < pr.npix * ns; ++i) EXPECT_NEAR(r[i], expect(i), 1e-12 * (1 + std::abs(expect(i))));
+}
+
+TEST_P(BinningKernels, GatherIsAdjointOfAccumulate) {
+  const int ns = GetParam();
+  Problem pr(ns, 13, 1000, 5u + ns);
+  std::mt19937 rng(9);
+  std::normal_distribution<double> g;
+  std::vector<double> m(pr.npix * ns), y(pr.pixel.size());
+  for (auto& v : m) v = g(rng);
+  for (auto& v : y) v = g(rng);
+  Kokkos::View<double*, MemSpace> pm("pm", y.size()), pty("pty", m.size());
+  kernels::gather<ExecSpace>(ExecSpace(), pr.views, to_device(m), pm);
+  kernels::accumulate_rhs<ExecSpace>(ExecSpace(), pr.views, to_device(y), pty);
+  // <P m, N^-1 y> = <m, P^T N^-1 y>
+  const auto a = to_vec(pm), b = to_vec(pty);
+  double lhs = 0, rhs = 0;
+  for (size_t t = 0; t < y.size(); ++t) lhs += a[t] * pr.weight_per_sample[t] * y[t];
+  for (size_t i = 0; i < m.size(); ++i) rhs += m[i] * b[i];
+  EXPECT_NEAR(lhs, rhs, 1e-10 * std::abs(lhs));
+  // and P m equals the dense product, with zeros for unused samples
+  const Eigen::VectorXd expect = pr.dense_p() * Eigen::Map<Eigen::VectorXd>(m.data(), m.size());
+  for (size_t t = 0; t < y.size(); ++t) EXPECT_NEAR(a[t], expect(t), 1e-13);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stokes, BinningKernels, ::testing::Values(1, 3));
+
+TEST(PixelBlocks, InverseAndRcondMatchEigen) {
+  std::mt19937 rng(17);
+  std::normal_distribution<double> g;
+  for (int trial = 0; trial < 200; ++trial) {
+    Eigen::Matrix3d m;
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 3; ++j) m(i, j) = g(rng);
+    // SPD with condition numbers from 1 to ~1e6
+    Eigen::Matrix3d a = m * m.transpose() + std::pow(10.0, -trial % 7) * Eigen::Matrix3d::Identity();
+    const double packed[6] = {a(0, 0), a(0, 1), a(0, 2), a(1, 1), a(1, 2), a(2, 2)};
+    Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> es(a);
+    const double expect = es.eigenvalues()(0) / es.eigenvalues()(2);
+    EXPECT_NEAR(kernels::rcond_sym3(packed), expect, 1e-7 * expect + 1e-12) << a;
+    double inv[6];
+    ASSERT_TRUE(kernels::invert_sym3(packed, inv));
+    const Eigen::Matrix3d ai = a.inverse();
+    const double expect_inv[6] = {ai(0, 0), ai(0, 1), ai(0, 2), ai(1, 1), ai(1, 2), ai(2, 2)};
+    for (int k = 0; k < 6; ++k) EXPECT_NEAR(inv[k], expect_inv[k], 1e-9 * ai.norm());
+  }
+  const double singular[6] = {1, 1, 0, 1, 0, 0};  // rank 1 in the IQ plane, nothing in U
+  EXPECT_EQ(kernels::rcond_sym3(singular), 0.0);
+  const double identity[6] = {2, 0, 0, 2, 0, 2};
+  EXPECT_DOUBLE_EQ(kernels::rcond_sym3(identity), 1.0);
+}
+
+TEST(PixelBlocks, MaskingByHitsAndRcond) {
+  // pixel 0: well conditioned, 10 hits; 1: 2 hits (< min_hits 3); 2: singular; 3: no hits
+  std::vector<double> blocks = {10, 0, 0, 5, 0, 5, 2, 0, 0, 1, 0, 1, 4, 4, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0};
+  std::vector<double> hits = {10, 2, 4, 0};
+  Kokkos::View<double*, MemSpace> inv("inv", 24), rc("rc", 4);
+  Kokkos::View<std::uint8_t*, MemSpace> mask("mask", 4);
+  kernels::invert_blocks<ExecSpace>(ExecSpace(), 3, to_device(blocks), to_device(hits), 3, 1e-3, inv, rc, mask);
+  const auto m = to_vec(mask), r = to_vec(rc), iv = to_vec(inv);
+  EXPECT_EQ(m, (std::vector<double>{0, 1, 1, 1}));
+  EXPECT_NEAR(r[0], 0.5, 1e-8);
+  // rcond is reported even where hits mask the pixel; the closed-form eigenvalues lose a
+  // few digits for repeated eigenvalues (here 1, 1), hence 1e-8
+  EXPECT_NEAR(r[1], 0.5, 1e-8);
+  EXPECT_EQ(r[2], 0.0);
+  EXPECT_EQ(r[3], 0.0);
+  EXPECT_NEAR(iv[0], 0.1, 1e-15);
+  EXPECT_NEAR(iv[3], 0.2, 1e-15);
+  for (int k = 6; k < 24; ++k) EXPECT_EQ(iv[k], 0.0);
+  Kokkos::View<double*, MemSpace> map("map", 12);
+  std::vector<double> rhs(12, 1.0);
+  kernels::apply_inverse_blocks<ExecSpace>(ExecSpace(), 3, inv, mask, to_device(rhs), map, io::kUnseen);
+  const auto mv = to_vec(map);
+  EXPECT_NEAR(mv[0], 0.1, 1e-15);
+  EXPECT_NEAR(mv[1], 0.2, 1e-15);
+  for (int k = 3; k < 12; ++k) EXPECT_EQ(mv[k], io::kUnseen);
+}
+
+io::Timeline make_timeline(int n, unsigned seed, double sigma) {
+  io::Timeline tl;
+  tl.ref.file = "mem.fits";
+  tl.ref.hdu = 2;
+  tl.det.name = "d";
+  tl.det.sigma = sigma;
+  tl.det.polang = 0.3;
+  tl.det.poleff = 0.95;
+  tl.obs.samprate = 10.0;
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int t = 0; t < n; ++t) {
+    tl.theta.push_back(std::acos(1 - 2 * u(rng)));
+    tl.phi.push_back(2 * M_PI * u(rng));
+    tl.psi.push_back(M_PI * u(rng));
+    tl.signal.push_back(u(rng));
+    tl.good.push_back(t % 5 == 0 ? 0 : 1);
+  }
+  return tl;
+}
+
+TEST(LocalData, PointingMatchesHealpixAndFlagsAreUnused) {
+  std::vector<io::Timeline> tls{make_timeline(503, 1, 2.0), make_timeline(97, 2, 0.5)};
+  const auto copy = tls;
+  PointingOptions opt;
+  opt.nside = 16;
+  opt.ordering = healpix::Ordering::nest;
+  opt.nstokes = 3;
+  opt.chunk_seconds = 2.0;  // 20 samples at 10 Hz
+  LocalData d = build_local_data(std::move(tls), opt);
+  ASSERT_EQ(d.n_samples, 600);
+  EXPECT_EQ(d.spans[1].begin, 503);
+  EXPECT_EQ(d.spans[0].n_chunks, 26);  // 25 full + 1 of 3 samples
+  EXPECT_EQ(d.n_chunks(), 26 + 5);
+  const auto pix = to_vec(d.pixel), q = to_vec(d.wq), u = to_vec(d.wu), s = to_vec(d.signal);
+  const auto cw = to_vec(d.chunk_weight);
+  EXPECT_DOUBLE_EQ(cw[0], 0.25);
+  EXPECT_DOUBLE_EQ(cw[26], 4.0);
+  std::int64_t used = 0;
+  for (size_t k = 0, t = 0; k < copy.size(); ++k)
+    for (size_t i = 0; i < copy[k].theta.size(); ++i, ++t) {
+      EXPECT_EQ(s[t], copy[k].signal[i]);
+      EXPECT_NEAR(q[t], 0.95 * std::cos(2 * (copy[k].psi[i] + 0.3)), 1e-15);
+      EXPECT_NEAR(u[t], 0.95 * std::sin(2 * (copy[k].psi[i] + 0.3)), 1e-15);
+      if (!copy[k].good[i]) {
+        EXPECT_EQ(pix[t], -1);
+        continue;
+      }
+      ++used;
+      ASSERT_GE(pix[t], 0);
+      EXPECT_EQ(d.touched[static_cast<size_t>(pix[t])],
+                healpix::ang2pix_nest(16, copy[k].theta[i], copy[k].phi[i]));
+    }
+  EXPECT_EQ(d.n_used, used);
+  EXPECT_TRUE(std::is_sorted(d.touched.begin(), d.touched.end()));
+  EXPECT_EQ(std::adjacent_find(d.touched.begin(), d.touched.end()), d.touched.end());
+}
+
+TEST(LocalData, FilePixelsAreConvertedAndNsideMismatchIsAnError) {
+  io::Timeline tl = make_timeline(50, 4, 1.0);
+  for (size_t i = 0; i < tl.theta.size(); ++i) tl.pixel.push_back(healpix::ang2pix_ring(8, tl.theta[i], tl.phi[i]));
+  tl.pixel_nside = 8;
+  tl.pixel_ordering = "RING";
+  const auto copy = tl;
+  PointingOptions opt;
+  opt.nside = 8;
+  opt.ordering = healpix::Ordering::nest;
+  std::vector<io::Timeline> one{tl};
+  LocalData d = build_local_data(std::move(one), opt);
+  const auto pix = to_vec(d.pixel);
+  for (size_t i = 0; i < copy.theta.size(); ++i)
+    if (copy.good[i])
+      EXPECT_EQ(d.touched[static_cast<size_t>(pix[i])], healpix::ang2pix_nest(8, copy.theta[i], copy.phi[i]));
+  opt.nside = 16;
+  std::vector<io::Timeline> again{copy};
+  try {
+    build_local_data(std::move(again), opt);
+    FAIL() << "expected an nside mismatch error";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("mem.fits[HDU 2 'd']: PIXEL column is at NSIDE 8 but pixelization.nside is 16"), std::string::npos) << e.what();
+  }
+}
+
+TEST(LocalData, MissingSigmaIsAnError) {
+  io::Timeline tl = make_timeline(10, 4, std::nan(""));
+  std::vector<io::Timeline> one{tl};
+  PointingOptions opt;
+  opt.nside = 8;
+  EXPECT_THROW(build_local_data(std::move(one), opt), InvalidArgument);
+}
+
+}  // namespace
