@@ -20,7 +20,7 @@ NSIDE = 16
 
 CONFIG = """
 input:
-  files: ["data/*.fits"]
+  files: ["data/obs_*.fits"]
 pixelization: {{nside: {nside}, ordering: RING, stokes: IQU}}
 mapmaker: {{method: binned, min_hits: 3, min_rcond: 1.0e-3}}
 output: {{path: {out}}}

@@ -15,7 +15,9 @@ struct ColumnNames {
 };
 
 struct InputConfig {
-  std::vector<std::string> files;        ///< paths or globs, relative to Config::base_dir
+  /// Paths or globs, relative to Config::base_dir. The parser's default is data/*.fits, or, when
+  /// the config has a simulation section, the files it writes (<output_dir>/<file_prefix>_*.fits).
+  std::vector<std::string> files;
   std::vector<std::string> detectors;    ///< empty = all
   ColumnNames columns;
   std::int64_t flag_mask = 255;
@@ -41,7 +43,9 @@ struct SolverConfig {
   std::string backend = "tpetra";        ///< tpetra | petsc | native
   double tol = 1.0e-10;
   int maxiter = 500;
-  std::map<std::string, std::string> petsc_options;  ///< passed to PETSc's options database
+  /// Passed to PETSc's options database; names without the leading '-' ("ksp_type"), values
+  /// as written ("" for a flag such as ksp_monitor).
+  std::map<std::string, std::string> petsc_options;
 };
 
 struct Hdf5OutputConfig {
@@ -96,7 +100,9 @@ struct SimulationConfig {
     double azimuth_throw_deg = 40.0;     ///< full width of the azimuth sweep
     double scan_speed_deg = 1.0;         ///< deg/s on the sky (azimuth rate)
   } scan;
-  std::vector<SimDetector> focal_plane;  ///< default: 4 detectors, polarization angles 0/45/90/135
+  /// The parser's default (section present, no focal_plane key): det0..det3, polarization
+  /// angles 0/45/90/135 deg, sigma 1e-3, fknee 0.1 Hz, alpha 1.
+  std::vector<SimDetector> focal_plane;
   bool white_noise = true;
   bool correlated_noise = true;
 };
@@ -113,11 +119,14 @@ struct Config {
   SimulationConfig simulation;
 };
 
-/// Reads a YAML config file and applies overrides ("key.path=value", YAML-typed values).
-/// Throws ConfigError ("<file>: key <path>: ...") or IoError (unreadable file, not YAML).
+/// Reads a YAML config file and applies overrides ("key.path=value", YAML-typed values) before
+/// checking. Throws ConfigError ("<file>: key <path>: ...", "--set <override>: key <path>: ...",
+/// or "<file>:<line>:<column>: not valid YAML: ...") or IoError (unreadable file). Reads the file
+/// on the calling rank only (not collective). Keys and messages: docs/config.md.
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
-/// Same, from YAML text; base_dir is where relative input paths start.
+/// Same, from YAML text; base_dir is where relative input paths start. Messages start with
+/// "(config text)" where load_config's name the file.
 Config parse_config(const std::string& yaml_text, const std::string& base_dir = ".",
                     const std::vector<std::string>& overrides = {});
 
@@ -125,8 +134,9 @@ Config parse_config(const std::string& yaml_text, const std::string& base_dir = 
 /// back gives an identical Config.
 std::string to_yaml(const Config& config);
 
-/// Expands input.files (globs relative to base_dir) to a sorted, de-duplicated list of paths.
-/// Throws ConfigError naming the pattern when a glob matches nothing or a path is missing.
+/// Expands input.files (globs relative to base_dir) to a sorted, de-duplicated list of regular
+/// files. Throws ConfigError naming the pattern when a glob matches nothing or a path is missing.
+/// Looks at the file system of the calling rank only (not collective).
 std::vector<std::string> expand_input_files(const Config& config);
 
 }  // namespace tod2map::io
