@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <set>
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/log.hpp"
@@ -11,6 +13,7 @@
 #include "tod2map/core/resources.hpp"
 #include "tod2map/io/timeline_fits.hpp"
 #include "tod2map/mapmaker/binned.hpp"
+#include "tod2map/mapmaker/destriper.hpp"
 #include "tod2map/mapmaker/local_data.hpp"
 #include "tod2map/mapmaker/pixel_system.hpp"
 #include "tod2map/solvers/pixel_distribution.hpp"
@@ -29,9 +32,10 @@ std::vector<T> to_host(const V& view) {
 
 void check_method(const io::Config& config) {
   const std::string& m = config.mapmaker.method;
-  if (m != "binned")
+  if (m != "binned" && m != "destripe")
     throw InvalidArgument("mapmaker.method: '" + m +
-                          "' is not available in this version of tod2map (available: binned)");
+                          "' is not available in this version of tod2map (available: binned, "
+                          "destripe)");
 }
 
 // The COORDSYS of the input, agreed over ranks (ranks without timelines have none); a mix of
@@ -52,6 +56,41 @@ std::string agree_coordsys(MPI_Comm comm, const std::string& mine) {
                             agreed + "' and '" + c + "')");
   }
   return agreed;
+}
+
+// One dataset per timeline, "baselines/<detector>/<obsid>", written by the rank that holds
+// it; every rank lists every name, in sorted order (the writer needs the same list on all).
+std::vector<io::MapOutput::Array> baseline_arrays(MPI_Comm comm, const LocalData& data,
+                                                  const Kokkos::View<double*, MemSpace>& a) {
+  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
+  std::map<std::string, std::vector<double>> mine;
+  std::string names;
+  for (const auto& s : data.spans) {
+    const std::string name = "baselines/" + s.detector + "/" + s.obsid;
+    if (mine.count(name))
+      throw InvalidArgument("output.baselines: two timelines of detector '" + s.detector +
+                            "' have OBSID " + s.obsid + " (" + s.file + ")");
+    auto& v = mine[name];
+    for (std::int64_t c = 0; c < s.n_chunks; ++c) v.push_back(host(s.first_chunk + c));
+    names += name + '\n';
+  }
+  const int size = comm_size(comm);
+  int len = static_cast<int>(names.size());
+  std::vector<int> lens(static_cast<size_t>(size)), displs(static_cast<size_t>(size), 0);
+  TOD2MAP_CHECK_MPI(MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm));
+  for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + lens[r - 1];
+  std::string all(static_cast<size_t>(displs[size - 1] + lens[size - 1]), '\0');
+  TOD2MAP_CHECK_MPI(MPI_Allgatherv(names.data(), len, MPI_CHAR, all.data(), lens.data(),
+                                   displs.data(), MPI_CHAR, comm));
+  std::set<std::string> sorted;
+  for (size_t start = 0, end; (end = all.find('\n', start)) != std::string::npos; start = end + 1)
+    sorted.insert(all.substr(start, end - start));
+  std::vector<io::MapOutput::Array> out;
+  for (const auto& name : sorted) {
+    auto it = mine.find(name);
+    out.push_back({name, it == mine.end() ? std::vector<double>{} : it->second});
+  }
+  return out;
 }
 
 }  // namespace
@@ -94,8 +133,28 @@ MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& t
 
   clock.reset();
   Vector map = system.make_owned_map("tod2map::map");
-  result.solver = binned_map(system, data.signal, map);
+  std::vector<io::MapOutput::Array> baselines;
+  if (config.mapmaker.method == "destripe") {
+    DestripeOptions dopt;
+    dopt.baseline_seconds = config.mapmaker.baseline_length;
+    dopt.noise_prior = config.mapmaker.noise_prior;
+    dopt.cg.tol = config.solver.tol;
+    dopt.cg.maxiter = config.solver.maxiter;
+    log::info("destripe: %lld baselines of %g s, noise prior %s",
+              static_cast<long long>(allreduce_sum(comm, data.n_chunks())),
+              config.mapmaker.baseline_length, config.mapmaker.noise_prior ? "on" : "off");
+    DestripeResult d = destripe(system, data, dopt, map);
+    result.solver = d.cg;
+    if (config.output.baselines) baselines = baseline_arrays(comm, data, d.amplitudes);
+  } else {
+    result.solver = binned_map(system, data.signal, map);
+  }
   result.phases.push_back({"solve", allreduce_max(comm, clock.seconds())});
+  if (result.solver.iterations > 0)
+    log::info("solve: %d iterations in %.3f s (%.4f s per iteration), final residual %.3e",
+              result.solver.iterations, result.phases.back().seconds,
+              result.phases.back().seconds / result.solver.iterations,
+              result.solver.residuals.empty() ? 0.0 : result.solver.residuals.back());
 
   io::MapOutput& out = result.output;
   out.nside = pix.nside;
@@ -111,6 +170,7 @@ MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& t
   out.rcond = to_host<double>(system.rcond());
   out.invcov = to_host<double>(system.blocks());
   out.residuals = result.solver.residuals;
+  out.extra = std::move(baselines);
   return result;
 }
 

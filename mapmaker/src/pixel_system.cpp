@@ -1,6 +1,7 @@
 #include "tod2map/mapmaker/pixel_system.hpp"
 
 #include "tod2map/core/mpi.hpp"
+#include "tod2map/mapmaker/kernels/baselines.hpp"
 
 namespace tod2map::mapmaker {
 
@@ -55,6 +56,28 @@ void PixelSystem::project(const Vector& tod, const Vector& owned_rhs) const {
 void PixelSystem::expand(const Vector& owned_map, const Vector& tod) const {
   dist_->broadcast(owned_map, overlapped_map_, nstokes_);
   kernels::gather<ExecSpace>(ExecSpace(), data_.views(), overlapped_map_, tod);
+}
+
+void PixelSystem::project_amplitudes(const Vector& a, const Vector& owned_rhs) const {
+  Kokkos::deep_copy(overlapped_map_, 0.0);
+  kernels::project_baselines<ExecSpace>(ExecSpace(), data_.views(), a, overlapped_map_);
+  dist_->reduce(overlapped_map_, owned_rhs, nstokes_);
+}
+
+const Vector& PixelSystem::broadcast_map(const Vector& owned_map) const {
+  dist_->broadcast(owned_map, overlapped_map_, nstokes_);
+  return overlapped_map_;
+}
+
+void PixelSystem::drop_masked_samples(LocalData& data) const {
+  Vector owned_mask("tod2map::owned_mask", dist_->n_owned());
+  const auto mask = mask_;
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::mask_to_double", Kokkos::RangePolicy<ExecSpace>(0, owned_mask.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t p) { owned_mask(p) = mask(p) ? 1.0 : 0.0; });
+  Vector overlapped_mask("tod2map::overlapped_mask", dist_->n_overlapped());
+  dist_->broadcast(owned_mask, overlapped_mask, 1);
+  kernels::drop_masked_samples<ExecSpace>(ExecSpace(), overlapped_mask, data.pixel);
 }
 
 void PixelSystem::solve_blocks(const Vector& owned_rhs, const Vector& owned_map,

@@ -41,6 +41,15 @@ class PixelSystem {
   void project(const Vector& tod, const Vector& owned_rhs) const;
   /// tod = P owned_map (values of the owning ranks brought to this rank). Collective.
   void expand(const Vector& owned_map, const Vector& tod) const;
+  /// owned_rhs = P^T N^-1 F a summed over ranks (F spreads one amplitude per chunk). Collective.
+  void project_amplitudes(const Vector& a, const Vector& owned_rhs) const;
+  /// Brings owned_map to this rank's overlapped pixels; the returned workspace stays valid until
+  /// the next call of project*, expand or broadcast_map. Collective.
+  const Vector& broadcast_map(const Vector& owned_map) const;
+  /// Marks the samples that fall in masked pixels as unused in `data` (pixel = -1), so masked
+  /// pixels drop out of the destriping operator as in MADAM; blocks, hits and rcond keep
+  /// counting them. Collective.
+  void drop_masked_samples(LocalData& data) const;
   /// owned_map = (P^T N^-1 P)^-1 owned_rhs block by block; masked pixels get masked_value.
   void solve_blocks(const Vector& owned_rhs, const Vector& owned_map, double masked_value) const;
   /// A new owned map-sized vector (zeros).

@@ -1,0 +1,169 @@
+#pragma once
+// Destriping kernels on baseline amplitudes a (one per chunk, see SampleViews). F spreads a
+// over the chunk's samples; F^T sums over them. Fused with the pointing so that one
+// application of F^T N^-1 Z F reads the samples twice:
+//   pass 1  project_baselines:   rhs[p] += w a_c (1, q, u)          (P^T N^-1 F a)
+//   pass 2  baseline_residuals:  y_c = w sum_t (a_c - (P m)_t)       (F^T N^-1 (F a - P m))
+// Only used samples count (pixel >= 0). Depends on Kokkos only.
+#include <Kokkos_Core.hpp>
+#include <Kokkos_ScatterView.hpp>
+#include <cstdint>
+
+#include "tod2map/mapmaker/kernels/binning.hpp"
+
+namespace tod2map::mapmaker::kernels {
+
+/// rhs (overlapped, n*nstokes) += P^T N^-1 F a.
+template <class ExecSpace>
+void project_baselines(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
+                       const Kokkos::View<const double*, typename ExecSpace::memory_space>& a,
+                       const Kokkos::View<double*, typename ExecSpace::memory_space>& rhs) {
+  const int nstokes = s.nstokes;
+  detail::require(a.extent(0) == s.chunk_weight.extent(0), "project_baselines",
+                  "amplitudes have " + std::to_string(a.extent(0)) + " entries, expected " +
+                      std::to_string(s.chunk_weight.extent(0)));
+  auto rhs_sv = Kokkos::Experimental::create_scatter_view(rhs);
+  const auto pixel = s.pixel;
+  const auto wq = s.wq;
+  const auto wu = s.wu;
+  const auto begin = s.chunk_begin;
+  const auto weight = s.chunk_weight;
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::project_baselines",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()), KOKKOS_LAMBDA(const std::int64_t c) {
+        auto r = rhs_sv.access();
+        const double wa = weight(c) * a(c);
+        if (wa == 0.0) return;
+        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
+          const std::int32_t p = pixel(t);
+          if (p < 0) continue;
+          if (nstokes == 1) {
+            r(p) += wa;
+          } else {
+            const std::int64_t o = 3 * static_cast<std::int64_t>(p);
+            r(o + 0) += wa;
+            r(o + 1) += wa * wq(t);
+            r(o + 2) += wa * wu(t);
+          }
+        }
+      });
+  auto rhs_out = rhs;
+  Kokkos::Experimental::contribute(rhs_out, rhs_sv);
+}
+
+/// y_c = w_c sum over used t in c of (a_c - (P m)_t) = (F^T N^-1 (F a - P m))_c, map overlapped.
+template <class ExecSpace>
+void baseline_residuals(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
+                        const Kokkos::View<const double*, typename ExecSpace::memory_space>& map,
+                        const Kokkos::View<const double*, typename ExecSpace::memory_space>& a,
+                        const Kokkos::View<double*, typename ExecSpace::memory_space>& y) {
+  const int nstokes = s.nstokes;
+  detail::require(a.extent(0) == s.chunk_weight.extent(0) && y.extent(0) == a.extent(0),
+                  "baseline_residuals", "amplitude vectors do not match the chunks");
+  const auto pixel = s.pixel;
+  const auto wq = s.wq;
+  const auto wu = s.wu;
+  const auto begin = s.chunk_begin;
+  const auto weight = s.chunk_weight;
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::baseline_residuals",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()), KOKKOS_LAMBDA(const std::int64_t c) {
+        const double ac = a(c);
+        double sum = 0.0;
+        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
+          const std::int32_t p = pixel(t);
+          if (p < 0) continue;
+          double pm;
+          if (nstokes == 1) {
+            pm = map(p);
+          } else {
+            const std::int64_t o = 3 * static_cast<std::int64_t>(p);
+            pm = map(o) + wq(t) * map(o + 1) + wu(t) * map(o + 2);
+          }
+          sum += ac - pm;
+        }
+        y(c) = weight(c) * sum;
+      });
+}
+
+/// y_c = w_c sum over used t in c of (tod_t - (P m)_t): the destriping right-hand side
+/// F^T N^-1 (d - P m) for m the binned map of d.
+template <class ExecSpace>
+void baseline_rhs(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
+                  const Kokkos::View<const double*, typename ExecSpace::memory_space>& tod,
+                  const Kokkos::View<const double*, typename ExecSpace::memory_space>& map,
+                  const Kokkos::View<double*, typename ExecSpace::memory_space>& y) {
+  const int nstokes = s.nstokes;
+  detail::require(tod.extent(0) == s.pixel.extent(0) && y.extent(0) == s.chunk_weight.extent(0),
+                  "baseline_rhs", "tod or amplitude sizes do not match the samples/chunks");
+  const auto pixel = s.pixel;
+  const auto wq = s.wq;
+  const auto wu = s.wu;
+  const auto begin = s.chunk_begin;
+  const auto weight = s.chunk_weight;
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::baseline_rhs", Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
+      KOKKOS_LAMBDA(const std::int64_t c) {
+        double sum = 0.0;
+        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
+          const std::int32_t p = pixel(t);
+          if (p < 0) continue;
+          double pm;
+          if (nstokes == 1) {
+            pm = map(p);
+          } else {
+            const std::int64_t o = 3 * static_cast<std::int64_t>(p);
+            pm = map(o) + wq(t) * map(o + 1) + wu(t) * map(o + 2);
+          }
+          sum += tod(t) - pm;
+        }
+        y(c) = weight(c) * sum;
+      });
+}
+
+/// diag_c = (F^T N^-1 F)_cc = w_c times the number of used samples in chunk c.
+template <class ExecSpace>
+void baseline_weights(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
+                      const Kokkos::View<double*, typename ExecSpace::memory_space>& diag) {
+  const auto pixel = s.pixel;
+  const auto begin = s.chunk_begin;
+  const auto weight = s.chunk_weight;
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::baseline_weights", Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
+      KOKKOS_LAMBDA(const std::int64_t c) {
+        std::int64_t n = 0;
+        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) n += pixel(t) >= 0 ? 1 : 0;
+        diag(c) = weight(c) * static_cast<double>(n);
+      });
+}
+
+/// out_t = tod_t - a_c for every sample t of chunk c (d - F a).
+template <class ExecSpace>
+void subtract_baselines(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
+                        const Kokkos::View<const double*, typename ExecSpace::memory_space>& a,
+                        const Kokkos::View<const double*, typename ExecSpace::memory_space>& tod,
+                        const Kokkos::View<double*, typename ExecSpace::memory_space>& out) {
+  const auto begin = s.chunk_begin;
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::subtract_baselines", Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
+      KOKKOS_LAMBDA(const std::int64_t c) {
+        const double ac = a(c);
+        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) out(t) = tod(t) - ac;
+      });
+}
+
+/// pixel[t] = -1 where the sample's (overlapped) pixel is masked (mask_overlapped[p] != 0):
+/// masked pixels then drop out of every operator, as flagged samples do.
+template <class ExecSpace>
+void drop_masked_samples(const ExecSpace& exec,
+                         const Kokkos::View<const double*, typename ExecSpace::memory_space>& mask_overlapped,
+                         const Kokkos::View<std::int32_t*, typename ExecSpace::memory_space>& pixel) {
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::drop_masked_samples",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, pixel.extent(0)), KOKKOS_LAMBDA(const std::int64_t t) {
+        const std::int32_t p = pixel(t);
+        if (p >= 0 && mask_overlapped(p) != 0.0) pixel(t) = -1;
+      });
+}
+
+}  // namespace tod2map::mapmaker::kernels

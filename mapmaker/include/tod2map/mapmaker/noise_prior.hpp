@@ -1,0 +1,50 @@
+#pragma once
+// The destriping noise prior C_a^-1: the inverse covariance of the baseline amplitudes implied
+// by each detector's 1/f noise, S(f) = sigma^2/f_s (f_knee/f)^alpha (two-sided, per sample).
+//
+// Baselines average L samples, so they are a 1/f process sampled at f_a = f_s/L with spectrum
+//   S_a(nu) = sum_{k=0..2} [S(nu + k f_a) g(nu + k f_a) + S((k+1) f_a - nu) g((k+1) f_a - nu)],
+//   g(f) = sinc^2(pi f / f_a)   (the box average, with its aliases folded in),
+// and a stationary sequence with that spectrum has inverse covariance eigenvalues
+// 1/(f_a S_a(nu)). As in MADAM, the zero frequency is left free (each timeline's mean baseline
+// is not constrained by the prior: C_a^-1 = Pi K Pi with Pi removing the timeline mean), and
+// the filter is applied per timeline, never across timelines. The convolution kernel K is the
+// inverse FFT of 1/(f_a S_a) on a grid of the next power of two >= 2 n_baselines, truncated
+// where the dropped lags hold less than 1e-12 of its energy, and applied in real space by a
+// Kokkos kernel (no FFT during the iterations, so it runs on any execution space).
+#include <vector>
+
+#include "tod2map/mapmaker/local_data.hpp"
+
+namespace tod2map::mapmaker {
+
+using Vector = Kokkos::View<double*, MemSpace>;
+
+class NoisePrior {
+ public:
+  /// Kernels for every timeline of data with fknee > 0 (others get none). chunk_samples: the
+  /// baseline length in samples of each timeline (from the spans and the baseline length).
+  NoisePrior(const LocalData& data, double baseline_seconds);
+
+  /// y += C_a^-1 a (local: timelines never cross ranks).
+  void apply_add(const Vector& a, const Vector& y) const;
+  /// Diagonal of C_a^-1 per baseline (for the preconditioner).
+  const Vector& diagonal() const { return diagonal_; }
+  /// Longest kernel (lags kept), for reports.
+  int max_kernel_length() const { return max_kernel_length_; }
+
+  /// The untruncated kernel lags K[0..nof/2] for one parameter set (exposed for tests).
+  static std::vector<double> kernel_lags(double sigma, double fknee, double alpha,
+                                         double sample_rate, std::int64_t baseline_samples,
+                                         std::int64_t fft_length);
+
+ private:
+  std::int64_t n_timelines_ = 0;
+  Kokkos::View<std::int64_t*, MemSpace> first_chunk_, n_chunks_, kernel_offset_;
+  Kokkos::View<std::int32_t*, MemSpace> kernel_length_, chunk_timeline_;
+  Kokkos::View<double*, MemSpace> kernel_;
+  Vector diagonal_, work_, means_;
+  int max_kernel_length_ = 0;
+};
+
+}  // namespace tod2map::mapmaker
