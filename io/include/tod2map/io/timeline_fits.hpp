@@ -27,6 +27,8 @@ std::vector<std::vector<std::size_t>> assign_timelines(const std::vector<Timelin
 
 /// Reads one observation x detector. need_sigma: a missing SIGMA header is an error.
 /// Throws IoError naming file, HDU, detector and column.
+/// psi is the PSI column as stored: consumers add det.polang (POLANG) themselves. Without a
+/// TIME column, time[i] = i / SAMPRATE; without a FLAG column, flag is all 0.
 Timeline read_timeline(const TimelineRef& ref, const InputConfig& input, bool need_sigma);
 
 /// The whole input step of a run: expand input.files, index, assign, read this rank's share.
@@ -42,6 +44,10 @@ struct TimelineWriteOptions {
 /// with the standard column names (PIXEL + NSIDE/ORDERING instead of THETA/PHI when the
 /// timeline has pixels). Written to <path>.partial and renamed, so a failure never leaves a
 /// file that looks complete. No timestamps: the same timelines give byte-identical files.
+/// OBSID is written as an integer when it is the decimal text of one ("12"), else as a string
+/// ("0012"); TIME is omitted when time is empty, FLAG is written as zeros when flag is empty.
+/// Parent folders are created. Throws InvalidArgument for inconsistent timelines (sizes,
+/// names, NSIDE), IoError when the file cannot be written.
 void write_timeline_file(const std::string& path, const ObservationInfo& obs,
                          const std::vector<Timeline>& detectors,
                          const TimelineWriteOptions& options = {});

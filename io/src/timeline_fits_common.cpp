@@ -1,0 +1,448 @@
+// Helpers shared by the timeline FITS reader, indexer, writer and describer (see
+// timeline_fits_detail.hpp).
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "timeline_fits_detail.hpp"
+#include "tod2map/core/error.hpp"
+#include "tod2map/io/fits_check.hpp"
+
+namespace tod2map::io::detail {
+
+namespace {
+
+std::string trim_right(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+std::string upper(std::string s) {
+  for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+bool is_integer_type(int type) {
+  switch (type) {
+    case TBYTE:
+    case TSBYTE:
+    case TSHORT:
+    case TUSHORT:
+    case TINT:
+    case TUINT:
+    case TLONG:
+    case TULONG:
+    case TLONGLONG:
+    case TULONGLONG:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string join(const std::vector<std::string>& items) {
+  if (items.empty()) return "none";
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  return out;
+}
+
+}  // namespace
+
+std::string hdu_label(const std::string& path, int hdu, const std::string& extname) {
+  std::string label = path + "[HDU " + std::to_string(hdu);
+  if (!extname.empty()) label += " '" + extname + "'";
+  return label + "]";
+}
+
+std::string format_double(double value) {
+  if (!std::isfinite(value)) return std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf");
+  char text[40];
+  for (int digits = 15; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value) break;
+  }
+  return text;
+}
+
+bool valid_nside(std::int64_t nside) {
+  return nside >= 1 && nside <= (std::int64_t{1} << 29) && (nside & (nside - 1)) == 0;
+}
+
+std::string normalize_ordering(const std::string& ordering) {
+  const std::string o = upper(trim_right(ordering));
+  if (o == "RING") return "RING";
+  if (o == "NEST" || o == "NESTED") return "NEST";  // healpy writes NESTED
+  return "";
+}
+
+// ---------------------------------------------------------------------------------------------
+// FitsInput
+
+FitsInput::FitsInput(const std::string& path, std::string func)
+    : path_(path), func_(std::move(func)) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (st.type() == std::filesystem::file_type::not_found)
+    throw IoError(func_ + ": " + path + ": file not found");
+  if (ec) throw IoError(func_ + ": " + path + ": cannot access the file (" + ec.message() + ")");
+  if (std::filesystem::is_directory(st))
+    throw IoError(func_ + ": " + path + ": is a folder, expected a FITS file");
+  int status = 0;
+  if (fits_open_diskfile(&fptr_, path.c_str(), READONLY, &status) != 0) {
+    fptr_ = nullptr;
+    fits_clear_errmsg();
+    const std::string cfitsio =
+        " (CFITSIO " + std::to_string(status) + ": " + fits_status_text(status) + ")";
+    if (status == FILE_NOT_OPENED)
+      throw IoError(func_ + ": " + path + ": cannot open the file for reading" + cfitsio);
+    throw IoError(func_ + ": " + path + ": not a FITS file (no valid primary header)" + cfitsio);
+  }
+  hdu_ = 1;
+}
+
+FitsInput::~FitsInput() {
+  if (fptr_ == nullptr) return;
+  int status = 0;
+  fits_close_file(fptr_, &status);
+  if (status != 0) fits_clear_errmsg();
+}
+
+std::string FitsInput::where() const { return func_ + ": " + hdu_label(path_, hdu_, extname_); }
+
+void FitsInput::check(int status, const std::string& what) const {
+  check_fits(status, where(), what);
+}
+
+void FitsInput::fail(const std::string& what) const { throw IoError(where() + ": " + what); }
+
+int FitsInput::move_to(int number) {
+  int type = 0;
+  int status = 0;
+  if (fits_movabs_hdu(fptr_, number, &type, &status) != 0) {
+    extname_.clear();
+    hdu_ = number;
+    if (status == END_OF_FILE) {
+      int known = 0;  // HDUs CFITSIO walked through before meeting the end of the file
+      int ignored = 0;
+      fits_get_num_hdus(fptr_, &known, &ignored);
+      check(status, "no such HDU (the file has " + std::to_string(known) + ")");
+    }
+    check(status, "cannot read the header (truncated or corrupt file)");
+  }
+  hdu_ = number;
+  extname_.clear();
+  extname_ = string_key("EXTNAME").value_or("");
+  return type;
+}
+
+std::vector<HduSummary> FitsInput::walk() {
+  std::vector<HduSummary> hdus;
+  for (int number = 1;; ++number) {
+    int type = 0;
+    int status = 0;
+    if (fits_movabs_hdu(fptr_, number, &type, &status) != 0) {
+      // END_OF_FILE right where the previous HDU ends is the normal end of the file (and
+      // check_not_truncated below already made sure that HDU was complete). Anything else is
+      // a header that cannot be read: a file cut inside a header, or bytes after the last HDU.
+      if (status == END_OF_FILE && number > 1) {
+        fits_clear_errmsg();
+        break;
+      }
+      hdu_ = number;
+      extname_.clear();
+      check(status, "cannot read the header (truncated or corrupt file)");
+    }
+    hdu_ = number;
+    extname_.clear();
+    extname_ = string_key("EXTNAME").value_or("");
+    check_not_truncated();
+    hdus.push_back({number, type, extname_});
+  }
+  return hdus;
+}
+
+void FitsInput::check_not_truncated() const {
+  LONGLONG head_start = 0, data_start = 0, data_end = 0;
+  int status = 0;
+  fits_get_hduaddrll(fptr_, &head_start, &data_start, &data_end, &status);
+  check(status, "cannot locate the HDU");
+  // The unpadded data size, so that a file missing only the final padding still reads:
+  // |BITPIX|/8 * GCOUNT * (PCOUNT + NAXIS1 * ... * NAXISn).
+  const std::int64_t bitpix = int_key("BITPIX").value_or(8);
+  const std::int64_t naxis = int_key("NAXIS").value_or(0);
+  std::int64_t elements = 0;
+  if (naxis > 0) {
+    elements = 1;
+    for (std::int64_t k = 1; k <= naxis; ++k)
+      elements *= int_key("NAXIS" + std::to_string(k)).value_or(0);
+  }
+  const std::int64_t pcount = int_key("PCOUNT").value_or(0);
+  const std::int64_t gcount = int_key("GCOUNT").value_or(1);
+  const std::int64_t needed =
+      naxis > 0 ? data_start + std::llabs(bitpix) / 8 * gcount * (pcount + elements) : data_start;
+  const std::int64_t size = fptr_->Fptr->logfilesize;  // decompressed size for .gz files
+  if (needed > size)
+    fail("file is truncated: this HDU needs " + std::to_string(needed) +
+         " bytes but the file has " + std::to_string(size));
+}
+
+std::optional<std::string> FitsInput::raw_key(const std::string& key) const {
+  char value[FLEN_VALUE] = {0};
+  int status = 0;
+  if (fits_read_keyword(fptr_, key.c_str(), value, nullptr, &status) != 0) {
+    if (status == KEY_NO_EXIST) {
+      fits_clear_errmsg();
+      return std::nullopt;
+    }
+    check(status, "cannot read header key '" + key + "'");
+  }
+  return std::string(value);
+}
+
+namespace {
+// A raw header value for messages: 'text' with the padding FITS adds inside quotes removed.
+std::string shown(const std::string& raw) {
+  std::string v = trim_right(raw);
+  if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'')
+    return "'" + trim_right(v.substr(1, v.size() - 2)) + "'";
+  return v;
+}
+
+char key_type(const FitsInput& in, const std::string& key, const std::string& raw) {
+  if (trim_right(raw).empty()) in.fail("header key '" + key + "' has no value");
+  char type = 0;
+  int status = 0;
+  fits_get_keytype(raw.c_str(), &type, &status);
+  in.check(status, "header key '" + key + "' = " + shown(raw) + ": cannot tell its type");
+  return type;
+}
+}  // namespace
+
+std::optional<double> FitsInput::double_key(const std::string& key) const {
+  auto raw = raw_key(key);
+  if (!raw) return std::nullopt;
+  const char type = key_type(*this, key, *raw);
+  if (type != 'I' && type != 'F')
+    fail("header key '" + key + "' = " + shown(*raw) + " (expected a number)");
+  double value = 0;
+  int status = 0;
+  fits_read_key(fptr_, TDOUBLE, key.c_str(), &value, nullptr, &status);
+  check(status, "header key '" + key + "' = " + shown(*raw) + " (expected a number)");
+  return value;
+}
+
+std::optional<std::int64_t> FitsInput::int_key(const std::string& key) const {
+  auto raw = raw_key(key);
+  if (!raw) return std::nullopt;
+  const char type = key_type(*this, key, *raw);
+  if (type != 'I') fail("header key '" + key + "' = " + shown(*raw) + " (expected an integer)");
+  LONGLONG value = 0;
+  int status = 0;
+  fits_read_key(fptr_, TLONGLONG, key.c_str(), &value, nullptr, &status);
+  check(status, "header key '" + key + "' = " + shown(*raw) + " (expected a 64-bit integer)");
+  return static_cast<std::int64_t>(value);
+}
+
+std::optional<std::string> FitsInput::string_key(const std::string& key) const {
+  auto raw = raw_key(key);
+  if (!raw) return std::nullopt;
+  const char type = key_type(*this, key, *raw);
+  if (type != 'C') fail("header key '" + key + "' = " + shown(*raw) + " (expected a string)");
+  char value[FLEN_VALUE] = {0};
+  int status = 0;
+  fits_read_key(fptr_, TSTRING, key.c_str(), value, nullptr, &status);
+  check(status, "header key '" + key + "': cannot read its value");
+  return trim_right(value);
+}
+
+std::optional<std::string> FitsInput::key_text(const std::string& key) const {
+  auto raw = raw_key(key);
+  if (!raw) return std::nullopt;
+  if (!raw->empty() && raw->front() == '\'') return string_key(key);
+  return trim_right(*raw);
+}
+
+std::vector<std::string> FitsInput::column_names() const {
+  int ncols = 0;
+  int status = 0;
+  fits_get_num_cols(fptr_, &ncols, &status);
+  check(status, "cannot count the table columns");
+  std::vector<std::string> names;
+  for (int k = 1; k <= ncols; ++k)
+    names.push_back(key_text("TTYPE" + std::to_string(k)).value_or(""));
+  return names;
+}
+
+std::string FitsInput::column_tform(int colnum) const {
+  return key_text("TFORM" + std::to_string(colnum)).value_or("?");
+}
+
+std::int64_t FitsInput::num_rows() const {
+  LONGLONG rows = 0;
+  int status = 0;
+  fits_get_num_rowsll(fptr_, &rows, &status);
+  check(status, "cannot count the table rows");
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeline HDUs
+
+namespace {
+
+void check_scalar_column(const FitsInput& in, const ColumnSlot& slot, bool want_float) {
+  int type = 0;
+  LONGLONG repeat = 0, width = 0;
+  int status = 0;
+  fits_get_eqcoltypell(in.get(), slot.num, &type, &repeat, &width, &status);
+  in.check(status, "column '" + slot.name + "': cannot read its type");
+  // Negative types are variable-length arrays; repeat != 1 is a vector column.
+  const bool type_ok = want_float ? (type == TFLOAT || type == TDOUBLE) : is_integer_type(type);
+  if (!type_ok || repeat != 1)
+    in.fail("column '" + slot.name + "' has TFORM '" + in.column_tform(slot.num) + "' (expected " +
+            (want_float ? "one E or D float" : "one integer (B, I, J or K)") + " per row)");
+}
+
+}  // namespace
+
+TimelineLayout inspect_timeline_hdu(const FitsInput& in, const ColumnNames& columns) {
+  const std::vector<std::string> names = in.column_names();
+  auto slot = [&](const std::string& name) {
+    ColumnSlot s{name, 0};
+    if (name.empty()) return s;  // a column switched off in the config
+    const std::string wanted = upper(name);
+    for (std::size_t k = 0; k < names.size(); ++k)
+      if (upper(trim_right(names[k])) == wanted) {
+        s.num = static_cast<int>(k) + 1;
+        break;
+      }
+    return s;
+  };
+  auto missing = [&](const std::string& what) {
+    in.fail(what + " not found (columns: " + join(names) + ")");
+  };
+
+  TimelineLayout layout;
+  layout.time = slot(columns.time);
+  layout.theta = slot(columns.theta);
+  layout.phi = slot(columns.phi);
+  layout.psi = slot(columns.psi);
+  layout.signal = slot(columns.signal);
+  layout.flag = slot(columns.flag);
+  layout.pixel = slot(columns.pixel);
+
+  // Pointing: THETA+PHI when both exist (exact), else PIXEL; never a mix.
+  if (layout.theta.num == 0 || layout.phi.num == 0) {
+    if (layout.pixel.num != 0) {
+      layout.use_pixels = true;
+    } else if (layout.theta.num != 0) {
+      missing("column '" + columns.phi + "'");
+    } else if (layout.phi.num != 0) {
+      missing("column '" + columns.theta + "'");
+    } else {
+      missing("columns '" + columns.theta + "' and '" + columns.phi + "' (or '" + columns.pixel +
+              "')");
+    }
+  }
+  if (layout.psi.num == 0) missing("column '" + columns.psi + "'");
+  if (layout.signal.num == 0) missing("column '" + columns.signal + "'");
+
+  if (layout.time.num != 0) check_scalar_column(in, layout.time, true);
+  if (layout.use_pixels) {
+    check_scalar_column(in, layout.pixel, false);
+    layout.theta.num = layout.phi.num = 0;
+  } else {
+    check_scalar_column(in, layout.theta, true);
+    check_scalar_column(in, layout.phi, true);
+    layout.pixel.num = 0;
+  }
+  check_scalar_column(in, layout.psi, true);
+  check_scalar_column(in, layout.signal, true);
+  if (layout.flag.num != 0) check_scalar_column(in, layout.flag, false);
+
+  if (layout.use_pixels) {
+    const std::string why = " (needed with column '" + columns.pixel + "')";
+    const auto nside = in.int_key("NSIDE");
+    if (!nside) in.fail("header key 'NSIDE' not found" + why);
+    if (!valid_nside(*nside))
+      in.fail("header key 'NSIDE' = " + std::to_string(*nside) +
+              " (expected a power of 2 in 1..536870912)");
+    const auto ordering = in.string_key("ORDERING");
+    if (!ordering) in.fail("header key 'ORDERING' not found" + why);
+    layout.ordering = normalize_ordering(*ordering);
+    if (layout.ordering.empty())
+      in.fail("header key 'ORDERING' = '" + *ordering + "' (expected RING or NEST)");
+    layout.nside = *nside;
+  }
+  layout.nrows = in.num_rows();
+  return layout;
+}
+
+ObservationInfo read_observation_header(const FitsInput& in) {
+  ObservationInfo obs;
+  const auto raw = in.raw_key("OBSID");
+  if (!raw)
+    in.fail("header key 'OBSID' not found (expected the observation id, integer or string)");
+  const char type = key_type(in, "OBSID", *raw);
+  if (type == 'C') {
+    obs.obsid = *in.string_key("OBSID");
+    if (obs.obsid.empty()) in.fail("header key 'OBSID' is an empty string (expected an id)");
+  } else if (type == 'I') {
+    obs.obsid = std::to_string(*in.int_key("OBSID"));
+  } else {
+    in.fail("header key 'OBSID' = " + shown(*raw) + " (expected an integer or a string)");
+  }
+  const auto rate = in.double_key("SAMPRATE");
+  if (!rate) in.fail("header key 'SAMPRATE' not found (expected the sample rate in Hz)");
+  if (!(std::isfinite(*rate) && *rate > 0))
+    in.fail("header key 'SAMPRATE' = " + format_double(*rate) +
+            " (expected a positive rate in Hz)");
+  obs.samprate = *rate;
+  return obs;
+}
+
+DetectorInfo read_detector_header(const FitsInput& in, bool need_sigma) {
+  DetectorInfo det;
+  det.name = in.extname();
+  auto finite_key = [&](const std::string& key, double fallback) {
+    const auto v = in.double_key(key);
+    if (!v) return fallback;
+    if (!std::isfinite(*v)) in.fail("header key '" + key + "' is not finite");
+    return *v;
+  };
+  if (const auto sigma = in.double_key("SIGMA")) det.sigma = *sigma;
+  if (need_sigma) {
+    if (!det.has_sigma())
+      in.fail(
+          "header key 'SIGMA' not found (expected the white-noise rms per sample, which "
+          "noise weighting needs)");
+    if (!(std::isfinite(det.sigma) && det.sigma > 0))
+      in.fail("header key 'SIGMA' = " + format_double(det.sigma) + " (expected a positive number)");
+  }
+  det.fknee = finite_key("FKNEE", det.fknee);
+  if (det.fknee < 0)
+    in.fail("header key 'FKNEE' = " + format_double(det.fknee) + " (expected >= 0 Hz)");
+  det.alpha = finite_key("ALPHA", det.alpha);
+  det.polang = finite_key("POLANG", det.polang);
+  det.poleff = finite_key("POLEFF", det.poleff);
+  if (const auto coordsys = in.string_key("COORDSYS")) {
+    // Single letters as DESIGN.md writes them; healpy-style words are accepted too.
+    const std::string c = upper(*coordsys);
+    if (c == "G" || c == "GALACTIC")
+      det.coordsys = "G";
+    else if (c == "E" || c == "ECLIPTIC")
+      det.coordsys = "E";
+    else if (c == "C" || c == "CELESTIAL" || c == "EQUATORIAL" || c == "Q")
+      det.coordsys = "C";
+    else if (!c.empty())
+      in.fail("header key 'COORDSYS' = '" + *coordsys + "' (expected G, E or C)");
+  }
+  return det;
+}
+
+}  // namespace tod2map::io::detail

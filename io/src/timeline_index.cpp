@@ -1,0 +1,196 @@
+// Indexing timeline files (headers only) and assigning their timelines to ranks.
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <queue>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include "timeline_fits_detail.hpp"
+#include "tod2map/core/error.hpp"
+#include "tod2map/core/mpi.hpp"
+#include "tod2map/io/timeline_fits.hpp"
+
+namespace tod2map::io {
+
+namespace {
+
+constexpr const char* kIndexFunc = "io::index_timelines";
+
+// Every detector BINTABLE of one file, in HDU order. Timelines selected by `input.detectors`
+// get their columns checked here, so a malformed file fails before any data is read.
+std::vector<TimelineRef> scan_file(const std::string& path, const InputConfig& input) {
+  detail::FitsInput in(path, kIndexFunc);
+  const std::vector<detail::HduSummary> hdus = in.walk();
+  in.move_to(1);
+  detail::read_observation_header(in);
+
+  const std::set<std::string> wanted(input.detectors.begin(), input.detectors.end());
+  std::vector<TimelineRef> refs;
+  std::map<std::string, int> seen;
+  for (const auto& h : hdus) {
+    if (h.type != BINARY_TBL) continue;  // images and ASCII tables are not detectors
+    in.move_to(h.number);
+    if (h.extname.empty()) in.fail("BINTABLE without EXTNAME (expected the detector name)");
+    if (auto [it, fresh] = seen.emplace(h.extname, h.number); !fresh)
+      in.fail("detector '" + h.extname + "' already given by HDU " + std::to_string(it->second));
+    TimelineRef ref{path, h.number, h.extname, in.num_rows()};
+    if (wanted.empty() || wanted.count(h.extname)) detail::inspect_timeline_hdu(in, input.columns);
+    refs.push_back(std::move(ref));
+  }
+  if (refs.empty())
+    throw IoError(std::string(kIndexFunc) + ": " + path + ": no detector BINTABLE extension (" +
+                  std::to_string(hdus.size()) + " HDU" + (hdus.size() == 1 ? "" : "s") +
+                  "; expected one BINTABLE per detector, EXTNAME = detector name)");
+  return refs;
+}
+
+// Flat byte encoding of refs for MPI_Allgatherv: per ref, hdu and nsamples (int64), then the
+// two strings as (int64 length, bytes).
+void put_i64(std::vector<char>& buf, std::int64_t v) {
+  const char* p = reinterpret_cast<const char*>(&v);
+  buf.insert(buf.end(), p, p + sizeof v);
+}
+void put_str(std::vector<char>& buf, const std::string& s) {
+  put_i64(buf, static_cast<std::int64_t>(s.size()));
+  buf.insert(buf.end(), s.begin(), s.end());
+}
+std::vector<char> serialize(const std::vector<TimelineRef>& refs) {
+  std::vector<char> buf;
+  for (const auto& r : refs) {
+    put_i64(buf, r.hdu);
+    put_i64(buf, r.nsamples);
+    put_str(buf, r.file);
+    put_str(buf, r.detector);
+  }
+  return buf;
+}
+
+struct Reader {
+  const std::vector<char>& buf;
+  std::size_t pos = 0;
+  std::int64_t i64() {
+    std::int64_t v = 0;
+    std::memcpy(&v, buf.data() + pos, sizeof v);
+    pos += sizeof v;
+    return v;
+  }
+  std::string str() {
+    const auto n = static_cast<std::size_t>(i64());
+    std::string s(buf.data() + pos, n);
+    pos += n;
+    return s;
+  }
+};
+std::vector<TimelineRef> deserialize(const std::vector<char>& buf) {
+  std::vector<TimelineRef> refs;
+  Reader r{buf};
+  while (r.pos < buf.size()) {
+    TimelineRef ref;
+    ref.hdu = static_cast<int>(r.i64());
+    ref.nsamples = r.i64();
+    ref.file = r.str();
+    ref.detector = r.str();
+    refs.push_back(std::move(ref));
+  }
+  return refs;
+}
+
+std::vector<TimelineRef> allgather_refs(const std::vector<TimelineRef>& local, MPI_Comm comm) {
+  const int size = comm_size(comm);
+  const std::vector<char> mine = serialize(local);
+  int my_count = static_cast<int>(mine.size());
+  std::vector<int> counts(static_cast<std::size_t>(size)), displs(static_cast<std::size_t>(size));
+  TOD2MAP_CHECK_MPI(MPI_Allgather(&my_count, 1, MPI_INT, counts.data(), 1, MPI_INT, comm));
+  std::int64_t total = 0;
+  for (int r = 0; r < size; ++r) {
+    displs[static_cast<std::size_t>(r)] = static_cast<int>(total);
+    total += counts[static_cast<std::size_t>(r)];
+  }
+  std::vector<char> all(static_cast<std::size_t>(total));
+  TOD2MAP_CHECK_MPI(MPI_Allgatherv(mine.data(), my_count, MPI_CHAR, all.data(), counts.data(),
+                                   displs.data(), MPI_CHAR, comm));
+  return deserialize(all);
+}
+
+}  // namespace
+
+std::vector<TimelineRef> index_timelines(const std::vector<std::string>& files,
+                                         const InputConfig& input, MPI_Comm comm) {
+  // Sorted and de-duplicated first: which rank scans which file, and the final order, then
+  // depend only on the set of paths, never on the order they were listed or globbed in.
+  std::vector<std::string> paths = files;
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+
+  const int rank = comm_rank(comm);
+  const int size = comm_size(comm);
+  const std::vector<TimelineRef> local = collective(comm, [&] {
+    std::vector<TimelineRef> refs;
+    for (std::size_t i = static_cast<std::size_t>(rank); i < paths.size();
+         i += static_cast<std::size_t>(size)) {
+      auto file_refs = scan_file(paths[i], input);
+      refs.insert(refs.end(), file_refs.begin(), file_refs.end());
+    }
+    return refs;
+  });
+
+  std::vector<TimelineRef> all = allgather_refs(local, comm);
+  std::sort(all.begin(), all.end(), [](const TimelineRef& a, const TimelineRef& b) {
+    return std::tie(a.file, a.hdu) < std::tie(b.file, b.hdu);
+  });
+  if (input.detectors.empty()) return all;
+
+  // Same list on every rank from here on, so every rank reaches the same verdict.
+  std::set<std::string> present;
+  for (const auto& r : all) present.insert(r.detector);
+  std::vector<std::string> absent;
+  for (const auto& d : input.detectors)
+    if (!present.count(d) && std::find(absent.begin(), absent.end(), d) == absent.end())
+      absent.push_back(d);
+  if (!absent.empty()) {
+    std::string msg = std::string(kIndexFunc) + ": input.detectors: ";
+    for (std::size_t i = 0; i < absent.size(); ++i) msg += (i ? ", '" : "'") + absent[i] + "'";
+    msg += absent.size() == 1 ? " is" : " are";
+    msg += " in no input file (detectors found: ";
+    std::size_t i = 0;
+    for (const auto& d : present) msg += (i++ ? ", " : "") + d;
+    throw IoError(msg + (present.empty() ? "none)" : ")"));
+  }
+  const std::set<std::string> wanted(input.detectors.begin(), input.detectors.end());
+  all.erase(std::remove_if(all.begin(), all.end(),
+                           [&](const TimelineRef& r) { return !wanted.count(r.detector); }),
+            all.end());
+  return all;
+}
+
+std::vector<std::vector<std::size_t>> assign_timelines(const std::vector<TimelineRef>& refs,
+                                                       int nranks) {
+  if (nranks < 1)
+    throw InvalidArgument("io::assign_timelines: nranks = " + std::to_string(nranks) +
+                          " (expected >= 1)");
+  // Largest first (ties: lower index), each to the least-loaded rank (ties: lower rank). This
+  // is Graham's LPT rule: the final loads differ by at most the largest timeline.
+  std::vector<std::size_t> order(refs.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return refs[a].nsamples > refs[b].nsamples;
+  });
+  using Load =
+      std::pair<std::int64_t, int>;  // (samples, rank): min-heap pops the lower rank on ties
+  std::priority_queue<Load, std::vector<Load>, std::greater<Load>> loads;
+  for (int r = 0; r < nranks; ++r) loads.push({0, r});
+  std::vector<std::vector<std::size_t>> owned(static_cast<std::size_t>(nranks));
+  for (std::size_t i : order) {
+    auto [load, r] = loads.top();
+    loads.pop();
+    owned[static_cast<std::size_t>(r)].push_back(i);
+    loads.push({load + refs[i].nsamples, r});
+  }
+  for (auto& list : owned) std::sort(list.begin(), list.end());
+  return owned;
+}
+
+}  // namespace tod2map::io
