@@ -1,0 +1,64 @@
+#pragma once
+// Pixel-domain distribution of map vectors (DESIGN.md section 2), behind one small interface
+// so that mapmaker code picks a backend by name (solver.backend) and never by #ifdef.
+#include <mpi.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tod2map/solvers/linear_operator.hpp"
+
+namespace tod2map::solvers {
+
+/// Owned and overlapped pixel sets of one rank, and the two transfers between them.
+/// Owned: contiguous uniform ranges of global pixels, rank r owning
+/// [r*npix/size, (r+1)*npix/size) (64-bit arithmetic). Overlapped: the sorted global pixels
+/// this rank touches, its local pixel index being the position in that list. Vectors are
+/// pixel-major with nvalues doubles per pixel (x[p*nvalues + k]); nvalues may differ from
+/// call to call (1 for hits, 3 for IQU maps, 6 for IQU blocks).
+class PixelDistribution {
+ public:
+  virtual ~PixelDistribution() = default;
+  /// Backend name, as given to make_pixel_distribution.
+  virtual const char* backend() const = 0;
+  /// The communicator it was made on (the caller's, not a duplicate).
+  virtual MPI_Comm comm() const = 0;
+  /// Number of pixels of the whole map.
+  virtual std::int64_t global_pixels() const = 0;
+  /// First global pixel this rank owns.
+  virtual std::int64_t first_owned() const = 0;
+  /// Number of global pixels this rank owns (may be 0).
+  virtual std::int64_t n_owned() const = 0;
+  /// Number of global pixels this rank touches (may be 0).
+  virtual std::int64_t n_overlapped() const = 0;
+  /// The touched global pixels, sorted, in the execution space's memory.
+  virtual Kokkos::View<const std::int64_t*, ExecSpace::memory_space> overlapped_pixels() const = 0;
+  /// owned = sum over all ranks of their overlapped entries for the owned pixels: the reduction
+  /// after accumulating P^T locally. overlapped has n_overlapped()*nvalues entries, owned
+  /// n_owned()*nvalues; owned is overwritten. Collective; a size mismatch on any rank throws
+  /// InvalidArgument on all.
+  virtual void reduce(const Vector& overlapped, const Vector& owned, int nvalues) const = 0;
+  /// overlapped = the owning ranks' owned values: the transfer before gathering P m. Sizes
+  /// as for reduce(); overlapped is overwritten. Collective.
+  virtual void broadcast(const Vector& owned, const Vector& overlapped, int nvalues) const = 0;
+};
+
+/// Makes the distribution for one backend: "tpetra" (later "petsc", "native"). touched: this
+/// rank's sorted unique global pixels, each in [0, npix). Collective over comm (every rank
+/// throws the same error): NotCompiled for a backend this build lacks ("solver.backend:
+/// 'petsc' was not built into this tod2map (available: tpetra)"), InvalidArgument for an
+/// unknown name, a bad npix, or touched not sorted/unique/in range on any rank.
+std::unique_ptr<PixelDistribution> make_pixel_distribution(const std::string& backend,
+                                                           MPI_Comm comm, std::int64_t npix,
+                                                           std::vector<std::int64_t> touched);
+
+/// Names of the backends compiled into this build, in order of preference.
+std::vector<std::string> available_backends();
+
+/// First global pixel of rank `rank` when npix pixels are split over `size` ranks:
+/// rank*npix/size in 64-bit integers, so rank size gives npix. Not collective.
+std::int64_t owned_range_begin(std::int64_t npix, int rank, int size);
+
+}  // namespace tod2map::solvers
