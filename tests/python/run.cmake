@@ -1,3 +1,6 @@
 if(TOD2MAP_HAVE_TPETRA)
   tod2map_add_pytest(pytest_run_binned test_run_binned.py LABELS integration tpetra)
 endif()
+if(TOD2MAP_HAVE_TPETRA)
+  tod2map_add_pytest(pytest_run_destripe test_run_destripe.py LABELS integration tpetra)
+endif()
