@@ -36,6 +36,15 @@ Kokkos::View<T*, MemSpace> upload(const std::vector<T>& host, const char* label)
   return dev;
 }
 
+// A host vector as a view in MemSpace: the vector itself where the memory space can read host
+// memory (no copy), else a device copy.
+template <class T>
+auto device_view(const std::vector<T>& host) {
+  Kokkos::View<const T*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> h(
+      host.data(), host.size());
+  return Kokkos::create_mirror_view_and_copy(MemSpace(), h);
+}
+
 // Sorted unique non-negative values of gpix, computed on the device.
 std::vector<std::int64_t> unique_pixels(const Kokkos::View<const std::int64_t*, MemSpace>& gpix) {
   const std::int64_t n = static_cast<std::int64_t>(gpix.extent(0));
@@ -131,18 +140,20 @@ LocalData build_local_data(std::vector<io::Timeline>&& timelines, const Pointing
     auto gp = Kokkos::subview(gpix, range);
     auto q = Kokkos::subview(d.wq, range);
     auto u = Kokkos::subview(d.wu, range);
-    Kokkos::deep_copy(Kokkos::subview(d.signal, range), upload(tl.signal, "signal"));
-    auto psi = upload(tl.psi, "psi");
-    auto good = upload(tl.good, "good");
+    Kokkos::deep_copy(Kokkos::subview(d.signal, range),
+                      Kokkos::View<const double*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+                          tl.signal.data(), tl.signal.size()));
+    auto psi = device_view(tl.psi);
+    auto good = device_view(tl.good);
     if (tl.has_pixels()) {
       const auto file_order = healpix::parse_ordering(tl.pixel_ordering);
       kernels::expand_pointing_pixels<ExecSpace>(exec, options.nside, file_order != options.ordering,
                                                  options.ordering, tl.det.polang, tl.det.poleff,
-                                                 upload(tl.pixel, "pixel"), psi, good, gp, q, u);
+                                                 device_view(tl.pixel), psi, good, gp, q, u);
     } else {
       kernels::expand_pointing_angles<ExecSpace>(exec, options.nside, options.ordering,
                                                  tl.det.polang, tl.det.poleff,
-                                                 upload(tl.theta, "theta"), upload(tl.phi, "phi"),
+                                                 device_view(tl.theta), device_view(tl.phi),
                                                  psi, good, gp, q, u);
     }
     exec.fence();
@@ -150,13 +161,34 @@ LocalData build_local_data(std::vector<io::Timeline>&& timelines, const Pointing
   }
   timelines.clear();
 
-  d.touched = unique_pixels(gpix);
-  if (d.touched.size() > static_cast<size_t>(std::numeric_limits<std::int32_t>::max()))
-    throw InvalidArgument("mapmaker: more than 2^31 distinct pixels on one rank");
-  Kokkos::View<const std::int64_t*, MemSpace> touched_dev = upload(d.touched, "tod2map::touched");
   d.pixel = Kokkos::View<std::int32_t*, MemSpace>(
       Kokkos::view_alloc(Kokkos::WithoutInitializing, "tod2map::pixel"), total);
-  kernels::localize_pixels<ExecSpace>(exec, touched_dev, gpix, d.pixel);
+  const std::int64_t npix = healpix::nside2npix(options.nside);
+  if (npix <= 16 * std::max<std::int64_t>(total, 1)) {
+    // Bitmap of touched pixels (npix/8 bytes + a prefix count per 32 pixels, no larger than
+    // the global-pixel array itself): O(n) marking and O(1) localisation.
+    const std::int64_t nwords = (npix + 31) / 32;
+    Kokkos::View<std::uint32_t*, MemSpace> bits("tod2map::touched_bits", nwords);
+    Kokkos::View<std::int64_t*, MemSpace> prefix(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("tod2map::touched_prefix")), nwords);
+    kernels::mark_pixels<ExecSpace>(exec, gpix, bits);
+    const std::int64_t count = kernels::count_marked<ExecSpace>(exec, bits, prefix);
+    Kokkos::View<std::int64_t*, MemSpace> touched_dev(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("tod2map::touched")), count);
+    kernels::list_marked<ExecSpace>(exec, bits, prefix, touched_dev);
+    kernels::localize_marked<ExecSpace>(exec, bits, prefix, gpix, d.pixel);
+    d.touched.resize(static_cast<size_t>(count));
+    Kokkos::deep_copy(Kokkos::View<std::int64_t*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+                          d.touched.data(), d.touched.size()),
+                      touched_dev);
+  } else {
+    // Sparse coverage of a large map: sort instead of a bitmap.
+    d.touched = unique_pixels(gpix);
+    Kokkos::View<const std::int64_t*, MemSpace> touched_dev = upload(d.touched, "tod2map::touched");
+    kernels::localize_pixels<ExecSpace>(exec, touched_dev, gpix, d.pixel);
+  }
+  if (d.touched.size() > static_cast<size_t>(std::numeric_limits<std::int32_t>::max()))
+    throw InvalidArgument("mapmaker: more than 2^31 distinct pixels on one rank");
   std::int64_t used = 0;
   auto pixel = d.pixel;
   Kokkos::parallel_reduce(

@@ -1,7 +1,8 @@
 """End-to-end destriping on simulated 1/f noise.
 
 Proves: the destriped map's residual RMS is within 10% of the residual of a white-noise-only
-simulation of the same scan and seeds, while the binned map of the 1/f data is far worse;
+simulation of the same scan and seeds made the same way (and within 25% of the binned
+white-noise-only map, the ideal), while the binned map of the 1/f data is far worse;
 baselines are written per detector and observation; 1, 2 and 3 ranks agree to 1e-10; the
 residual history is written and reaches the tolerance.
 """
@@ -15,7 +16,7 @@ import pytest
 from conftest import run_tod2map, write_config
 
 UNSEEN = -1.6375e30
-NSIDE = 8
+NSIDE = 16
 
 CONFIG = """
 input:
@@ -30,16 +31,16 @@ simulation:
   output_dir: data
   n_observations: 4
   observation_length: 300.0
-  sample_rate: 20.0
+  sample_rate: 50.0
   white_noise: true
   correlated_noise: {correlated}
-  scan: {{type: satellite, spin_period: 30.0, spin_angle_deg: 85.0,
-          precession_period: 600.0, precession_angle_deg: 30.0}}
+  scan: {{type: satellite, spin_period: 6.0, spin_angle_deg: 85.0,
+          precession_period: 1900.0, precession_angle_deg: 65.0}}
   focal_plane:
-    - {{name: a, polang_deg: 0.0, sigma: 1.0, fknee: {fknee}, alpha: 1.0}}
-    - {{name: b, polang_deg: 45.0, sigma: 1.0, fknee: {fknee}, alpha: 1.0}}
-    - {{name: c, polang_deg: 90.0, sigma: 1.0, fknee: {fknee}, alpha: 1.0}}
-    - {{name: d, polang_deg: 135.0, sigma: 1.0, fknee: {fknee}, alpha: 1.0}}
+    - {{name: a, polang_deg: 0.0, sigma: 1.0, fknee: {fknee}, alpha: 2.0}}
+    - {{name: b, polang_deg: 45.0, sigma: 1.0, fknee: {fknee}, alpha: 2.0}}
+    - {{name: c, polang_deg: 90.0, sigma: 1.0, fknee: {fknee}, alpha: 2.0}}
+    - {{name: d, polang_deg: 135.0, sigma: 1.0, fknee: {fknee}, alpha: 2.0}}
 """
 
 
@@ -69,6 +70,8 @@ def runs(tmp_path_factory):
     cfg_white = make_data(white, correlated=False)
     cfg_onef = make_data(onef, correlated=True)
     run_tod2map(["run", cfg_white], ranks=2, cwd=white)
+    run_tod2map(["run", cfg_white, "--set", "mapmaker.method=binned", "--set", "output.path=out/binned.h5"],
+                ranks=2, cwd=white)
     run_tod2map(["run", cfg_onef], ranks=2, cwd=onef)
     run_tod2map(["run", cfg_onef, "--set", "mapmaker.method=binned", "--set", "output.path=out/binned.h5"],
                 ranks=2, cwd=onef)
@@ -78,11 +81,14 @@ def runs(tmp_path_factory):
 def test_destriped_noise_close_to_white_and_binned_far_worse(runs):
     white, onef, _ = runs
     rms_white = residual_rms(white, white / "out" / "map.h5")
+    rms_white_binned = residual_rms(white, white / "out" / "binned.h5")
     rms_destriped = residual_rms(onef, onef / "out" / "map.h5")
     rms_binned = residual_rms(onef, onef / "out" / "binned.h5")
-    print(f"residual rms: white-only {rms_white:.4g}, destriped 1/f {rms_destriped:.4g}, binned 1/f {rms_binned:.4g}")
+    print(f"residual rms: white-only destriped {rms_white:.4g}, white-only binned {rms_white_binned:.4g}, "
+          f"1/f destriped {rms_destriped:.4g}, 1/f binned {rms_binned:.4g}")
     assert rms_destriped < 1.10 * rms_white
-    assert rms_binned > 2.0 * rms_white
+    assert rms_destriped < 1.25 * rms_white_binned
+    assert rms_binned > 3.0 * rms_white_binned
 
 
 def test_residual_history_and_baselines_written(runs):
@@ -129,5 +135,5 @@ def test_noise_prior_run(runs, tmp_path):
                 ranks=2, cwd=onef)
     rms_prior = residual_rms(onef, out)
     rms_plain = residual_rms(onef, onef / "out" / "map.h5")
-    # the prior must not make the map worse (it usually helps a little with short baselines)
-    assert rms_prior < 1.05 * rms_plain
+    # the prior brings back information on the 1/f spectrum: the map improves
+    assert rms_prior < rms_plain

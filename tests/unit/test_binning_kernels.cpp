@@ -222,11 +222,16 @@ io::Timeline make_timeline(int n, unsigned seed, double sigma) {
   return tl;
 }
 
-TEST(LocalData, PointingMatchesHealpixAndFlagsAreUnused) {
+// nside 16: few pixels for the samples (touched pixels from a bitmap); nside 1024: a map much
+// larger than the samples (touched pixels from a sort). Both must give the same structure.
+class LocalDataNside : public ::testing::TestWithParam<std::int64_t> {};
+
+TEST_P(LocalDataNside, PointingMatchesHealpixAndFlagsAreUnused) {
+  const std::int64_t nside = GetParam();
   std::vector<io::Timeline> tls{make_timeline(503, 1, 2.0), make_timeline(97, 2, 0.5)};
   const auto copy = tls;
   PointingOptions opt;
-  opt.nside = 16;
+  opt.nside = nside;
   opt.ordering = healpix::Ordering::nest;
   opt.nstokes = 3;
   opt.chunk_seconds = 2.0;  // 20 samples at 10 Hz
@@ -252,12 +257,19 @@ TEST(LocalData, PointingMatchesHealpixAndFlagsAreUnused) {
       ++used;
       ASSERT_GE(pix[t], 0);
       EXPECT_EQ(d.touched[static_cast<size_t>(pix[t])],
-                healpix::ang2pix_nest(16, copy[k].theta[i], copy[k].phi[i]));
+                healpix::ang2pix_nest(nside, copy[k].theta[i], copy[k].phi[i]));
     }
   EXPECT_EQ(d.n_used, used);
   EXPECT_TRUE(std::is_sorted(d.touched.begin(), d.touched.end()));
   EXPECT_EQ(std::adjacent_find(d.touched.begin(), d.touched.end()), d.touched.end());
+  // every touched pixel is used by some sample
+  std::vector<bool> seen(d.touched.size(), false);
+  for (double p : pix)
+    if (p >= 0) seen[static_cast<size_t>(p)] = true;
+  EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](bool b) { return b; }));
 }
+
+INSTANTIATE_TEST_SUITE_P(BitmapAndSort, LocalDataNside, ::testing::Values(16, 1024));
 
 TEST(LocalData, FilePixelsAreConvertedAndNsideMismatchIsAnError) {
   io::Timeline tl = make_timeline(50, 4, 1.0);

@@ -84,3 +84,82 @@ void localize_pixels(const ExecSpace& exec,
 }
 
 }  // namespace tod2map::mapmaker::kernels
+
+namespace tod2map::mapmaker::kernels {
+
+/// Number of set bits of a 32-bit word (portable to every execution space).
+KOKKOS_INLINE_FUNCTION std::uint32_t popcount32(std::uint32_t x) {
+  x = x - ((x >> 1) & 0x55555555u);
+  x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+  x = (x + (x >> 4)) & 0x0F0F0F0Fu;
+  return (x * 0x01010101u) >> 24;
+}
+
+/// Touched-pixel bitmap: sets bit g of `bits` (32 pixels per word) for every gpix[t] >= 0.
+/// The bitmap route replaces a sort when the map is not much larger than the samples.
+template <class ExecSpace>
+void mark_pixels(const ExecSpace& exec,
+                 const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& gpix,
+                 const Kokkos::View<std::uint32_t*, typename ExecSpace::memory_space>& bits) {
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::mark_pixels", Kokkos::RangePolicy<ExecSpace>(exec, 0, gpix.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t t) {
+        const std::int64_t g = gpix(t);
+        if (g >= 0) Kokkos::atomic_fetch_or(&bits(g >> 5), std::uint32_t(1) << (g & 31));
+      });
+}
+
+/// prefix[w] = set bits in words before w (exclusive scan); returns the total.
+template <class ExecSpace>
+std::int64_t count_marked(const ExecSpace& exec,
+                          const Kokkos::View<const std::uint32_t*, typename ExecSpace::memory_space>& bits,
+                          const Kokkos::View<std::int64_t*, typename ExecSpace::memory_space>& prefix) {
+  std::int64_t total = 0;
+  Kokkos::parallel_scan(
+      "tod2map::mapmaker::count_marked", Kokkos::RangePolicy<ExecSpace>(exec, 0, bits.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t w, std::int64_t& offset, const bool final) {
+        if (final) prefix(w) = offset;
+        offset += popcount32(bits(w));
+      },
+      total);
+  return total;
+}
+
+/// touched[prefix[w] + k] = the k-th marked pixel of word w: the sorted touched list.
+template <class ExecSpace>
+void list_marked(const ExecSpace& exec,
+                 const Kokkos::View<const std::uint32_t*, typename ExecSpace::memory_space>& bits,
+                 const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& prefix,
+                 const Kokkos::View<std::int64_t*, typename ExecSpace::memory_space>& touched) {
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::list_marked", Kokkos::RangePolicy<ExecSpace>(exec, 0, bits.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t w) {
+        std::uint32_t b = bits(w);
+        std::int64_t o = prefix(w);
+        for (int k = 0; b != 0; ++k, b >>= 1)
+          if (b & 1u) touched(o++) = w * 32 + k;
+      });
+}
+
+/// local[t] = rank of gpix[t] among the marked pixels (its index in the touched list), -1 for
+/// gpix[t] < 0: O(1) per sample instead of a binary search.
+template <class ExecSpace>
+void localize_marked(const ExecSpace& exec,
+                     const Kokkos::View<const std::uint32_t*, typename ExecSpace::memory_space>& bits,
+                     const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& prefix,
+                     const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& gpix,
+                     const Kokkos::View<std::int32_t*, typename ExecSpace::memory_space>& local) {
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::localize_marked", Kokkos::RangePolicy<ExecSpace>(exec, 0, gpix.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t t) {
+        const std::int64_t g = gpix(t);
+        if (g < 0) {
+          local(t) = -1;
+          return;
+        }
+        const std::uint32_t below = bits(g >> 5) & ((std::uint32_t(1) << (g & 31)) - 1u);
+        local(t) = static_cast<std::int32_t>(prefix(g >> 5) + popcount32(below));
+      });
+}
+
+}  // namespace tod2map::mapmaker::kernels
