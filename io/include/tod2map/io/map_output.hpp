@@ -1,0 +1,81 @@
+#pragma once
+// Map output files (DESIGN.md section 4): the HDF5 map file written collectively with parallel
+// HDF5 (each rank its owned pixel range), the FITS map readable by healpy.read_map, and the
+// reader/describer used by tests and `tod2map info`. Layout details: docs/formats-maps.md.
+#include <mpi.h>
+
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "tod2map/io/config.hpp"
+
+namespace tod2map::io {
+
+/// One rank's share of a map file: its owned pixel range of every per-pixel dataset.
+/// Owned ranges must tile [0, 12*nside^2) contiguously in rank order (empty ranges allowed).
+struct MapOutput {
+  std::int64_t nside = 0;
+  std::string ordering = "RING";  ///< RING | NEST
+  std::string coordsys;           ///< G, E, C or ""
+  std::string stokes = "IQU";     ///< IQU | I
+  std::string units;
+  std::string method;            ///< binned | destripe | gls
+  std::string config_yaml;       ///< the full resolved configuration
+  std::int64_t first_pixel = 0;  ///< owned range [first_pixel, first_pixel+n_owned)
+  std::int64_t n_owned = 0;
+  /// n_owned*nstokes, pixel-major (x[p*nstokes+s]); kUnseen where unobserved or masked
+  std::vector<double> map;
+  std::vector<std::int64_t> hits;  ///< n_owned
+  std::vector<double> rcond;       ///< n_owned
+  /// n_owned*ncov, pixel-major, ncov = nstokes(nstokes+1)/2, order II,IQ,IU,QQ,QU,UU
+  std::vector<double> invcov;
+  /// solver history, identical on all ranks (rank 0's is written); may be empty
+  std::vector<double> residuals;
+  /// A 1-D dataset assembled from every rank's `local` part, in rank order.
+  struct Array {
+    std::string name;  ///< path in the file, e.g. "baselines/det0A"
+    std::vector<double> local;
+  };
+  std::vector<Array> extra;  ///< same names in the same order on every rank
+};
+
+/// healpy's UNSEEN: the value of unobserved or masked pixels.
+constexpr double kUnseen = -1.6375e30;
+
+/// Writes the map file chosen by extension (.h5/.hdf5 -> parallel HDF5, .fits -> FITS gathered
+/// through rank 0). Collective over comm. Creates missing folders of path, writes
+/// <path>.partial and renames it to path when complete. Errors (bad shapes, ranges that do not tile
+/// the sphere, unwritable folder, HDF5 or CFITSIO failures) are agreed over ranks: every rank
+/// throws the same InvalidArgument or IoError, no <path>.partial remains, and an existing file at
+/// path is untouched. `hdf5` gives the MPI-IO striping hints and the dataset alignment (HDF5 output
+/// only).
+void write_map(const std::string& path, const MapOutput& local, const Hdf5OutputConfig& hdf5,
+               MPI_Comm comm);
+
+/// A whole tod2map HDF5 map file, as stored on disk.
+struct MapFile {
+  std::int64_t nside = 0;
+  std::string ordering, coordsys, stokes, units, method, config_yaml, version, created;
+  int nstokes = 0;
+  std::vector<double> map;         ///< (nstokes, npix), stokes-major as on disk
+  std::vector<std::int64_t> hits;  ///< (npix)
+  std::vector<double> rcond;       ///< (npix)
+  std::vector<double> invcov;      ///< (ncov, npix), ncov = nstokes(nstokes+1)/2
+  std::vector<double> residuals;   ///< (niter+1)
+  std::map<std::string, std::vector<double>>
+      extra;  ///< every other dataset, by path ("baselines/det0A")
+};
+
+/// Reads a tod2map HDF5 map file completely (all pixels) on the calling rank; not collective.
+/// Throws IoError naming the file and the attribute or dataset that is missing or misshapen.
+MapFile read_map_hdf5(const std::string& path);
+
+/// `tod2map info` for HDF5 files: root attributes, every dataset with its shape and type, and
+/// statistics (observed pixels, min/max/mean ignoring UNSEEN, final solver residual). Reads
+/// in bounded blocks, so it works on maps larger than memory. Not collective.
+void describe_hdf5_file(const std::string& path, std::ostream& out);
+
+}  // namespace tod2map::io
