@@ -33,8 +33,8 @@ simulation:
   white_noise: {white}
   correlated_noise: false
   write_pixels: {pixels}
-  scan: {{type: satellite, spin_period: 60.0, spin_angle_deg: 85.0,
-          precession_period: 600.0, precession_angle_deg: 30.0}}
+  scan: {{type: satellite, spin_period: 6.0, spin_angle_deg: 85.0,
+          precession_period: 1900.0, precession_angle_deg: 65.0}}
   focal_plane:
     - {{name: a, polang_deg: 0.0, sigma: 0.1}}
     - {{name: b, polang_deg: 45.0, sigma: 0.1}}
@@ -134,7 +134,9 @@ def test_same_map_on_1_2_3_ranks(noiseless, tmp_path):
         scale = np.abs(maps[0]["map"][seen]).max()
         assert np.abs(other["map"][seen] - maps[0]["map"][seen]).max() <= 1e-10 * scale
         np.testing.assert_array_equal(other["hits"], maps[0]["hits"])
-        np.testing.assert_allclose(other["invcov"], maps[0]["invcov"], rtol=1e-12, atol=0)
+        # sums over samples are added in another order on other rank counts: round-off only
+        scale = np.abs(maps[0]["invcov"]).max()
+        assert np.abs(other["invcov"] - maps[0]["invcov"]).max() <= 1e-12 * scale
 
 
 def test_fits_output_reads_in_healpy(noiseless, tmp_path):
