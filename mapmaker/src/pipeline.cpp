@@ -117,9 +117,14 @@ MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& t
                           std::to_string(result.samples) + " samples, " +
                           std::to_string(result.samples_flagged) + " flagged by input.flag_mask, " +
                           std::to_string(result.samples_nonfinite) + " not finite)");
+  const double t_expand = allreduce_max(comm, clock.seconds());
   std::shared_ptr<const solvers::PixelDistribution> dist = solvers::make_pixel_distribution(
       config.solver.backend, comm, healpix::nside2npix(pix.nside), data.touched);
+  const double t_dist = allreduce_max(comm, clock.seconds());
   PixelSystem system(data, dist, config.mapmaker.min_hits, config.mapmaker.min_rcond);
+  const double t_blocks = allreduce_max(comm, clock.seconds());
+  log::info("pointing: expansion %.2f s, %s distribution %.2f s, pixel blocks %.2f s", t_expand,
+            config.solver.backend.c_str(), t_dist - t_expand, t_blocks - t_dist);
   result.pixels_observed = system.n_observed();
   result.pixels_masked = system.n_masked();
   result.phases.push_back({"pointing", allreduce_max(comm, clock.seconds())});
