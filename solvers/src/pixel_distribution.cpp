@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "../backends/native/native_pixel_distribution.hpp"
 #include "backends.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
@@ -44,6 +45,7 @@ std::vector<std::string> available_backends() {
 #ifdef TOD2MAP_HAVE_TPETRA
   names.emplace_back("tpetra");
 #endif
+  names.emplace_back("native");  // MPI and Kokkos only: always built
   return names;
 }
 
@@ -78,6 +80,8 @@ std::unique_ptr<PixelDistribution> make_pixel_distribution(const std::string& ba
   if (backend == "tpetra")
     return detail::make_tpetra_pixel_distribution(comm, npix, std::move(touched));
 #endif
+  if (backend == "native")
+    return detail::make_native_pixel_distribution(comm, npix, std::move(touched));
   // Unreachable: the check above admits only built backends, each dispatched above.
   throw Error("solvers::make_pixel_distribution: backend '" + backend + "' has no factory");
 }
