@@ -36,20 +36,37 @@ void project_baselines(const ExecSpace& exec, const SampleViews<typename ExecSpa
         if (wa == 0.0) return;
         for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
           const std::int32_t p = pixel(t);
-          if (p < 0) continue;
-          if (nstokes == 1) {
-            r(p) += wa;
-          } else {
-            const std::int64_t o = 3 * static_cast<std::int64_t>(p);
-            r(o + 0) += wa;
-            r(o + 1) += wa * wq(t);
-            r(o + 2) += wa * wu(t);
-          }
+          if (p >= 0) add_pointing(nstokes, r, p, wa, wq(t), wu(t));
         }
       });
   auto rhs_out = rhs;
   Kokkos::Experimental::contribute(rhs_out, rhs_sv);
 }
+
+namespace detail {
+// y_c = w_c sum over used t in c of (x(c, t) - (P m)_t): the shared loop of the two kernels below.
+template <class ExecSpace, class Value>
+void baseline_sums(const char* label, const ExecSpace& exec,
+                   const SampleViews<typename ExecSpace::memory_space>& s,
+                   const Kokkos::View<const double*, typename ExecSpace::memory_space>& map,
+                   const Kokkos::View<double*, typename ExecSpace::memory_space>& y, Value x) {
+  const int nstokes = s.nstokes;
+  const auto pixel = s.pixel;
+  const auto wq = s.wq;
+  const auto wu = s.wu;
+  const auto begin = s.chunk_begin;
+  const auto weight = s.chunk_weight;
+  Kokkos::parallel_for(
+      label, Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()), KOKKOS_LAMBDA(const std::int64_t c) {
+        double sum = 0.0;
+        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
+          const std::int32_t p = pixel(t);
+          if (p >= 0) sum += x(c, t) - pointing_dot(nstokes, map, p, wq(t), wu(t));
+        }
+        y(c) = weight(c) * sum;
+      });
+}
+}  // namespace detail
 
 /// y_c = w_c sum over used t in c of (a_c - (P m)_t) = (F^T N^-1 (F a - P m))_c, map overlapped.
 template <class ExecSpace>
@@ -57,33 +74,10 @@ void baseline_residuals(const ExecSpace& exec, const SampleViews<typename ExecSp
                         const Kokkos::View<const double*, typename ExecSpace::memory_space>& map,
                         const Kokkos::View<const double*, typename ExecSpace::memory_space>& a,
                         const Kokkos::View<double*, typename ExecSpace::memory_space>& y) {
-  const int nstokes = s.nstokes;
   detail::require(a.extent(0) == s.chunk_weight.extent(0) && y.extent(0) == a.extent(0),
                   "baseline_residuals", "amplitude vectors do not match the chunks");
-  const auto pixel = s.pixel;
-  const auto wq = s.wq;
-  const auto wu = s.wu;
-  const auto begin = s.chunk_begin;
-  const auto weight = s.chunk_weight;
-  Kokkos::parallel_for(
-      "tod2map::mapmaker::baseline_residuals",
-      Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()), KOKKOS_LAMBDA(const std::int64_t c) {
-        const double ac = a(c);
-        double sum = 0.0;
-        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
-          const std::int32_t p = pixel(t);
-          if (p < 0) continue;
-          double pm;
-          if (nstokes == 1) {
-            pm = map(p);
-          } else {
-            const std::int64_t o = 3 * static_cast<std::int64_t>(p);
-            pm = map(o) + wq(t) * map(o + 1) + wu(t) * map(o + 2);
-          }
-          sum += ac - pm;
-        }
-        y(c) = weight(c) * sum;
-      });
+  detail::baseline_sums("tod2map::mapmaker::baseline_residuals", exec, s, map, y,
+                        KOKKOS_LAMBDA(std::int64_t c, std::int64_t) { return a(c); });
 }
 
 /// y_c = w_c sum over used t in c of (tod_t - (P m)_t): the destriping right-hand side
@@ -93,32 +87,10 @@ void baseline_rhs(const ExecSpace& exec, const SampleViews<typename ExecSpace::m
                   const Kokkos::View<const double*, typename ExecSpace::memory_space>& tod,
                   const Kokkos::View<const double*, typename ExecSpace::memory_space>& map,
                   const Kokkos::View<double*, typename ExecSpace::memory_space>& y) {
-  const int nstokes = s.nstokes;
   detail::require(tod.extent(0) == s.pixel.extent(0) && y.extent(0) == s.chunk_weight.extent(0),
                   "baseline_rhs", "tod or amplitude sizes do not match the samples/chunks");
-  const auto pixel = s.pixel;
-  const auto wq = s.wq;
-  const auto wu = s.wu;
-  const auto begin = s.chunk_begin;
-  const auto weight = s.chunk_weight;
-  Kokkos::parallel_for(
-      "tod2map::mapmaker::baseline_rhs", Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
-      KOKKOS_LAMBDA(const std::int64_t c) {
-        double sum = 0.0;
-        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
-          const std::int32_t p = pixel(t);
-          if (p < 0) continue;
-          double pm;
-          if (nstokes == 1) {
-            pm = map(p);
-          } else {
-            const std::int64_t o = 3 * static_cast<std::int64_t>(p);
-            pm = map(o) + wq(t) * map(o + 1) + wu(t) * map(o + 2);
-          }
-          sum += tod(t) - pm;
-        }
-        y(c) = weight(c) * sum;
-      });
+  detail::baseline_sums("tod2map::mapmaker::baseline_rhs", exec, s, map, y,
+                        KOKKOS_LAMBDA(std::int64_t, std::int64_t t) { return tod(t); });
 }
 
 /// diag_c = (F^T N^-1 F)_cc = w_c times the number of used samples in chunk c.

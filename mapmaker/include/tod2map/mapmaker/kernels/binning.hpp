@@ -35,6 +35,29 @@ inline void require(bool ok, const char* kernel, const std::string& what) {
 }
 }  // namespace detail
 
+/// (P m)_t = w_t . m[p]: the map value seen by a sample in local pixel p with weights (1, q, u).
+template <class MapView>
+KOKKOS_INLINE_FUNCTION double pointing_dot(int nstokes, const MapView& map, std::int32_t p,
+                                           double q, double u) {
+  if (nstokes == 1) return map(p);
+  const std::int64_t o = 3 * static_cast<std::int64_t>(p);
+  return map(o) + q * map(o + 1) + u * map(o + 2);
+}
+
+/// r[p] += v w_t: one sample's contribution to P^T (r is a ScatterView access or a View).
+template <class Access>
+KOKKOS_INLINE_FUNCTION void add_pointing(int nstokes, Access& r, std::int32_t p, double v, double q,
+                                         double u) {
+  if (nstokes == 1) {
+    r(p) += v;
+    return;
+  }
+  const std::int64_t o = 3 * static_cast<std::int64_t>(p);
+  r(o + 0) += v;
+  r(o + 1) += v * q;
+  r(o + 2) += v * u;
+}
+
 /// blocks[p*ncov + k] += sum over used samples of weight * (w w^T) packed; hits[p] += count.
 /// blocks has n_overlapped*packed_size(nstokes) entries, hits n_overlapped.
 template <class ExecSpace>
@@ -107,15 +130,7 @@ void accumulate_rhs(const ExecSpace& exec, const SampleViews<typename ExecSpace:
         for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
           const std::int32_t p = pixel(t);
           if (p < 0) continue;
-          const double wd = w * tod(t);
-          if (nstokes == 1) {
-            r(p) += wd;
-          } else {
-            const std::int64_t o = 3 * static_cast<std::int64_t>(p);
-            r(o + 0) += wd;
-            r(o + 1) += wd * wq(t);
-            r(o + 2) += wd * wu(t);
-          }
+          add_pointing(nstokes, r, p, w * tod(t), wq(t), wu(t));
         }
       });
   auto rhs_out = rhs;
@@ -138,14 +153,7 @@ void gather(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_
       "tod2map::mapmaker::gather", Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_samples()),
       KOKKOS_LAMBDA(const std::int64_t t) {
         const std::int32_t p = pixel(t);
-        if (p < 0) {
-          tod(t) = 0.0;
-        } else if (nstokes == 1) {
-          tod(t) = map(p);
-        } else {
-          const std::int64_t o = 3 * static_cast<std::int64_t>(p);
-          tod(t) = map(o) + wq(t) * map(o + 1) + wu(t) * map(o + 2);
-        }
+        tod(t) = p < 0 ? 0.0 : pointing_dot(nstokes, map, p, wq(t), wu(t));
       });
 }
 
