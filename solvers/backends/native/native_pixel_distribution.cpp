@@ -1,0 +1,348 @@
+// Native MPI backend of PixelDistribution (DESIGN.md section 2): MPI and Kokkos only, so it
+// builds wherever tod2map does, including a GPU build whose vectors live in device memory.
+//
+// Plan (made once, collectively): each rank splits its sorted touched pixels by owner. Owners
+// hold contiguous ranges in rank order, so the pixels for one owner are one contiguous run of
+// the overlapped vector and the runs come in rank order: the overlapped vector IS the send
+// buffer of reduce and the receive buffer of broadcast (no pack or unpack on that side). The
+// counts go round with one MPI_Alltoall and the pixel lists with one MPI_Alltoallv. The owner
+// keeps, per received pixel, its local owned offset, and per owned pixel the list of its
+// contributions in source-rank order (a CSR) for a deterministic, atomic-free sum.
+//
+// Transfers: one MPI_Alltoallv each, with counts in pixels and a contiguous datatype of
+// nvalues doubles per pixel, so the counts never change with nvalues and stay far from int
+// overflow. A rank's contribution to its own pixels (the self message) never goes through MPI:
+// reduce reads it in place, broadcast copies it with a kernel.
+//
+// Memory: every kernel runs in the execution space on its memory. MPI reads and writes the
+// vectors in place when they are host-accessible or MPI is CUDA-aware (TOD2MAP_CUDA_AWARE_MPI);
+// otherwise the messages are staged through host buffers, which are the only host copies.
+#include "native_pixel_distribution.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "native_kernels.hpp"
+#include "tod2map/core/error.hpp"
+#include "tod2map/core/mpi.hpp"
+
+namespace tod2map::solvers {
+namespace {
+
+using MemSpace = ExecSpace::memory_space;
+using IndexView = Kokkos::View<std::int64_t*, MemSpace>;
+using HostVector = Kokkos::View<double*, Kokkos::HostSpace>;
+
+// MPI may be handed our vectors' pointers only if it can dereference them.
+constexpr bool kHostAccessible =
+    Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible;
+#ifdef TOD2MAP_CUDA_AWARE_MPI
+constexpr bool kMpiReadsInPlace = true;
+#else
+constexpr bool kMpiReadsInPlace = kHostAccessible;
+#endif
+
+IndexView to_device(const char* label, const std::vector<std::int64_t>& h) {
+  IndexView v(Kokkos::view_alloc(std::string(label), Kokkos::WithoutInitializing), h.size());
+  Kokkos::deep_copy(
+      v,
+      Kokkos::View<const std::int64_t*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+          h.data(), h.size()));
+  return v;
+}
+
+bool mpi_finalized() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  return finalized != 0;
+}
+
+// A duplicate of the caller's communicator, so that our messages stay apart from theirs;
+// freed with its owner, also when the owner's constructor throws after making it.
+class DuplicateComm {
+ public:
+  explicit DuplicateComm(MPI_Comm comm) { TOD2MAP_CHECK_MPI(MPI_Comm_dup(comm, &comm_)); }
+  ~DuplicateComm() {
+    if (comm_ != MPI_COMM_NULL && !mpi_finalized()) MPI_Comm_free(&comm_);
+  }
+  DuplicateComm(const DuplicateComm&) = delete;
+  DuplicateComm& operator=(const DuplicateComm&) = delete;
+  MPI_Comm get() const { return comm_; }
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+};
+
+template <class View>
+auto entries(const View& v, std::int64_t begin, std::int64_t end) {
+  return Kokkos::subview(v, std::make_pair(begin, end));
+}
+
+class NativePixelDistribution final : public PixelDistribution {
+ public:
+  NativePixelDistribution(MPI_Comm comm, std::int64_t npix, std::vector<std::int64_t> touched,
+                          detail::NativeStaging staging)
+      : comm_(comm),
+        mpi_comm_(comm),
+        npix_(npix),
+        stage_(staging == detail::NativeStaging::host || !kMpiReadsInPlace) {
+    const int rank = comm_rank(comm), size = comm_size(comm);
+    first_ = owned_range_begin(npix, rank, size);
+    n_owned_ = owned_range_begin(npix, rank + 1, size) - first_;
+    n_overlapped_ = std::int64_t(touched.size());
+    const std::string at =
+        "solvers::make_pixel_distribution(native) on rank " + std::to_string(rank) + ": ";
+    // MPI counts and displacements are int, in pixels (the datatype carries nvalues).
+    collective(comm, [&] { check_int_count(at, "touched", n_overlapped_); });
+    overlapped_ = to_device("tod2map::solvers::overlapped_pixels", touched);
+
+    // Split the sorted touched pixels by owner: a walk over the owners' range starts, which
+    // steps over owners of no pixels when npix < size.
+    send_counts_.assign(size, 0);
+    send_displs_.assign(size, 0);
+    int owner = 0;
+    for (const std::int64_t p : touched) {
+      while (p >= owned_range_begin(npix, owner + 1, size)) ++owner;
+      ++send_counts_[owner];
+    }
+    for (int r = 1; r < size; ++r) send_displs_[r] = send_displs_[r - 1] + send_counts_[r - 1];
+    self_begin_ = send_displs_[rank];
+    n_self_ = send_counts_[rank];
+
+    recv_counts_.assign(size, 0);
+    TOD2MAP_CHECK_MPI(MPI_Alltoall(send_counts_.data(), 1, MPI_INT, recv_counts_.data(), 1, MPI_INT,
+                                   mpi_comm_.get()));
+    // The self message is handled locally: MPI moves nothing to or from this rank itself.
+    send_counts_[rank] = recv_counts_[rank] = 0;
+    std::int64_t n_recv = 0;
+    for (const int c : recv_counts_) n_recv += c;
+    collective(comm, [&] { check_int_count(at, "received", n_recv); });
+    n_recv_ = n_recv;
+    recv_displs_.assign(size, 0);
+    for (int r = 1; r < size; ++r) recv_displs_[r] = recv_displs_[r - 1] + recv_counts_[r - 1];
+
+    std::vector<std::int64_t> received(static_cast<std::size_t>(n_recv_));
+    TOD2MAP_CHECK_MPI(MPI_Alltoallv(touched.data(), send_counts_.data(), send_displs_.data(),
+                                    MPI_INT64_T, received.data(), recv_counts_.data(),
+                                    recv_displs_.data(), MPI_INT64_T, mpi_comm_.get()));
+    // Agreed on, so that a failure (a plan bug, or memory) on one rank fails all of them.
+    collective(comm, [&] { build_plan(at, rank, size, touched, received); });
+  }
+
+  ~NativePixelDistribution() override {
+    if (mpi_finalized()) return;  // MPI already released everything
+    for (auto& t : types_) MPI_Type_free(&t.second);
+  }
+
+  NativePixelDistribution(const NativePixelDistribution&) = delete;
+  NativePixelDistribution& operator=(const NativePixelDistribution&) = delete;
+
+  const char* backend() const override { return "native"; }
+  MPI_Comm comm() const override { return comm_; }
+  std::int64_t global_pixels() const override { return npix_; }
+  std::int64_t first_owned() const override { return first_; }
+  std::int64_t n_owned() const override { return n_owned_; }
+  std::int64_t n_overlapped() const override { return n_overlapped_; }
+  Kokkos::View<const std::int64_t*, MemSpace> overlapped_pixels() const override {
+    return overlapped_;
+  }
+
+  void reduce(const Vector& overlapped, const Vector& owned, int nvalues) const override {
+    check_sizes("reduce", overlapped, owned, nvalues);
+    const std::int64_t nv = nvalues;
+    ensure_buffers(nvalues);
+    const MPI_Datatype type = pixel_type(nvalues);
+    ExecSpace exec;
+    const auto received = entries(exchange_, 0, n_recv_ * nv);
+    if (!stage_) {
+      exec.fence();  // the caller's kernels that wrote overlapped have finished
+      TOD2MAP_CHECK_MPI(MPI_Alltoallv(overlapped.data(), send_counts_.data(), send_displs_.data(),
+                                      type, received.data(), recv_counts_.data(),
+                                      recv_displs_.data(), type, mpi_comm_.get()));
+    } else {
+      const auto host_overlapped = entries(host_overlapped_, 0, n_overlapped_ * nv);
+      const auto host_received = entries(host_exchange_, 0, n_recv_ * nv);
+      copy_around_self(host_overlapped, overlapped, nv);
+      TOD2MAP_CHECK_MPI(MPI_Alltoallv(
+          host_overlapped.data(), send_counts_.data(), send_displs_.data(), type,
+          host_received.data(), recv_counts_.data(), recv_displs_.data(), type, mpi_comm_.get()));
+      Kokkos::deep_copy(received, host_received);
+    }
+    native::kernels::sum_contributions(exec, row_ptr_, sources_, received, overlapped, owned,
+                                       nvalues);
+    exec.fence();  // complete on return, as with the other backends
+  }
+
+  void broadcast(const Vector& owned, const Vector& overlapped, int nvalues) const override {
+    check_sizes("broadcast", overlapped, owned, nvalues);
+    const std::int64_t nv = nvalues;
+    ensure_buffers(nvalues);
+    const MPI_Datatype type = pixel_type(nvalues);
+    ExecSpace exec;
+    const auto packed = entries(exchange_, 0, n_recv_ * nv);
+    native::kernels::gather_owned(exec, pack_offsets_, owned, packed, nvalues);
+    native::kernels::gather_owned(
+        exec, self_offsets_, owned,
+        entries(overlapped, self_begin_ * nv, (self_begin_ + n_self_) * nv), nvalues);
+    if (!stage_) {
+      exec.fence();  // packed is complete before MPI reads it
+      TOD2MAP_CHECK_MPI(MPI_Alltoallv(packed.data(), recv_counts_.data(), recv_displs_.data(), type,
+                                      overlapped.data(), send_counts_.data(), send_displs_.data(),
+                                      type, mpi_comm_.get()));
+    } else {
+      const auto host_packed = entries(host_exchange_, 0, n_recv_ * nv);
+      const auto host_overlapped = entries(host_overlapped_, 0, n_overlapped_ * nv);
+      Kokkos::deep_copy(host_packed, packed);
+      TOD2MAP_CHECK_MPI(MPI_Alltoallv(host_packed.data(), recv_counts_.data(), recv_displs_.data(),
+                                      type, host_overlapped.data(), send_counts_.data(),
+                                      send_displs_.data(), type, mpi_comm_.get()));
+      copy_around_self(overlapped, host_overlapped, nv);
+    }
+    exec.fence();
+  }
+
+ private:
+  static void check_int_count(const std::string& at, const char* what, std::int64_t pixels) {
+    if (pixels > std::int64_t(INT_MAX))
+      throw InvalidArgument(at + std::to_string(pixels) + " " + what +
+                            " pixels exceed MPI's int counts (" + std::to_string(INT_MAX) +
+                            "): use more ranks");
+  }
+
+  // The owner side of the plan, from the pixels each rank sends (received, in source-rank
+  // order, without this rank's own) and this rank's own run of touched pixels.
+  void build_plan(const std::string& at, int rank, int size,
+                  const std::vector<std::int64_t>& touched,
+                  const std::vector<std::int64_t>& received) {
+    // Contributions in source-rank order, this rank's own at its place in that order:
+    // s >= 0 is entry s of the received message, s < 0 overlapped pixel -1-s (read in place).
+    std::vector<std::int64_t> offset_of, source_of;
+    offset_of.reserve(std::size_t(n_recv_ + n_self_));
+    source_of.reserve(offset_of.capacity());
+    std::vector<std::int64_t> pack(static_cast<std::size_t>(n_recv_)),
+        self(static_cast<std::size_t>(n_self_));
+    for (int r = 0; r < size; ++r) {
+      if (r == rank) {
+        for (std::int64_t i = 0; i < n_self_; ++i) {
+          self[i] = touched[self_begin_ + i] - first_;
+          offset_of.push_back(self[i]);
+          source_of.push_back(-1 - (self_begin_ + i));
+        }
+        continue;
+      }
+      for (std::int64_t j = recv_displs_[r]; j < recv_displs_[r] + recv_counts_[r]; ++j) {
+        pack[j] = received[j] - first_;
+        // Only a plan bug (never user input) can send a pixel to the wrong owner.
+        if (pack[j] < 0 || pack[j] >= n_owned_)
+          throw Error(at + "rank " + std::to_string(r) + " sent pixel " +
+                      std::to_string(received[j]) + ", outside the owned range [" +
+                      std::to_string(first_) + ", " + std::to_string(first_ + n_owned_) + ")");
+        offset_of.push_back(pack[j]);
+        source_of.push_back(j);
+      }
+    }
+    // A stable counting sort by owned pixel keeps the source-rank order inside each row.
+    std::vector<std::int64_t> row_ptr(std::size_t(n_owned_ + 1), 0);
+    for (const std::int64_t o : offset_of) ++row_ptr[o + 1];
+    for (std::int64_t p = 0; p < n_owned_; ++p) row_ptr[p + 1] += row_ptr[p];
+    std::vector<std::int64_t> sources(offset_of.size());
+    std::vector<std::int64_t> cursor(row_ptr.begin(), row_ptr.end() - 1);
+    for (std::size_t c = 0; c < offset_of.size(); ++c)
+      sources[cursor[offset_of[c]]++] = source_of[c];
+
+    row_ptr_ = to_device("tod2map::solvers::native::row_ptr", row_ptr);
+    sources_ = to_device("tod2map::solvers::native::sources", sources);
+    pack_offsets_ = to_device("tod2map::solvers::native::pack_offsets", pack);
+    self_offsets_ = to_device("tod2map::solvers::native::self_offsets", self);
+  }
+
+  // Collective: a wrong size on one rank must not leave the others waiting in MPI.
+  void check_sizes(const char* what, const Vector& overlapped, const Vector& owned,
+                   int nvalues) const {
+    collective(comm_, [&] {
+      const std::string at = std::string("solvers::PixelDistribution::") + what +
+                             "(native) on rank " + std::to_string(comm_rank(comm_)) + ": ";
+      if (nvalues < 1)
+        throw InvalidArgument(at + "nvalues must be >= 1, got " + std::to_string(nvalues));
+      const std::int64_t nv = nvalues;
+      if (std::int64_t(overlapped.extent(0)) != n_overlapped_ * nv)
+        throw InvalidArgument(at + "overlapped vector has " + std::to_string(overlapped.extent(0)) +
+                              " entries, expected " + std::to_string(n_overlapped_) + " pixels x " +
+                              std::to_string(nv) + " values");
+      if (std::int64_t(owned.extent(0)) != n_owned_ * nv)
+        throw InvalidArgument(at + "owned vector has " + std::to_string(owned.extent(0)) +
+                              " entries, expected " + std::to_string(n_owned_) + " pixels x " +
+                              std::to_string(nv) + " values");
+    });
+  }
+
+  // One buffer set, sized for the largest nvalues seen so far and viewed in part for smaller
+  // ones: no allocation per call, and less memory than one set per nvalues (1, 3 and 6 are
+  // all in use during a run).
+  void ensure_buffers(int nvalues) const {
+    if (nvalues <= buffer_nvalues_) return;
+    const std::int64_t nv = nvalues;
+    exchange_ = Vector(
+        Kokkos::view_alloc("tod2map::solvers::native::exchange", Kokkos::WithoutInitializing),
+        n_recv_ * nv);
+    if (stage_) {
+      host_exchange_ = HostVector(Kokkos::view_alloc("tod2map::solvers::native::host_exchange",
+                                                     Kokkos::WithoutInitializing),
+                                  n_recv_ * nv);
+      host_overlapped_ = HostVector(Kokkos::view_alloc("tod2map::solvers::native::host_overlapped",
+                                                       Kokkos::WithoutInitializing),
+                                    n_overlapped_ * nv);
+    }
+    buffer_nvalues_ = nvalues;
+  }
+
+  // nvalues contiguous doubles: one pixel, the unit of every count and displacement.
+  MPI_Datatype pixel_type(int nvalues) const {
+    auto found = types_.find(nvalues);
+    if (found != types_.end()) return found->second;
+    MPI_Datatype t = MPI_DATATYPE_NULL;
+    TOD2MAP_CHECK_MPI(MPI_Type_contiguous(nvalues, MPI_DOUBLE, &t));
+    TOD2MAP_CHECK_MPI(MPI_Type_commit(&t));
+    return types_.emplace(nvalues, t).first->second;
+  }
+
+  // dst = src on the overlapped entries that travel, i.e. all but this rank's own run.
+  template <class Dst, class Src>
+  void copy_around_self(const Dst& dst, const Src& src, std::int64_t nv) const {
+    const std::int64_t a = self_begin_ * nv, b = (self_begin_ + n_self_) * nv,
+                       n = n_overlapped_ * nv;
+    Kokkos::deep_copy(entries(dst, 0, a), entries(src, 0, a));
+    Kokkos::deep_copy(entries(dst, b, n), entries(src, b, n));
+  }
+
+  MPI_Comm comm_;           // the caller's, returned by comm()
+  DuplicateComm mpi_comm_;  // carries every message of ours
+  std::int64_t npix_ = 0, first_ = 0, n_owned_ = 0, n_overlapped_ = 0;
+  bool stage_ = false;
+  IndexView overlapped_;
+  // Per rank, in pixels; this rank's own entries are 0 (handled without MPI). Send side:
+  // runs of the overlapped vector; receive side: runs of the exchange buffer.
+  std::vector<int> send_counts_, send_displs_, recv_counts_, recv_displs_;
+  std::int64_t self_begin_ = 0, n_self_ = 0, n_recv_ = 0;
+  IndexView row_ptr_, sources_;  // per owned pixel, its contributions (see sum_contributions)
+  IndexView pack_offsets_;       // owned offset of each exchanged pixel, in exchange order
+  IndexView self_offsets_;       // owned offset of each pixel of this rank's own run
+  mutable int buffer_nvalues_ = 0;
+  mutable Vector exchange_;  // received contributions (reduce) or packed values (broadcast)
+  mutable HostVector host_exchange_, host_overlapped_;  // staging copies (stage_ only)
+  mutable std::map<int, MPI_Datatype> types_;
+};
+
+}  // namespace
+
+bool detail::native_mpi_reads_vectors_in_place() { return kMpiReadsInPlace; }
+
+std::unique_ptr<PixelDistribution> detail::make_native_pixel_distribution(
+    MPI_Comm comm, std::int64_t npix, std::vector<std::int64_t> touched, NativeStaging staging) {
+  return std::make_unique<NativePixelDistribution>(comm, npix, std::move(touched), staging);
+}
+
+}  // namespace tod2map::solvers
