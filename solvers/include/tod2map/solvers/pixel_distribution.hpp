@@ -45,7 +45,7 @@ class PixelDistribution {
   virtual void broadcast(const Vector& owned, const Vector& overlapped, int nvalues) const = 0;
 };
 
-/// Makes the distribution for one backend: "tpetra" (later "petsc", "native"). touched: this
+/// Makes the distribution for one backend: "tpetra", "petsc" or "native". touched: this
 /// rank's sorted unique global pixels, each in [0, npix). Collective over comm (every rank
 /// throws the same error): NotCompiled for a backend this build lacks ("solver.backend:
 /// 'petsc' was not built into this tod2map (available: tpetra)"), InvalidArgument for an
