@@ -161,7 +161,7 @@ TEST(PixelBlocks, InverseAndRcondMatchEigen) {
     const double packed[6] = {a(0, 0), a(0, 1), a(0, 2), a(1, 1), a(1, 2), a(2, 2)};
     Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> es(a);
     const double expect = es.eigenvalues()(0) / es.eigenvalues()(2);
-    EXPECT_NEAR(kernels::rcond_sym3(packed), expect, 1e-7 * expect + 1e-12) << a;
+    EXPECT_NEAR(kernels::rcond_sym3(packed), expect, 1e-12) << a;
     double inv[6];
     ASSERT_TRUE(kernels::invert_sym3(packed, inv));
     const Eigen::Matrix3d ai = a.inverse();
@@ -183,10 +183,8 @@ TEST(PixelBlocks, MaskingByHitsAndRcond) {
   kernels::invert_blocks<ExecSpace>(ExecSpace(), 3, to_device(blocks), to_device(hits), 3, 1e-3, inv, rc, mask);
   const auto m = to_vec(mask), r = to_vec(rc), iv = to_vec(inv);
   EXPECT_EQ(m, (std::vector<double>{0, 1, 1, 1}));
-  EXPECT_NEAR(r[0], 0.5, 1e-8);
-  // rcond is reported even where hits mask the pixel; the closed-form eigenvalues lose a
-  // few digits for repeated eigenvalues (here 1, 1), hence 1e-8
-  EXPECT_NEAR(r[1], 0.5, 1e-8);
+  EXPECT_NEAR(r[0], 0.5, 1e-15);
+  EXPECT_NEAR(r[1], 0.5, 1e-15);  // reported even where hits mask the pixel; eigenvalues 2, 1, 1
   EXPECT_EQ(r[2], 0.0);
   EXPECT_EQ(r[3], 0.0);
   EXPECT_NEAR(iv[0], 0.1, 1e-15);

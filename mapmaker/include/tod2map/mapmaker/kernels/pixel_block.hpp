@@ -14,30 +14,41 @@ KOKKOS_INLINE_FUNCTION constexpr int packed_size(int nstokes) {
 
 /// Eigenvalue ratio min/max of a symmetric 3x3 matrix given packed (a00 a01 a02 a11 a12 a22):
 /// the reciprocal condition number in the 2-norm, 0 for singular or non-positive blocks.
-/// Closed-form (trigonometric) eigenvalues: accurate to ~1e-8 relative, ample for comparing
-/// with min_rcond thresholds (>= 1e-6 in practice).
+/// Cyclic Jacobi rotations: eigenvalues to round-off of the block's norm even when they repeat
+/// (the closed trigonometric form loses ~8 digits there, which made rcond depend on the
+/// summation order, i.e. on the rank count).
 KOKKOS_INLINE_FUNCTION double rcond_sym3(const double* a) {
-  const double a00 = a[0], a01 = a[1], a02 = a[2], a11 = a[3], a12 = a[4], a22 = a[5];
-  const double p1 = a01 * a01 + a02 * a02 + a12 * a12;
-  const double q = (a00 + a11 + a22) / 3.0;
-  if (!(q > 0.0)) return 0.0;
-  double lmin, lmax;
-  const double d0 = a00 - q, d1 = a11 - q, d2 = a22 - q;
-  const double p2 = d0 * d0 + d1 * d1 + d2 * d2 + 2.0 * p1;
-  if (p2 <= 1e-300 || p2 <= (q * q) * 1e-30) {
-    return 1.0;  // a multiple of the identity (to round-off)
+  double m[3][3] = {{a[0], a[1], a[2]}, {a[1], a[3], a[4]}, {a[2], a[4], a[5]}};
+  const double scale = fabs(a[0]) + fabs(a[3]) + fabs(a[5]);
+  if (!(scale > 0.0) || !isfinite(scale)) return 0.0;
+  for (int sweep = 0; sweep < 32; ++sweep) {
+    const double off = fabs(m[0][1]) + fabs(m[0][2]) + fabs(m[1][2]);
+    if (off <= 1e-18 * scale) break;
+    for (int p = 0; p < 2; ++p) {
+      for (int q = p + 1; q < 3; ++q) {
+        if (m[p][q] == 0.0) continue;
+        // Rotation that zeroes m[p][q] (stable form: |t| <= 1).
+        const double theta = (m[q][q] - m[p][p]) / (2.0 * m[p][q]);
+        const double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+        const double c = 1.0 / sqrt(t * t + 1.0), s = t * c;
+        for (int k = 0; k < 3; ++k) {  // columns p, q
+          const double mkp = m[k][p], mkq = m[k][q];
+          m[k][p] = c * mkp - s * mkq;
+          m[k][q] = s * mkp + c * mkq;
+        }
+        for (int k = 0; k < 3; ++k) {  // rows p, q
+          const double mpk = m[p][k], mqk = m[q][k];
+          m[p][k] = c * mpk - s * mqk;
+          m[q][k] = s * mpk + c * mqk;
+        }
+      }
+    }
   }
-  const double p = sqrt(p2 / 6.0);
-  // B = (A - q I) / p; r = det(B) / 2, clamped to [-1, 1] against round-off.
-  const double b00 = d0 / p, b11 = d1 / p, b22 = d2 / p;
-  const double b01 = a01 / p, b02 = a02 / p, b12 = a12 / p;
-  double r = 0.5 * (b00 * (b11 * b22 - b12 * b12) - b01 * (b01 * b22 - b12 * b02) +
-                    b02 * (b01 * b12 - b11 * b02));
-  r = r < -1.0 ? -1.0 : (r > 1.0 ? 1.0 : r);
-  const double phi = acos(r) / 3.0;
-  const double two_pi_3 = 2.0943951023931954923;  // 2 pi / 3
-  lmax = q + 2.0 * p * cos(phi);
-  lmin = q + 2.0 * p * cos(phi + two_pi_3);
+  double lmin = m[0][0], lmax = m[0][0];
+  for (int k = 1; k < 3; ++k) {
+    lmin = m[k][k] < lmin ? m[k][k] : lmin;
+    lmax = m[k][k] > lmax ? m[k][k] : lmax;
+  }
   if (!(lmax > 0.0) || !(lmin > 0.0)) return 0.0;
   return lmin / lmax;
 }
