@@ -81,6 +81,7 @@ constexpr KeyInfo kSchema[] = {
     {"solver.backend", Kind::leaf},
     {"solver.tol", Kind::leaf},
     {"solver.maxiter", Kind::leaf},
+    {"solver.cross_check", Kind::leaf},
     {"solver.petsc_options", Kind::free_map},
     {"output", Kind::section},
     {"output.path", Kind::leaf},
@@ -699,6 +700,8 @@ void read_solver(const Section& s, SolverConfig& c) {
     s.fail("tol", "expected a value in (0, 1), got " + format_double(c.tol));
   s.get("maxiter", c.maxiter);
   check_at_least(s, "maxiter", c.maxiter, 1);
+  s.get("cross_check", c.cross_check);
+  check_choice(s, "cross_check", c.cross_check, {"none", "belos", "ksp"}, "cross-check solver");
   if (s.has("petsc_options") && s.value("petsc_options").IsMap()) {
     const Section opts = s.sub("petsc_options");
     const YAML::Node map = s.value("petsc_options");
@@ -1073,6 +1076,7 @@ std::string to_yaml(const Config& c) {
   w.put("backend", c.solver.backend);
   w.put("tol", c.solver.tol);
   w.put("maxiter", c.solver.maxiter);
+  w.put("cross_check", c.solver.cross_check);
   w.raw() << YAML::Key << "petsc_options" << YAML::Value;
   if (c.solver.petsc_options.empty()) w.raw() << YAML::Flow;
   w.raw() << YAML::BeginMap;

@@ -1,6 +1,8 @@
 #include "tod2map/mapmaker/destriper.hpp"
 
+#include <cstdio>
 #include <memory>
+#include <string>
 
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
@@ -54,6 +56,29 @@ class DiagonalPreconditioner : public solvers::LinearOperator {
   Vector inv_;
 };
 
+// Gauge: removes the hit-weighted mean sum_c w_c a_c / sum_c w_c from the active baselines
+// (the degenerate direction, see destriper.hpp). A free function, not a lambda, because CUDA
+// does not allow device lambdas inside lambdas.
+void fix_gauge(MPI_Comm comm, const Vector& w, const Vector& active, const Vector& a) {
+  const std::int64_t nc = static_cast<std::int64_t>(a.extent(0));
+  double wa = 0, ww = 0;
+  Kokkos::parallel_reduce(
+      "tod2map::mapmaker::baseline_mean", Kokkos::RangePolicy<ExecSpace>(0, nc),
+      KOKKOS_LAMBDA(const std::int64_t c, double& s1, double& s2) {
+        s1 += w(c) * a(c);
+        s2 += w(c);
+      },
+      wa, ww);
+  double local[2] = {wa, ww}, sums[2] = {0, 0};
+  TOD2MAP_CHECK_MPI(MPI_Allreduce(local, sums, 2, MPI_DOUBLE, MPI_SUM, comm));
+  const double mean = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::remove_baseline_mean", Kokkos::RangePolicy<ExecSpace>(0, nc),
+      KOKKOS_LAMBDA(const std::int64_t c) {
+        if (active(c) > 0) a(c) -= mean;
+      });
+}
+
 }  // namespace
 
 DestripeResult destripe(const PixelSystem& system, LocalData& data, const DestripeOptions& options,
@@ -98,28 +123,45 @@ DestripeResult destripe(const PixelSystem& system, LocalData& data, const Destri
   cg.label = "destripe";
   result.cg = solvers::pcg(comm, A, &M, b, result.amplitudes, cg);
 
-  // Gauge: remove the hit-weighted mean of all baselines (the degenerate direction).
-  double sums[2] = {0, 0};
-  {
-    const auto a = result.amplitudes;
-    const auto w = weights;
-    const auto active = inverse_diagonal;
-    double wa = 0, ww = 0;
-    Kokkos::parallel_reduce(
-        "tod2map::mapmaker::baseline_mean", Kokkos::RangePolicy<ExecSpace>(0, nc),
-        KOKKOS_LAMBDA(const std::int64_t c, double& s1, double& s2) {
-          s1 += w(c) * a(c);
-          s2 += w(c);
-        },
-        wa, ww);
-    double local[2] = {wa, ww};
-    TOD2MAP_CHECK_MPI(MPI_Allreduce(local, sums, 2, MPI_DOUBLE, MPI_SUM, comm));
-    const double mean = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
-    Kokkos::parallel_for(
-        "tod2map::mapmaker::remove_baseline_mean", Kokkos::RangePolicy<ExecSpace>(0, nc),
-        KOKKOS_LAMBDA(const std::int64_t c) {
-          if (active(c) > 0) a(c) -= mean;
-        });
+  fix_gauge(comm, weights, inverse_diagonal, result.amplitudes);
+
+  if (options.cross_check != solvers::CrossCheck::none) {
+    // The same system, start (a = 0) and preconditioner, solved by the reference solver.
+    auto& check = result.cross_check;
+    check.solver = options.cross_check;
+    const char* name = solvers::cross_check_name(options.cross_check);
+    Vector reference("tod2map::baselines_reference", nc);
+    solvers::CgOptions rcg = cg;
+    rcg.label = std::string("destripe/") + name;
+    rcg.progress = false;
+    check.reference = solvers::reference_cg(options.cross_check, comm, A, &M, b, reference, rcg);
+    fix_gauge(comm, weights, inverse_diagonal, reference);
+    check.max_relative_difference =
+        solvers::max_relative_difference(comm, result.amplitudes, reference);
+    const double limit = 100 * cg.tol;
+    log::info("destripe cross-check: ours %d iterations (%s), %s %d iterations (%s), "
+              "max relative difference of the baselines %.3e (limit %.3g)",
+              result.cg.iterations, result.cg.converged ? "converged" : "not converged", name,
+              check.reference.iterations,
+              check.reference.converged ? "converged" : "not converged",
+              check.max_relative_difference, limit);
+    // A solve stopped at maxiter is off by its residual, not by tol: nothing to hold it to.
+    if (result.cg.converged && check.reference.converged &&
+        !(check.max_relative_difference <= limit))
+    {
+      char text[320];
+      std::snprintf(text, sizeof text,
+                    "destripe: cross-check with %s failed: the baselines differ by %.3e relative "
+                    "to the largest one, more than 100 * solver.tol = %.3g (ours %d iterations, "
+                    "%s %d)",
+                    name, check.max_relative_difference, limit, result.cg.iterations, name,
+                    check.reference.iterations);
+      throw Error(text);
+    }
+    if (!result.cg.converged || !check.reference.converged)
+      log::warning("destripe cross-check: a solver stopped at maxiter (%d) above tol, so the "
+                   "difference is not held to the limit",
+                   cg.maxiter);
   }
 
   // Map of d - F a: (P^T N^-1 P)^-1 (P^T N^-1 d - P^T N^-1 F a), with no copy of the samples.

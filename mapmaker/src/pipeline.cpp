@@ -16,6 +16,8 @@
 #include "tod2map/mapmaker/destriper.hpp"
 #include "tod2map/mapmaker/local_data.hpp"
 #include "tod2map/mapmaker/pixel_system.hpp"
+#include "tod2map/solvers/cross_check.hpp"
+#include "tod2map/solvers/petsc_options.hpp"
 #include "tod2map/solvers/pixel_distribution.hpp"
 
 namespace tod2map::mapmaker {
@@ -36,6 +38,19 @@ void check_method(const io::Config& config) {
     throw InvalidArgument("mapmaker.method: '" + m +
                           "' is not available in this version of tod2map (available: binned, "
                           "destripe)");
+}
+
+// A cross-check whose solver is not built in would fail after the whole solve: refuse it
+// before any work. Belos comes with Tpetra, KSP with PETSc.
+void check_cross_check(const io::Config& config) {
+  const auto which = solvers::parse_cross_check(config.solver.cross_check);
+  if (which == solvers::CrossCheck::none) return;
+  const char* needs = which == solvers::CrossCheck::belos ? "tpetra" : "petsc";
+  const auto built = solvers::available_backends();
+  if (std::find(built.begin(), built.end(), needs) == built.end())
+    throw NotCompiled("solver.cross_check: '" + config.solver.cross_check + "' needs " +
+                      (which == solvers::CrossCheck::belos ? "Trilinos Belos" : "PETSc") +
+                      ", which was not built into this tod2map");
 }
 
 // The COORDSYS of the input, agreed over ranks (ranks without timelines have none); a mix of
@@ -98,6 +113,9 @@ std::vector<io::MapOutput::Array> baseline_arrays(MPI_Comm comm, const LocalData
 MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& timelines,
                          MPI_Comm comm) {
   check_method(config);
+  check_cross_check(config);
+  // Before the first use of PETSc (backend petsc, cross-check ksp), which reads them.
+  solvers::set_petsc_options(config.solver.petsc_options);
   MapMakingResult result;
   const auto& pix = config.pixelization;
   Stopwatch clock;
@@ -145,6 +163,7 @@ MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& t
     dopt.noise_prior = config.mapmaker.noise_prior;
     dopt.cg.tol = config.solver.tol;
     dopt.cg.maxiter = config.solver.maxiter;
+    dopt.cross_check = solvers::parse_cross_check(config.solver.cross_check);
     log::info("destripe: %lld baselines of %g s, noise prior %s",
               static_cast<long long>(allreduce_sum(comm, data.n_chunks())),
               config.mapmaker.baseline_length, config.mapmaker.noise_prior ? "on" : "off");
@@ -153,6 +172,9 @@ MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& t
     if (config.output.baselines) baselines = baseline_arrays(comm, data, d.amplitudes);
   } else {
     result.solver = binned_map(system, data.signal, map);
+    if (config.solver.cross_check != "none")
+      log::info("solver.cross_check: the binned map is solved block by block, without an "
+                "iterative solver: nothing to cross-check");
   }
   result.phases.push_back({"solve", allreduce_max(comm, clock.seconds())});
   if (result.solver.iterations > 0)
@@ -182,6 +204,7 @@ MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& t
 MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output) {
   Stopwatch total;
   check_method(config);
+  check_cross_check(config);
   Stopwatch clock;
   std::vector<io::Timeline> timelines = io::read_timelines(config, comm, /*need_sigma=*/true);
   std::int64_t local = 0;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "../backends/native/native_pixel_distribution.hpp"
+#include "../backends/petsc/petsc_pixel_distribution.hpp"
 #include "backends.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
@@ -45,6 +46,9 @@ std::vector<std::string> available_backends() {
 #ifdef TOD2MAP_HAVE_TPETRA
   names.emplace_back("tpetra");
 #endif
+#ifdef TOD2MAP_HAVE_PETSC
+  names.emplace_back("petsc");
+#endif
   names.emplace_back("native");  // MPI and Kokkos only: always built
   return names;
 }
@@ -79,6 +83,10 @@ std::unique_ptr<PixelDistribution> make_pixel_distribution(const std::string& ba
 #ifdef TOD2MAP_HAVE_TPETRA
   if (backend == "tpetra")
     return detail::make_tpetra_pixel_distribution(comm, npix, std::move(touched));
+#endif
+#ifdef TOD2MAP_HAVE_PETSC
+  if (backend == "petsc")
+    return detail::make_petsc_pixel_distribution(comm, npix, std::move(touched));
 #endif
   if (backend == "native")
     return detail::make_native_pixel_distribution(comm, npix, std::move(touched));

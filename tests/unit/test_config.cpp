@@ -898,7 +898,7 @@ TEST(Config, BadOverridesNameTheOverride) {
             "4, ..., 536870912)");
   // An override that needs a section where the file has a value.
   EXPECT_EQ(parse_error("solver: 3", {"solver.tol=1e-3"}),
-            "(config text): key solver: expected a mapping of keys (backend, tol, maxiter, "
+            "(config text): key solver: expected a mapping of keys (backend, tol, maxiter, cross_check, "
             "petsc_options), got '3'");
 }
 

@@ -46,6 +46,9 @@ struct SolverConfig {
   /// Passed to PETSc's options database; names without the leading '-' ("ksp_type"), values
   /// as written ("" for a flag such as ksp_monitor).
   std::map<std::string, std::string> petsc_options;
+  /// After our CG (destriping), solve the same system again with a reference solver from the
+  /// same start and compare: none | belos (Trilinos) | ksp (PETSc KSPCG).
+  std::string cross_check = "none";
 };
 
 struct Hdf5OutputConfig {

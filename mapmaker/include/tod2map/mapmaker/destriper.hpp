@@ -22,7 +22,19 @@
 //
 // One CG iteration reads the samples twice: P^T N^-1 F a (spread fused with accumulation) and
 // F^T N^-1 (F a - P m) (gather fused with the baseline sums).
+//
+// Cross-check (DestripeOptions::cross_check, config solver.cross_check): after our PCG the same
+// system is solved again with the reference solver (Belos CG or PETSc KSPCG), from the same
+// start a = 0, with the same preconditioner, tol and maxiter. Both solutions get the gauge fix,
+// then d = max|a - a_ref| / max|a| is logged with both iteration counts. When both solvers
+// converged and d > 100 tol, destripe() throws Error. Both are the same preconditioned CG on
+// the same operators from the same start, with the same stopping rule; they differ only in
+// how their dot products and vector updates round, so their solutions agree to round-off
+// carried through the iterations (bit for bit in the tests, where the sums run in the same
+// order). The limit of 100 tol leaves room for that at any size, yet is far below what a
+// broken solver or a broken hand-over of vectors between solver and operators produces.
 #include "tod2map/mapmaker/pixel_system.hpp"
+#include "tod2map/solvers/cross_check.hpp"
 #include "tod2map/solvers/pcg.hpp"
 
 namespace tod2map::mapmaker {
@@ -31,16 +43,20 @@ struct DestripeOptions {
   double baseline_seconds = 1.0;
   bool noise_prior = false;
   solvers::CgOptions cg;
+  /// Reference solver that re-solves the system for comparison (none: no cross-check).
+  solvers::CrossCheck cross_check = solvers::CrossCheck::none;
 };
 
 struct DestripeResult {
   solvers::CgResult cg;
   Vector amplitudes;   ///< one per chunk of the local data (gauge fixed as described above)
+  solvers::CrossCheckResult cross_check;  ///< solver none when no cross-check ran
 };
 
 /// Solves for the baselines and fills owned_map (n_owned*nstokes) with the binned map of
 /// d - F a (masked pixels UNSEEN). Marks samples in masked pixels unused in `data`.
-/// Collective.
+/// Collective. With a cross-check, throws Error when the two solutions differ by more than
+/// 100 tol (see above), and whatever the reference solver throws (NotCompiled when absent).
 DestripeResult destripe(const PixelSystem& system, LocalData& data, const DestripeOptions& options,
                         const Vector& owned_map);
 
