@@ -1,0 +1,70 @@
+#pragma once
+// Timelines given as borrowed arrays, and map-making from them: the zero-copy input path of
+// the Python module (numpy arrays are read where they are, never copied into io::Timeline
+// vectors), usable from C++ for any samples already in host memory.
+//
+// build_local_data and make_map below produce exactly what their io::Timeline counterparts
+// (local_data.hpp, pipeline.hpp) produce for the same samples in the same order: same chunk
+// layout, same kernels, same reductions, so the maps agree bit for bit.
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tod2map/io/config.hpp"
+#include "tod2map/io/timeline.hpp"
+#include "tod2map/mapmaker/local_data.hpp"
+#include "tod2map/mapmaker/pipeline.hpp"
+
+namespace tod2map::mapmaker {
+
+/// One observation x detector as borrowed host arrays of `size` samples each. Pointing is
+/// theta/phi (radians) or pixel (with pixel_nside and pixel_ordering), the other pair null.
+/// Nothing here owns memory: the arrays must outlive every call that reads the view.
+struct TimelineView {
+  std::string file;       ///< source file for messages and baseline names ("" for arrays)
+  std::string obsid;      ///< OBSID (names the timeline's baselines)
+  double samprate = 0;    ///< Hz; chunks are baseline_length * samprate samples
+  io::DetectorInfo det;   ///< name, SIGMA (required), POLANG, POLEFF, COORDSYS, ...
+  std::int64_t size = 0;  ///< samples
+  const double* theta = nullptr;
+  const double* phi = nullptr;
+  const std::int64_t* pixel = nullptr;
+  std::int64_t pixel_nside = 0;
+  std::string pixel_ordering;   ///< RING | NEST, for pixel
+  const double* psi = nullptr;  ///< radians, without POLANG (added by the expansion)
+  const double* signal = nullptr;
+  const std::uint8_t* good = nullptr;  ///< 1 = sample used (see mark_good_samples)
+  std::int64_t n_flagged = 0;          ///< samples rejected by the flag mask
+  std::int64_t n_nonfinite = 0;        ///< samples rejected for a non-finite value
+
+  bool has_pixels() const { return pixel != nullptr; }
+  /// "file[detector 'x']" or "timeline of detector 'x' (obsid 'y')", for messages.
+  std::string where() const;
+};
+
+/// A view of a timeline read by io::read_timeline (its vectors must outlive the view).
+TimelineView view_of(const io::Timeline& timeline);
+
+/// Fills good[0..size) with the rule of io::read_timeline and sets view.good, n_flagged and
+/// n_nonfinite: a sample is flagged where (flag & flag_mask) != 0 (flag may be null: no
+/// flags), else rejected as non-finite where signal, psi or theta/phi is not finite. Checks
+/// that the pointing arrays are present and that pixels lie in 0 .. 12 nside^2 - 1; throws
+/// InvalidArgument naming the timeline otherwise. Not collective.
+void mark_good_samples(TimelineView& view, const std::int64_t* flag, std::int64_t flag_mask,
+                       std::uint8_t* good);
+
+/// As build_local_data(std::vector<io::Timeline>&&, ...), reading the views in place.
+/// Throws InvalidArgument naming the timeline for a missing array, a SIGMA that is not finite
+/// and positive, or a PIXEL nside other than options.nside. Not collective.
+LocalData build_local_data(const std::vector<TimelineView>& timelines,
+                           const PointingOptions& options);
+
+/// As make_map(config, std::vector<io::Timeline>&&, comm) for this rank's share of the
+/// timelines as views (config.input is not used), plus output.coordsys agreed over the ranks
+/// from the detectors' COORDSYS. The views are only read. Collective.
+MapMakingResult make_map(const io::Config& config, const std::vector<TimelineView>& timelines,
+                         MPI_Comm comm);
+
+}  // namespace tod2map::mapmaker

@@ -1,0 +1,141 @@
+"""Runs, simulation, timelines and the map-maker."""
+from . import _core
+from ._config import load_config
+from ._maps import Result
+
+
+def run(config, comm=None, *, write=True, overrides=None):
+    """Makes a map as ``tod2map run CONFIG`` does, with the same result.
+
+    Parameters
+    ----------
+    config : dict, str, os.PathLike or Config
+        See load_config.
+    comm : mpi4py.MPI.Comm, optional
+        The ranks that make the map together (default COMM_WORLD).
+    write : bool
+        Write output.path (the map file) as the executable does.
+    overrides : dict or list of str, optional
+        Keys to change, as ``tod2map run --set`` does.
+
+    Returns
+    -------
+    Result
+        This rank's owned pixels of map, hits, rcond, the solver history and the timings.
+
+    Notes
+    -----
+    Collective. The GIL is released while reading, solving and writing.
+    """
+    cfg = load_config(config, overrides, comm)
+    return Result(_core.run(cfg, comm, write), comm)
+
+
+def simulate(config, comm=None, *, overrides=None):
+    """Writes the simulated timeline files of the config's ``simulation`` section, as
+    ``tod2map sim CONFIG`` does (docs/simulation.md). Collective."""
+    _core.simulate(load_config(config, overrides, comm), comm)
+
+
+def read_timelines(config, comm=None, *, overrides=None):
+    """This rank's share of the timelines of config's ``input`` section (whole files' detectors,
+    balanced over ranks by sample count as ``tod2map run`` does). Collective.
+
+    Returns
+    -------
+    list of Timeline
+        Their arrays are numpy views of what was read (no copy).
+    """
+    return _core.read_timelines(load_config(config, overrides, comm), comm)
+
+
+def describe(path):
+    """What ``tod2map info PATH`` prints about a timeline or map file, as text."""
+    return _core.describe(str(path))
+
+
+# MapMaker keyword options and the config keys they set.
+_OPTIONS = {
+    "nside": "pixelization.nside",
+    "ordering": "pixelization.ordering",
+    "stokes": "pixelization.stokes",
+    "method": "mapmaker.method",
+    "baseline_length": "mapmaker.baseline_length",
+    "noise_prior": "mapmaker.noise_prior",
+    "min_hits": "mapmaker.min_hits",
+    "min_rcond": "mapmaker.min_rcond",
+    "backend": "solver.backend",
+    "tol": "solver.tol",
+    "maxiter": "solver.maxiter",
+    "baselines": "output.baselines",
+}
+
+
+def _overrides(options, where):
+    out = {}
+    for name, value in options.items():
+        if name == "pixelization":  # a Healpix object
+            out["pixelization.nside"] = value.nside
+            out["pixelization.ordering"] = value.ordering
+        elif name in _OPTIONS:
+            out[_OPTIONS[name]] = value
+        else:
+            known = ", ".join(["pixelization"] + sorted(_OPTIONS))
+            raise TypeError(f"{where}: unknown option '{name}' (known: {known})")
+    return out
+
+
+class MapMaker:
+    """Makes maps from timelines in memory (this rank's share), binned or destriped.
+
+    The timelines' arrays are read in place, never copied into the library, so each call sees
+    their current values. Every call is collective over comm.
+
+    Parameters
+    ----------
+    timelines : iterable of Timeline
+        This rank's timelines (from numpy arrays, or read_timelines). May be empty on a rank.
+    config : dict, str, os.PathLike or Config, optional
+        Supplies the pixelization, mapmaker, solver and output sections (input is not used).
+        Default: every key at its default (nside 256, IQU, destripe, tpetra).
+    comm : mpi4py.MPI.Comm, optional
+        Default COMM_WORLD.
+    **options
+        Shortcuts for config keys: pixelization (a Healpix), nside, ordering, stokes, method,
+        baseline_length, noise_prior, min_hits, min_rcond, backend, tol, maxiter, baselines.
+
+    Examples
+    --------
+    >>> mm = tod2map.MapMaker(timelines, pixelization=tod2map.Healpix(64), min_hits=3)
+    >>> binned = mm.binned()
+    >>> destriped = mm.destripe(baseline_length=2.0)
+    >>> destriped.write("out/map.h5")
+    """
+
+    def __init__(self, timelines, config=None, comm=None, **options):
+        self.timelines = list(timelines)
+        for t in self.timelines:
+            if not isinstance(t, _core.Timeline):
+                raise TypeError(f"MapMaker: timelines must be tod2map.Timeline, got {type(t).__name__}")
+        self.comm = comm
+        self.config = load_config(config if config is not None else {},
+                                  _overrides(options, "MapMaker"), comm)
+
+    def make(self, **options):
+        """A map with the config's method (and these options). Returns a Result."""
+        cfg = load_config(self.config, _overrides(options, "MapMaker.make"), self.comm)
+        return Result(_core.make_map(cfg, self.timelines, self.comm), self.comm)
+
+    def binned(self, **options):
+        """The binned map m = (P^T N^-1 P)^-1 P^T N^-1 d. Returns a Result."""
+        return self.make(method="binned", **options)
+
+    def destripe(self, **options):
+        """The destriped map (baselines of baseline_length seconds solved by conjugate
+        gradient, then the binned map of d - F a). Returns a Result."""
+        return self.make(method="destripe", **options)
+
+    def __repr__(self):
+        c = self.config
+        return (f"<tod2map.MapMaker {len(self.timelines)} local timelines, nside {c.nside} "
+                f"{c.ordering} {c.stokes}, {c.method}>")

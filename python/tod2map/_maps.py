@@ -1,0 +1,218 @@
+"""Distributed maps, map-making results and map files."""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _core
+
+#: healpy's UNSEEN: the value of unobserved or masked pixels in tod2map maps.
+UNSEEN = -1.6375e30
+
+
+class DistributedMap:
+    """A per-pixel array of the whole sphere, distributed over the ranks of a communicator.
+
+    Each rank owns one contiguous range of pixels (``owned_range``), in rank order; its values
+    are ``local``. ``get`` and ``gather`` read other ranks' pixels: they are collective, so
+    every rank of the communicator must call them (each with its own arguments).
+
+    Parameters
+    ----------
+    owned : numpy.ndarray
+        This rank's values, pixel-major: shape (n_owned,) or (n_owned, ncomp), C-contiguous,
+        float64 or int64. Kept, not copied.
+    first_pixel : int
+        First pixel this rank owns.
+    npix : int
+        Pixels of the whole map.
+    comm : mpi4py.MPI.Comm, optional
+        The ranks sharing the map (default COMM_WORLD).
+    components : sequence of str, optional
+        Names of the components (e.g. "IQU"), for display.
+    """
+
+    def __init__(self, owned, first_pixel, npix, comm=None, components=None):
+        owned = np.asarray(owned)
+        if owned.ndim not in (1, 2) or not owned.flags.c_contiguous:
+            raise ValueError("DistributedMap: owned values must be a C-contiguous (n_owned,) or "
+                             f"(n_owned, ncomp) array, got shape {owned.shape}")
+        self._owned = owned
+        self._first = int(first_pixel)
+        self.npix = int(npix)
+        self.comm = comm
+        self.components = tuple(components) if components is not None else None
+
+    @property
+    def ncomp(self):
+        """Values per pixel (1 for a scalar map)."""
+        return 1 if self._owned.ndim == 1 else self._owned.shape[1]
+
+    @property
+    def dtype(self):
+        return self._owned.dtype
+
+    @property
+    def shape(self):
+        """Shape of the whole (global) array: (npix,) or (ncomp, npix)."""
+        return (self.npix,) if self._owned.ndim == 1 else (self.ncomp, self.npix)
+
+    @property
+    def owned_range(self):
+        """The global pixels this rank owns, as a range."""
+        return range(self._first, self._first + self._owned.shape[0])
+
+    @property
+    def owned_pixels(self):
+        """The global pixels this rank owns, as an int64 array."""
+        return np.arange(self._first, self._first + self._owned.shape[0], dtype=np.int64)
+
+    @property
+    def local(self):
+        """This rank's values, shape (n_owned,) or (ncomp, n_owned) as in the map file (a view,
+        no copy)."""
+        return self._owned if self._owned.ndim == 1 else self._owned.T
+
+    def __array__(self, dtype=None):
+        return np.asarray(self.local, dtype=dtype)
+
+    def __iter__(self):
+        """Iterates over the owned range: (pixel, value) pairs, value a scalar or an (ncomp,)
+        array. Not collective."""
+        for i, p in enumerate(self.owned_range):
+            yield p, self._owned[i]
+
+    def get(self, pixels):
+        """Values of any pixels, wherever they are owned. Collective: every rank must call it,
+        each with its own pixels (possibly none).
+
+        Parameters
+        ----------
+        pixels : array_like of int
+            Global pixel indices, any shape, repeats allowed.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape pixels.shape, or (ncomp,) + pixels.shape.
+
+        Raises
+        ------
+        ValueError
+            On every rank, when a pixel outside 0 .. npix-1 is asked for on any rank.
+        """
+        pix = np.asarray(pixels)
+        if pix.size and not np.issubdtype(pix.dtype, np.integer):
+            raise TypeError(f"DistributedMap.get: pixels must be integers, got {pix.dtype}")
+        flat = np.ascontiguousarray(pix, dtype=np.int64).reshape(-1)
+        values = _core.get_pixels(self.comm, self._owned, self._first, self.npix, flat)
+        if self._owned.ndim == 1:
+            return values[:, 0].reshape(pix.shape)
+        return np.ascontiguousarray(values.T).reshape((self.ncomp,) + pix.shape)
+
+    def gather(self, root=0):
+        """The whole array on rank `root` (None on the others). Collective.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            Shape (npix,) or (ncomp, npix) on root.
+        """
+        values = _core.gather_pixels(self.comm, self._owned, self._first, self.npix, root)
+        if values is None:
+            return None
+        if self._owned.ndim == 1:
+            return values[:, 0]
+        return np.ascontiguousarray(values.T)
+
+    def __repr__(self):
+        comps = "".join(self.components) if self.components else str(self.ncomp)
+        r = self.owned_range
+        return (f"<tod2map.DistributedMap {comps} x {self.npix} pixels, {self.dtype}, "
+                f"owned here [{r.start}, {r.stop})>")
+
+
+class Result:
+    """What a map-making run produced on this rank.
+
+    The per-pixel outputs are DistributedMap objects holding this rank's owned pixels: ``map``
+    (stokes x pixels, UNSEEN where unobserved or masked), ``hits``, ``rcond`` and ``invcov``
+    (upper triangle of each pixel's P^T N^-1 P block). ``np.asarray(result.map)`` or
+    ``result.map.local`` is the owned slice as a numpy array.
+    """
+
+    def __init__(self, core, comm=None):
+        self._core = core
+        self.comm = comm
+        first, npix = core.first_pixel, core.npix
+        stokes = core.stokes
+        cov = [a + b for i, a in enumerate(stokes) for b in stokes[i:]]
+        self.map = DistributedMap(core.map, first, npix, comm, components=stokes)
+        self.hits = DistributedMap(core.hits, first, npix, comm)
+        self.rcond = DistributedMap(core.rcond, first, npix, comm)
+        self.invcov = DistributedMap(core.invcov, first, npix, comm, components=cov)
+
+    nside = property(lambda self: self._core.nside)
+    ordering = property(lambda self: self._core.ordering, doc="RING or NEST.")
+    coordsys = property(lambda self: self._core.coordsys)
+    stokes = property(lambda self: self._core.stokes, doc="IQU or I.")
+    method = property(lambda self: self._core.method)
+    config = property(lambda self: self._core.config, doc="The Config that made it.")
+    residuals = property(lambda self: self._core.residuals,
+                         doc="Relative residual per solver iteration (numpy array).")
+    iterations = property(lambda self: self._core.iterations)
+    converged = property(lambda self: self._core.converged)
+    timings = property(lambda self: self._core.timings,
+                       doc="Seconds per phase (dict, max over ranks).")
+    samples = property(lambda self: self._core.samples, doc="All samples, all ranks.")
+    samples_used = property(lambda self: self._core.samples_used)
+    samples_flagged = property(lambda self: self._core.samples_flagged)
+    samples_nonfinite = property(lambda self: self._core.samples_nonfinite)
+    pixels_observed = property(lambda self: self._core.pixels_observed)
+    pixels_masked = property(lambda self: self._core.pixels_masked)
+    peak_rss_bytes = property(lambda self: self._core.peak_rss_bytes,
+                              doc="Peak memory of each rank, bytes.")
+    baselines = property(lambda self: self._core.baselines,
+                         doc="Destriping offsets of this rank's timelines, by dataset name "
+                             "(with output.baselines).")
+    summary = property(lambda self: self._core.summary, doc="The summary `tod2map run` prints.")
+
+    def write(self, path=None):
+        """Writes the map file (collective): ``.h5`` as parallel HDF5, ``.fits`` as a FITS map
+        healpy reads. Default path: the config's output.path."""
+        self._core.write(str(path) if path is not None else self.config.output_path, self.comm)
+
+    def __repr__(self):
+        return (f"<tod2map.Result {self.method} {self.stokes} nside {self.nside}: "
+                f"{self.iterations} iterations, {self.pixels_observed} pixels observed>")
+
+
+@dataclass
+class MapFile:
+    """A tod2map HDF5 map file (DESIGN.md section 4), whole."""
+
+    nside: int
+    ordering: str
+    coordsys: str
+    stokes: str
+    units: str
+    method: str
+    config: str
+    version: str
+    created: str
+    map: np.ndarray         #: (nstokes, npix)
+    hits: np.ndarray        #: (npix,)
+    rcond: np.ndarray       #: (npix,)
+    invcov: np.ndarray      #: (ncov, npix)
+    residuals: np.ndarray   #: (niter + 1,)
+    extra: dict = field(default_factory=dict)  #: other datasets by path ("baselines/...")
+
+
+def read_map(path):
+    """Reads a whole tod2map HDF5 map file on this rank (not collective).
+
+    Raises
+    ------
+    OSError
+        The file is missing, not HDF5, or lacks a dataset or attribute (named).
+    """
+    return MapFile(**_core.read_map(str(path)))
