@@ -11,6 +11,17 @@ else()
   target_link_libraries(tod2map_kokkos INTERFACE Kokkos::kokkos)
 endif()
 add_library(tod2map::kokkos ALIAS tod2map_kokkos)
+# The cuda preset asks for a device backend: fail at configure time, not at run time, when
+# Kokkos_ROOT points at a Kokkos built without it.
+set(TOD2MAP_REQUIRE_KOKKOS_DEVICE "" CACHE STRING "Kokkos device backend the build must have (e.g. CUDA)")
+if(TOD2MAP_REQUIRE_KOKKOS_DEVICE)
+  if(NOT COMMAND kokkos_check)
+    message(FATAL_ERROR "TOD2MAP_REQUIRE_KOKKOS_DEVICE=${TOD2MAP_REQUIRE_KOKKOS_DEVICE} needs a standalone "
+                        "Kokkos (set Kokkos_ROOT); found the Kokkos in ${Kokkos_DIR}")
+  endif()
+  kokkos_check(DEVICES ${TOD2MAP_REQUIRE_KOKKOS_DEVICE})
+  message(STATUS "Kokkos ${Kokkos_VERSION} from ${Kokkos_DIR} with device ${TOD2MAP_REQUIRE_KOKKOS_DEVICE}")
+endif()
 find_package(yaml-cpp REQUIRED)
 find_package(Eigen3 REQUIRED NO_MODULE)
 find_package(PkgConfig REQUIRED)

@@ -1,8 +1,20 @@
 // Reading detector timelines from FITS files (DESIGN.md section 3), and the input step of a run.
+//
+// Speed: a detector BINTABLE stores its rows one after another, so the reader fetches blocks of
+// whole rows with one fits_read_tblbytes call (CFITSIO reads blocks this large straight into our
+// buffer, bypassing its own small buffers) and decodes the big-endian columns itself, straight
+// into the Timeline arrays, while the block is still in cache. Columns with a scaling CFITSIO
+// would apply (TSCALn/TZEROn other than the unsigned-integer conventions) are read with
+// fits_read_col instead, so every value is exactly what CFITSIO would give.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "timeline_fits_detail.hpp"
 #include "tod2map/core/error.hpp"
@@ -17,38 +29,227 @@ namespace {
 
 constexpr const char* kReadFunc = "io::read_timeline";
 
+// Bytes of rows fetched per read: large enough that the per-call cost vanishes, small enough
+// that the block stays in L2 cache while each column is decoded from it.
+constexpr std::int64_t kBlockBytes = std::int64_t{1} << 20;
+
 std::string rows_text(std::int64_t first, std::int64_t count) {
   return "rows " + std::to_string(first + 1) + ".." + std::to_string(first + count);
 }
 
-// Reads rows [first, first + count) of a float column, converted to double by CFITSIO (E to D
-// is exact). A null value of 0 switches CFITSIO's null checking off, so NaNs arrive as NaNs
-// and are counted as non-finite instead of being replaced.
-void read_doubles(const detail::FitsInput& in, const detail::ColumnSlot& col, std::int64_t first,
-                  std::int64_t count, double* out) {
-  double null_value = 0;
-  int any_null = 0;
-  int status = 0;
-  fits_read_col(in.get(), TDOUBLE, col.num, first + 1, 1, count, &null_value, out, &any_null,
-                &status);
-  in.check(status, "column '" + col.name + "': cannot read " + rows_text(first, count));
+// FITS stores numbers big-endian.
+template <class U>
+inline U load_be(const unsigned char* p) {
+  U v;
+  std::memcpy(&v, p, sizeof v);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if constexpr (sizeof(U) == 2) v = __builtin_bswap16(v);
+  if constexpr (sizeof(U) == 4) v = __builtin_bswap32(v);
+  if constexpr (sizeof(U) == 8) v = __builtin_bswap64(v);
+#endif
+  return v;
 }
 
-void read_integers(const detail::FitsInput& in, const detail::ColumnSlot& col, std::int64_t first,
-                   std::int64_t count, LONGLONG* out) {
-  LONGLONG null_value = 0;
-  int any_null = 0;
-  int status = 0;
-  fits_read_col(in.get(), TLONGLONG, col.num, first + 1, 1, count, &null_value, out, &any_null,
-                &status);
-  in.check(status, "column '" + col.name + "': cannot read " + rows_text(first, count));
+// Sizes a Timeline array. Fresh large allocations are untouched mmap pages, and faulting them
+// in one 4 KiB page at a time cost more than the whole decode (measured: ~230k faults, >2 s of
+// system time for the 2e7-sample benchmark held in memory). Asking the kernel to populate the
+// reserved range in one call does the same work without a trap per page. Advice only: on
+// kernels without MADV_POPULATE_WRITE (before 5.14) the call fails and the pages fault as usual.
+// Arrays reused from an earlier timeline keep their contents up to their old size: every
+// element is overwritten by the decoder, so only the growth is zero-filled.
+template <class T>
+void size_array(std::vector<T>& v, std::size_t n) {
+  if (v.capacity() >= n) {
+    v.resize(n);
+    return;
+  }
+  v.clear();  // nothing worth copying into the new allocation
+  v.reserve(n);
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+  constexpr std::uintptr_t kPage = 4096;
+  const auto begin = reinterpret_cast<std::uintptr_t>(v.data());
+  const std::uintptr_t lo = (begin + kPage - 1) & ~(kPage - 1);
+  const std::uintptr_t hi = (begin + n * sizeof(T)) & ~(kPage - 1);
+  if (hi >= lo + 64 * kPage) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_POPULATE_WRITE);
+#endif
+  v.resize(n);
+}
+
+/// How one column's values come out of a block of raw rows.
+enum class Decode { kFloat32, kFloat64, kUint8, kInt16, kInt32, kInt64, kCfitsio };
+
+struct ColumnReader {
+  const detail::ColumnSlot* slot = nullptr;
+  Decode decode = Decode::kCfitsio;
+  std::int64_t offset = 0;  ///< byte offset of the column in a row
+  std::int64_t zero = 0;    ///< integer TZERO added to raw integers (unsigned conventions)
+};
+
+// Decides how to read a scalar column (inspect_timeline_hdu has checked its type and repeat).
+// CFITSIO's parsed column table gives the stored type, offset and scaling of the current HDU.
+ColumnReader plan_column(const detail::FitsInput& in, const detail::ColumnSlot& slot) {
+  ColumnReader r;
+  r.slot = &slot;
+  const tcolumn& c = in.get()->Fptr->tableptr[slot.num - 1];
+  r.offset = c.tbcol;
+  const bool unscaled = c.tscale == 1.0;
+  // Integer TZERO (e.g. 32768 for unsigned I, 2^31 for unsigned J) is exact in 64 bits for
+  // B, I and J; anything else (a fractional TZERO, any TSCAL, unsigned K) goes through CFITSIO.
+  const bool integral_zero = c.tzero == std::floor(c.tzero) && std::fabs(c.tzero) <= 4294967296.0;
+  switch (c.tdatatype) {
+    case TFLOAT:
+      if (unscaled && c.tzero == 0.0) r.decode = Decode::kFloat32;
+      break;
+    case TDOUBLE:
+      if (unscaled && c.tzero == 0.0) r.decode = Decode::kFloat64;
+      break;
+    case TBYTE:
+      if (unscaled && integral_zero) r.decode = Decode::kUint8;
+      break;
+    case TSHORT:
+      if (unscaled && integral_zero) r.decode = Decode::kInt16;
+      break;
+    case TLONG:
+      if (unscaled && integral_zero) r.decode = Decode::kInt32;
+      break;
+    case TLONGLONG:
+      if (unscaled && c.tzero == 0.0) r.decode = Decode::kInt64;
+      break;
+    default:
+      break;
+  }
+  if (r.decode != Decode::kCfitsio) r.zero = static_cast<std::int64_t>(c.tzero);
+  return r;
+}
+
+// Rows [first, first + m) of a float column as doubles (E to D is exact). CFITSIO's path uses a
+// null value of 0, which switches its null checking off, so NaNs arrive as NaNs and are counted
+// as non-finite instead of being replaced; the decoder does the same by construction.
+void read_doubles(const detail::FitsInput& in, const ColumnReader& col,
+                  const unsigned char* block, std::int64_t rowlen, std::int64_t first,
+                  std::int64_t m, double* out) {
+  const unsigned char* p = block + col.offset;
+  switch (col.decode) {
+    case Decode::kFloat32:
+      for (std::int64_t k = 0; k < m; ++k) {
+        const std::uint32_t bits = load_be<std::uint32_t>(p + k * rowlen);
+        float v;
+        std::memcpy(&v, &bits, sizeof v);
+        out[k] = static_cast<double>(v);
+      }
+      return;
+    case Decode::kFloat64:
+      for (std::int64_t k = 0; k < m; ++k) {
+        const std::uint64_t bits = load_be<std::uint64_t>(p + k * rowlen);
+        std::memcpy(&out[k], &bits, sizeof bits);
+      }
+      return;
+    default: {
+      double null_value = 0;
+      int any_null = 0;
+      int status = 0;
+      fits_read_col(in.get(), TDOUBLE, col.slot->num, first + 1, 1, m, &null_value, out,
+                    &any_null, &status);
+      in.check(status, "column '" + col.slot->name + "': cannot read " + rows_text(first, m));
+    }
+  }
+}
+
+// Rows [first, first + m) of an integer column as 64-bit integers (raw values plus TZERO, as
+// CFITSIO gives them with null checking off).
+template <class Int>
+void read_integers(const detail::FitsInput& in, const ColumnReader& col,
+                   const unsigned char* block, std::int64_t rowlen, std::int64_t first,
+                   std::int64_t m, Int* out) {
+  static_assert(sizeof(Int) == 8, "64-bit integers");
+  const unsigned char* p = block + col.offset;
+  const std::int64_t zero = col.zero;
+  switch (col.decode) {
+    case Decode::kUint8:
+      for (std::int64_t k = 0; k < m; ++k) out[k] = static_cast<Int>(p[k * rowlen] + zero);
+      return;
+    case Decode::kInt16:
+      for (std::int64_t k = 0; k < m; ++k)
+        out[k] = static_cast<Int>(
+            static_cast<std::int16_t>(load_be<std::uint16_t>(p + k * rowlen)) + zero);
+      return;
+    case Decode::kInt32:
+      for (std::int64_t k = 0; k < m; ++k)
+        out[k] = static_cast<Int>(
+            static_cast<std::int32_t>(load_be<std::uint32_t>(p + k * rowlen)) + zero);
+      return;
+    case Decode::kInt64:
+      for (std::int64_t k = 0; k < m; ++k)
+        out[k] = static_cast<Int>(static_cast<std::int64_t>(load_be<std::uint64_t>(p + k * rowlen)));
+      return;
+    default: {
+      std::vector<LONGLONG> values(static_cast<std::size_t>(m));
+      LONGLONG null_value = 0;
+      int any_null = 0;
+      int status = 0;
+      fits_read_col(in.get(), TLONGLONG, col.slot->num, first + 1, 1, m, &null_value,
+                    values.data(), &any_null, &status);
+      in.check(status, "column '" + col.slot->name + "': cannot read " + rows_text(first, m));
+      for (std::int64_t k = 0; k < m; ++k) out[k] = static_cast<Int>(values[static_cast<std::size_t>(k)]);
+    }
+  }
+}
+
+/// Everything plan_timelines works out, kept for read_timelines' summary.
+struct Plan {
+  std::vector<std::string> files;
+  std::vector<TimelineRef> refs;  ///< all timelines, every rank
+  std::vector<TimelineRef> mine;  ///< this rank's share, in reading order
+};
+
+Plan make_plan(const Config& config, MPI_Comm comm) {
+  Plan plan;
+  plan.files = collective(comm, [&] { return expand_input_files(config); });
+  plan.refs = index_timelines(plan.files, config.input, comm);
+  // Every rank has the same refs, so every rank throws here alike.
+  if (plan.refs.empty()) throw IoError("io::read_timelines: input.files: no input files");
+  const auto share =
+      assign_timelines(plan.refs, comm_size(comm))[static_cast<std::size_t>(comm_rank(comm))];
+  plan.mine.reserve(share.size());
+  for (std::size_t i : share) plan.mine.push_back(plan.refs[i]);
+  std::int64_t samples = 0;
+  for (const auto& r : plan.refs) samples += r.nsamples;
+  log::info("input: %zu files, %zu timelines, %lld samples", plan.files.size(), plan.refs.size(),
+            static_cast<long long>(samples));
+  return plan;
 }
 
 }  // namespace
 
 Timeline read_timeline(const TimelineRef& ref, const InputConfig& input, bool need_sigma) {
-  detail::FitsInput in(ref.file, kReadFunc);
+  TimelineReadOptions options;
+  options.need_sigma = need_sigma;
+  return read_timeline(ref, input, options);
+}
+
+namespace {
+
+// The arrays of `used` (what a consumer left of a timeline) in an otherwise fresh Timeline.
+// Reading into them spares the allocation and first touch of fresh pages, which costs more than
+// the read itself (see size_array). read_into sizes or empties every one of them.
+Timeline recycle(Timeline&& used) {
   Timeline t;
+  auto take = [](auto& to, auto& from) { to.swap(from); };
+  take(t.time, used.time);
+  take(t.theta, used.theta);
+  take(t.phi, used.phi);
+  take(t.psi, used.psi);
+  take(t.signal, used.signal);
+  take(t.pixel, used.pixel);
+  take(t.flag, used.flag);
+  take(t.good, used.good);
+  return t;
+}
+
+// read_timeline into the arrays of `t`, reusing whatever capacity they have (fresh scalars).
+void read_into(Timeline& t, const TimelineRef& ref, const InputConfig& input,
+               const TimelineReadOptions& options) {
+  detail::FitsInput in(ref.file, kReadFunc);
   t.ref = ref;
   t.obs = detail::read_observation_header(in);
 
@@ -61,124 +262,189 @@ Timeline read_timeline(const TimelineRef& ref, const InputConfig& input, bool ne
   if (layout.nrows != ref.nsamples)
     in.fail("has " + std::to_string(layout.nrows) + " rows, indexed with " +
             std::to_string(ref.nsamples) + " (has the file changed since it was indexed?)");
-  t.det = detail::read_detector_header(in, need_sigma);
+  t.det = detail::read_detector_header(in, options.need_sigma);
+  t.signal_float32 = in.get()->Fptr->tableptr[layout.signal.num - 1].tdatatype == TFLOAT;
 
   const std::int64_t n = layout.nrows;
   const auto un = static_cast<std::size_t>(n);
-  t.time.resize(un);
-  t.psi.resize(un);
-  t.signal.resize(un);
-  t.flag.assign(un, 0);
-  t.good.resize(un);
+  const bool has_time = layout.time.num != 0;
+  const bool has_flag = layout.flag.num != 0;
+  // Every array is either sized here and then overwritten in full below, or emptied.
+  if (options.read_time)
+    size_array(t.time, un);
+  else
+    t.time.clear();
+  size_array(t.psi, un);
+  size_array(t.signal, un);
+  if (options.keep_flag) {
+    size_array(t.flag, un);
+    if (!has_flag) std::fill(t.flag.begin(), t.flag.end(), 0);  // documented: 0 without FLAG
+  } else {
+    t.flag.clear();
+  }
+  size_array(t.good, un);
   if (layout.use_pixels) {
-    t.pixel.resize(un);
+    size_array(t.pixel, un);
     t.pixel_nside = layout.nside;
     t.pixel_ordering = layout.ordering;
+    t.theta.clear();
+    t.phi.clear();
   } else {
-    t.theta.resize(un);
-    t.phi.resize(un);
+    size_array(t.theta, un);
+    size_array(t.phi, un);
+    t.pixel.clear();
   }
+  if (n == 0) return;
   const std::int64_t npix = 12 * layout.nside * layout.nside;
 
-  // Rows are stored one after another, so reading every column over one block of rows at a
-  // time (CFITSIO's optimal row count: what fits its buffers) touches each disk block once.
-  long optimal_rows = 0;
-  int status = 0;
-  fits_get_rowsize(in.get(), &optimal_rows, &status);
-  in.check(status, "cannot get the optimal number of rows per read");
-  const std::int64_t chunk = std::max<std::int64_t>(optimal_rows, 1);
-  std::vector<LONGLONG> ints(
-      static_cast<std::size_t>(std::min(chunk, std::max<std::int64_t>(n, 1))));
+  ColumnReader time, theta, phi, pixel, flag;
+  if (options.read_time && has_time) time = plan_column(in, layout.time);
+  if (layout.use_pixels) {
+    pixel = plan_column(in, layout.pixel);
+  } else {
+    theta = plan_column(in, layout.theta);
+    phi = plan_column(in, layout.phi);
+  }
+  const ColumnReader psi = plan_column(in, layout.psi);
+  const ColumnReader signal = plan_column(in, layout.signal);
+  if (has_flag) flag = plan_column(in, layout.flag);
+
+  const std::int64_t rowlen = in.get()->Fptr->rowlength;
+  const std::int64_t chunk = std::max<std::int64_t>(kBlockBytes / std::max<std::int64_t>(rowlen, 1), 1);
+  const std::int64_t block_rows = std::min(chunk, n);
+  std::vector<unsigned char> block(static_cast<std::size_t>(block_rows * rowlen));
+  std::vector<std::int64_t> flags(has_flag ? static_cast<std::size_t>(block_rows) : 0);
 
   for (std::int64_t first = 0; first < n; first += chunk) {
     const std::int64_t m = std::min(chunk, n - first);
     const auto f = static_cast<std::size_t>(first);
-    if (layout.time.num != 0) {
-      read_doubles(in, layout.time, first, m, &t.time[f]);
-    } else {
-      for (std::int64_t i = first; i < first + m; ++i)
-        t.time[static_cast<std::size_t>(i)] = static_cast<double>(i) / t.obs.samprate;
+    int status = 0;
+    fits_read_tblbytes(in.get(), first + 1, 1, m * rowlen, block.data(), &status);
+    in.check(status, "cannot read " + rows_text(first, m));
+    const unsigned char* b = block.data();
+
+    if (options.read_time) {
+      if (has_time) {
+        read_doubles(in, time, b, rowlen, first, m, &t.time[f]);
+      } else {
+        for (std::int64_t i = first; i < first + m; ++i)
+          t.time[static_cast<std::size_t>(i)] = static_cast<double>(i) / t.obs.samprate;
+      }
     }
     if (layout.use_pixels) {
-      read_integers(in, layout.pixel, first, m, ints.data());
+      read_integers(in, pixel, b, rowlen, first, m, &t.pixel[f]);
       for (std::int64_t k = 0; k < m; ++k) {
-        const LONGLONG p = ints[static_cast<std::size_t>(k)];
+        const std::int64_t p = t.pixel[f + static_cast<std::size_t>(k)];
         if (p < 0 || p >= npix)
           in.fail("column '" + layout.pixel.name + "' row " + std::to_string(first + k + 1) +
                   ": pixel " + std::to_string(p) + " outside 0.." + std::to_string(npix - 1) +
                   " (NSIDE " + std::to_string(layout.nside) + ")");
-        t.pixel[f + static_cast<std::size_t>(k)] = p;
       }
     } else {
-      read_doubles(in, layout.theta, first, m, &t.theta[f]);
-      read_doubles(in, layout.phi, first, m, &t.phi[f]);
+      read_doubles(in, theta, b, rowlen, first, m, &t.theta[f]);
+      read_doubles(in, phi, b, rowlen, first, m, &t.phi[f]);
     }
-    read_doubles(in, layout.psi, first, m, &t.psi[f]);
-    read_doubles(in, layout.signal, first, m, &t.signal[f]);
+    read_doubles(in, psi, b, rowlen, first, m, &t.psi[f]);
+    read_doubles(in, signal, b, rowlen, first, m, &t.signal[f]);
 
-    for (std::size_t i = f; i < f + static_cast<std::size_t>(m); ++i) t.good[i] = 1;
-    if (layout.flag.num != 0) {
-      read_integers(in, layout.flag, first, m, ints.data());
+    if (has_flag) {
+      read_integers(in, flag, b, rowlen, first, m, flags.data());
       for (std::int64_t k = 0; k < m; ++k) {
-        const LONGLONG v = ints[static_cast<std::size_t>(k)];
+        const std::int64_t v = flags[static_cast<std::size_t>(k)];
         // Timeline::flag is 32 bits: keep the bit pattern of signed or unsigned 32-bit flags.
         if (v < std::numeric_limits<std::int32_t>::min() ||
-            v > static_cast<LONGLONG>(std::numeric_limits<std::uint32_t>::max()))
+            v > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max()))
           in.fail("column '" + layout.flag.name + "' row " + std::to_string(first + k + 1) +
                   ": flag " + std::to_string(v) + " does not fit in 32 bits");
-        const auto i = f + static_cast<std::size_t>(k);
-        t.flag[i] = static_cast<std::int32_t>(static_cast<std::uint32_t>(v));
-        if ((static_cast<std::int64_t>(v) & input.flag_mask) != 0) {
-          t.good[i] = 0;
-          ++t.n_flagged;
-        }
       }
+      if (options.keep_flag)
+        for (std::int64_t k = 0; k < m; ++k)
+          t.flag[f + static_cast<std::size_t>(k)] = static_cast<std::int32_t>(
+              static_cast<std::uint32_t>(flags[static_cast<std::size_t>(k)]));
     }
-    // A flagged sample counts as flagged even when it is also non-finite.
-    for (std::size_t i = f; i < f + static_cast<std::size_t>(m); ++i) {
-      if (!t.good[i]) continue;
-      const bool finite =
-          std::isfinite(t.signal[i]) && std::isfinite(t.psi[i]) &&
-          (layout.use_pixels || (std::isfinite(t.theta[i]) && std::isfinite(t.phi[i])));
-      if (!finite) {
-        t.good[i] = 0;
-        ++t.n_nonfinite;
+    // One pass for good[]: a flagged sample counts as flagged even when it is also non-finite.
+    const double* sig = &t.signal[f];
+    const double* ps = &t.psi[f];
+    const double* th = layout.use_pixels ? nullptr : &t.theta[f];
+    const double* ph = layout.use_pixels ? nullptr : &t.phi[f];
+    std::uint8_t* good = &t.good[f];
+    std::int64_t n_flagged = 0, n_nonfinite = 0;
+    for (std::int64_t k = 0; k < m; ++k) {
+      if (has_flag && (flags[static_cast<std::size_t>(k)] & input.flag_mask) != 0) {
+        good[k] = 0;
+        ++n_flagged;
+        continue;
       }
+      const bool finite = std::isfinite(sig[k]) && std::isfinite(ps[k]) &&
+                          (th == nullptr || (std::isfinite(th[k]) && std::isfinite(ph[k])));
+      good[k] = finite ? 1 : 0;
+      n_nonfinite += finite ? 0 : 1;
     }
+    t.n_flagged += n_flagged;
+    t.n_nonfinite += n_nonfinite;
   }
+}
+
+}  // namespace
+
+Timeline read_timeline(const TimelineRef& ref, const InputConfig& input,
+                       const TimelineReadOptions& options) {
+  Timeline t;
+  read_into(t, ref, input, options);
   return t;
 }
 
-std::vector<Timeline> read_timelines(const Config& config, MPI_Comm comm, bool need_sigma) {
+std::vector<TimelineRef> plan_timelines(const Config& config, MPI_Comm comm) {
+  return make_plan(config, comm).mine;
+}
+
+void read_each_timeline(const std::vector<TimelineRef>& mine, const InputConfig& input,
+                        const TimelineReadOptions& options, MPI_Comm comm,
+                        const std::function<void(Timeline&&)>& consume) {
   Stopwatch clock;
-  const std::vector<std::string> files =
-      collective(comm, [&] { return expand_input_files(config); });
-  const std::vector<TimelineRef> refs = index_timelines(files, config.input, comm);
-  if (refs.empty()) throw IoError("io::read_timelines: input.files: no input files");
-  const auto share =
-      assign_timelines(refs, comm_size(comm))[static_cast<std::size_t>(comm_rank(comm))];
-
-  std::vector<Timeline> mine = collective(comm, [&] {
-    std::vector<Timeline> out;
-    out.reserve(share.size());
-    for (std::size_t i : share) out.push_back(read_timeline(refs[i], config.input, need_sigma));
-    return out;
-  });
-
+  const std::size_t count = mine.size();
+  // Progress every ~10% of rank 0's timelines, only when there are enough to be worth it.
+  const std::size_t step = count >= 20 ? (count + 9) / 10 : 0;
   std::int64_t samples = 0, flagged = 0, nonfinite = 0;
-  for (const auto& r : refs) samples += r.nsamples;
-  for (const auto& t : mine) {
-    flagged += t.n_flagged;
-    nonfinite += t.n_nonfinite;
-  }
+  double consume_seconds = 0;  // reported apart: the reader's speed is what the summary shows
+  collective(comm, [&] {
+    Timeline t;
+    for (std::size_t k = 0; k < count; ++k) {
+      // Arrays the consumer did not take (it moved the timeline away or not) are read into
+      // again, so a consumer that copies what it needs never makes the reader allocate.
+      t = recycle(std::move(t));
+      read_into(t, mine[k], input, options);
+      samples += t.size();
+      flagged += t.n_flagged;
+      nonfinite += t.n_nonfinite;
+      Stopwatch consuming;
+      consume(std::move(t));
+      consume_seconds += consuming.seconds();
+      if (step != 0 && (k + 1) % step == 0 && k + 1 < count)
+        log::info("input: rank 0 read %zu of %zu timelines (%lld samples) in %.2f s", k + 1, count,
+                  static_cast<long long>(samples), clock.seconds());
+    }
+  });
+  samples = allreduce_sum(comm, samples);
   flagged = allreduce_sum(comm, flagged);
   nonfinite = allreduce_sum(comm, nonfinite);
-  log::info(
-      "input: %zu files, %zu timelines, %lld samples (%lld flagged, %lld non-finite) read "
-      "in %.2f s",
-      files.size(), refs.size(), static_cast<long long>(samples), static_cast<long long>(flagged),
-      static_cast<long long>(nonfinite), clock.seconds());
-  return mine;
+  const double read_seconds = allreduce_max(comm, clock.seconds() - consume_seconds);
+  consume_seconds = allreduce_max(comm, consume_seconds);
+  log::info("input: %lld samples (%lld flagged, %lld non-finite) read in %.2f s (%.2f s more "
+            "in the consumer)",
+            static_cast<long long>(samples), static_cast<long long>(flagged),
+            static_cast<long long>(nonfinite), read_seconds, consume_seconds);
+}
+
+std::vector<Timeline> read_timelines(const Config& config, MPI_Comm comm, bool need_sigma) {
+  const Plan plan = make_plan(config, comm);
+  TimelineReadOptions options;
+  options.need_sigma = need_sigma;
+  std::vector<Timeline> out;
+  out.reserve(plan.mine.size());
+  read_each_timeline(plan.mine, config.input, options, comm,
+                     [&](Timeline&& t) { out.push_back(std::move(t)); });
+  return out;
 }
 
 }  // namespace tod2map::io

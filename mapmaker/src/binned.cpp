@@ -47,14 +47,15 @@ void apply_pixel_matrix(const PixelSystem& system, const Vector& x, const Vector
       });
 }
 
-solvers::CgResult binned_map(const PixelSystem& system, const Vector& tod, const Vector& owned_map) {
+solvers::CgResult binned_map(const PixelSystem& system, const SampleSignal& tod,
+                             const Vector& owned_map) {
   Stopwatch clock;
   Vector rhs = system.make_owned_map("tod2map::rhs");
   system.project(tod, rhs);
   system.solve_blocks(rhs, owned_map, io::kUnseen);
 
   // One application of A to check the block solution: r = b - A m on unmasked pixels.
-  Vector work(Kokkos::view_alloc(Kokkos::WithoutInitializing, "tod2map::tod_work"), tod.extent(0));
+  Vector work(Kokkos::view_alloc(Kokkos::WithoutInitializing, "tod2map::tod_work"), tod.size());
   Vector am = system.make_owned_map("tod2map::A_m");
   apply_pixel_matrix(system, owned_map, am, work);
   Kokkos::parallel_for(

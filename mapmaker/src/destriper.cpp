@@ -113,7 +113,10 @@ DestripeResult destripe(const PixelSystem& system, LocalData& data, const Destri
   Vector m_d = system.make_owned_map("tod2map::binned_d");
   system.solve_blocks(rhs_d, m_d, 0.0);
   Vector b("tod2map::destripe_b", nc);
-  kernels::baseline_rhs<ExecSpace>(exec, views, data.signal, system.broadcast_map(m_d), b);
+  const Vector& m_d_overlapped = system.broadcast_map(m_d);
+  data.signal.visit([&](const auto& tod) {
+    kernels::baseline_rhs<ExecSpace>(exec, views, tod, m_d_overlapped, b);
+  });
 
   DestripeOperator A(system, data, prior.get());
   DiagonalPreconditioner M(inverse_diagonal);

@@ -14,7 +14,7 @@
 #include "tod2map/io/timeline_fits.hpp"
 #include "tod2map/mapmaker/binned.hpp"
 #include "tod2map/mapmaker/destriper.hpp"
-#include "tod2map/mapmaker/local_data.hpp"
+#include "tod2map/mapmaker/local_data_builder.hpp"
 #include "tod2map/mapmaker/pixel_system.hpp"
 #include "tod2map/solvers/cross_check.hpp"
 #include "tod2map/solvers/petsc_options.hpp"
@@ -53,26 +53,6 @@ void check_cross_check(const io::Config& config) {
                       ", which was not built into this tod2map");
 }
 
-// The COORDSYS of the input, agreed over ranks (ranks without timelines have none); a mix of
-// systems is an error, since the map would be meaningless.
-std::string agree_coordsys(MPI_Comm comm, const std::string& mine) {
-  const int size = comm_size(comm);
-  char local[8] = {0};
-  std::snprintf(local, sizeof local, "%s", mine.c_str());
-  std::vector<char> all(8 * static_cast<size_t>(size));
-  TOD2MAP_CHECK_MPI(MPI_Allgather(local, 8, MPI_CHAR, all.data(), 8, MPI_CHAR, comm));
-  std::string agreed;
-  for (int r = 0; r < size; ++r) {
-    const std::string c(&all[8 * static_cast<size_t>(r)]);
-    if (c.empty()) continue;
-    if (agreed.empty()) agreed = c;
-    else if (c != agreed)
-      throw InvalidArgument("input: timelines are in different coordinate systems (COORDSYS '" +
-                            agreed + "' and '" + c + "')");
-  }
-  return agreed;
-}
-
 // One dataset per timeline, "baselines/<detector>/<obsid>", written by the rank that holds
 // it; every rank lists every name, in sorted order (the writer needs the same list on all).
 std::vector<io::MapOutput::Array> baseline_arrays(MPI_Comm comm, const LocalData& data,
@@ -84,7 +64,8 @@ std::vector<io::MapOutput::Array> baseline_arrays(MPI_Comm comm, const LocalData
     const std::string name = "baselines/" + s.detector + "/" + s.obsid;
     if (mine.count(name))
       throw InvalidArgument("output.baselines: two timelines of detector '" + s.detector +
-                            "' have OBSID " + s.obsid + " (" + s.file + ")");
+                            "' have OBSID " + s.obsid +
+                            (s.file.empty() ? "" : " (" + s.file + ")"));
     auto& v = mine[name];
     for (std::int64_t c = 0; c < s.n_chunks; ++c) v.push_back(host(s.first_chunk + c));
     names += name + '\n';
@@ -108,10 +89,58 @@ std::vector<io::MapOutput::Array> baseline_arrays(MPI_Comm comm, const LocalData
   return out;
 }
 
+void gather_peak_rss(MPI_Comm comm, MapMakingResult& result) {
+  const double rss = static_cast<double>(peak_rss_bytes());
+  result.peak_rss_bytes.assign(static_cast<size_t>(comm_size(comm)), 0.0);
+  TOD2MAP_CHECK_MPI(
+      MPI_Allgather(&rss, 1, MPI_DOUBLE, result.peak_rss_bytes.data(), 1, MPI_DOUBLE, comm));
+}
+
 }  // namespace
+
+std::string agree_coordsys(MPI_Comm comm, const std::string& mine) {
+  const int size = comm_size(comm);
+  char local[8] = {0};
+  std::snprintf(local, sizeof local, "%s", mine.c_str());
+  std::vector<char> all(8 * static_cast<size_t>(size));
+  TOD2MAP_CHECK_MPI(MPI_Allgather(local, 8, MPI_CHAR, all.data(), 8, MPI_CHAR, comm));
+  std::string agreed;
+  for (int r = 0; r < size; ++r) {
+    const std::string c(&all[8 * static_cast<size_t>(r)]);
+    if (c.empty()) continue;
+    if (agreed.empty()) agreed = c;
+    else if (c != agreed)
+      throw InvalidArgument("input: timelines are in different coordinate systems (COORDSYS '" +
+                            agreed + "' and '" + c + "')");
+  }
+  return agreed;
+}
+
+PointingOptions pointing_options(const io::Config& config) {
+  PointingOptions popt;
+  popt.nside = config.pixelization.nside;
+  popt.ordering = healpix::parse_ordering(config.pixelization.ordering);
+  popt.nstokes = config.pixelization.nstokes();
+  popt.chunk_seconds = config.mapmaker.baseline_length;
+  return popt;
+}
 
 MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& timelines,
                          MPI_Comm comm) {
+  check_method(config);
+  check_cross_check(config);
+  Stopwatch clock;
+  std::string coordsys;
+  for (const auto& t : timelines)
+    if (coordsys.empty()) coordsys = t.det.coordsys;
+  const std::string agreed = agree_coordsys(comm, coordsys);
+  LocalData data = collective(
+      comm, [&] { return build_local_data(std::move(timelines), pointing_options(config)); });
+  return make_map(config, std::move(data), agreed, comm, clock.seconds());
+}
+
+MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::string& coordsys,
+                         MPI_Comm comm, double expansion_seconds) {
   check_method(config);
   check_cross_check(config);
   // Before the first use of PETSc (backend petsc, cross-check ksp), which reads them.
@@ -119,13 +148,6 @@ MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& t
   MapMakingResult result;
   const auto& pix = config.pixelization;
   Stopwatch clock;
-
-  PointingOptions popt;
-  popt.nside = pix.nside;
-  popt.ordering = healpix::parse_ordering(pix.ordering);
-  popt.nstokes = pix.nstokes();
-  popt.chunk_seconds = config.mapmaker.baseline_length;
-  LocalData data = collective(comm, [&] { return build_local_data(std::move(timelines), popt); });
   result.samples = allreduce_sum(comm, data.n_samples);
   result.samples_used = allreduce_sum(comm, data.n_used);
   result.samples_flagged = allreduce_sum(comm, data.n_flagged);
@@ -135,17 +157,21 @@ MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& t
                           std::to_string(result.samples) + " samples, " +
                           std::to_string(result.samples_flagged) + " flagged by input.flag_mask, " +
                           std::to_string(result.samples_nonfinite) + " not finite)");
-  const double t_expand = allreduce_max(comm, clock.seconds());
+  const double t_expand = allreduce_max(comm, expansion_seconds + clock.seconds());
   std::shared_ptr<const solvers::PixelDistribution> dist = solvers::make_pixel_distribution(
       config.solver.backend, comm, healpix::nside2npix(pix.nside), data.touched);
-  const double t_dist = allreduce_max(comm, clock.seconds());
+  const double t_dist = allreduce_max(comm, expansion_seconds + clock.seconds());
   PixelSystem system(data, dist, config.mapmaker.min_hits, config.mapmaker.min_rcond);
-  const double t_blocks = allreduce_max(comm, clock.seconds());
+  const double t_blocks = allreduce_max(comm, expansion_seconds + clock.seconds());
   log::info("pointing: expansion %.2f s, %s distribution %.2f s, pixel blocks %.2f s", t_expand,
             config.solver.backend.c_str(), t_dist - t_expand, t_blocks - t_dist);
+  result.sample_bytes_per_sample = allreduce_max(
+      comm, data.n_samples > 0 ? static_cast<double>(data.bytes()) / data.n_samples : 0.0);
+  result.pixel_bytes = static_cast<std::int64_t>(
+      allreduce_max(comm, static_cast<double>(system.bytes())));
   result.pixels_observed = system.n_observed();
   result.pixels_masked = system.n_masked();
-  result.phases.push_back({"pointing", allreduce_max(comm, clock.seconds())});
+  result.phases.push_back({"pointing", t_blocks});
   log::info("pointing: %lld samples (%lld used), %lld pixels observed, %lld masked "
             "(min_hits %lld, min_rcond %g), backend %s",
             static_cast<long long>(result.samples), static_cast<long long>(result.samples_used),
@@ -185,8 +211,8 @@ MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& t
 
   io::MapOutput& out = result.output;
   out.nside = pix.nside;
-  out.ordering = healpix::ordering_name(popt.ordering);
-  out.coordsys = "";
+  out.ordering = healpix::ordering_name(healpix::parse_ordering(pix.ordering));
+  out.coordsys = coordsys;
   out.stokes = pix.stokes;
   out.method = config.mapmaker.method;
   out.config_yaml = io::to_yaml(config);
@@ -198,6 +224,7 @@ MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& t
   out.invcov = to_host<double>(system.blocks());
   out.residuals = result.solver.residuals;
   out.extra = std::move(baselines);
+  gather_peak_rss(comm, result);
   return result;
 }
 
@@ -206,31 +233,42 @@ MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output) 
   check_method(config);
   check_cross_check(config);
   Stopwatch clock;
-  std::vector<io::Timeline> timelines = io::read_timelines(config, comm, /*need_sigma=*/true);
+  // Timelines are streamed: each is read, expanded onto the device and freed before the next,
+  // so the host never holds more than one (the map-maker needs neither TIME nor raw flags).
+  const std::vector<io::TimelineRef> mine = io::plan_timelines(config, comm);
   std::int64_t local = 0;
+  for (const auto& ref : mine) local += ref.nsamples;
+  LocalDataBuilder builder(pointing_options(config), local);
+  io::TimelineReadOptions read_options;
+  read_options.need_sigma = true;
+  read_options.read_time = false;
+  read_options.keep_flag = false;
   std::string coordsys;
-  for (const auto& t : timelines) {
-    local += t.size();
-    if (coordsys.empty()) coordsys = t.det.coordsys;
-  }
-  const double read_seconds = allreduce_max(comm, clock.seconds());
-  log::info("read: %lld samples in %.2f s", static_cast<long long>(allreduce_sum(comm, local)),
-            read_seconds);
-  MapMakingResult result = make_map(config, std::move(timelines), comm);
+  double expansion_seconds = 0;
+  io::read_each_timeline(mine, config.input, read_options, comm, [&](io::Timeline&& tl) {
+    if (coordsys.empty()) coordsys = tl.det.coordsys;
+    Stopwatch expand;
+    builder.add(view_of(tl));
+    expansion_seconds += expand.seconds();
+  });
+  const double read_seconds = allreduce_max(comm, clock.seconds() - expansion_seconds);
+  log::info("read: %lld samples in %.2f s (pointing expansion alongside: %.2f s)",
+            static_cast<long long>(allreduce_sum(comm, local)), read_seconds,
+            allreduce_max(comm, expansion_seconds));
+  const std::string agreed = agree_coordsys(comm, coordsys);
+  clock.reset();
+  LocalData data = collective(comm, [&] { return builder.finish(); });
+  MapMakingResult result =
+      make_map(config, std::move(data), agreed, comm, expansion_seconds + clock.seconds());
   result.phases.insert(result.phases.begin(), {"read", read_seconds});
-  result.output.coordsys = agree_coordsys(comm, coordsys);
 
   if (write_output) {
     clock.reset();
     io::write_map(config.output.path, result.output, config.output.hdf5, comm);
     result.phases.push_back({"write", allreduce_max(comm, clock.seconds())});
-    log::info("write: %s in %.2f s", config.output.path.c_str(), result.phases.back().seconds);
   }
   result.phases.push_back({"total", allreduce_max(comm, total.seconds())});
-
-  const double rss = static_cast<double>(peak_rss_bytes());
-  result.peak_rss_bytes.assign(static_cast<size_t>(comm_size(comm)), 0.0);
-  TOD2MAP_CHECK_MPI(MPI_Allgather(&rss, 1, MPI_DOUBLE, result.peak_rss_bytes.data(), 1, MPI_DOUBLE, comm));
+  gather_peak_rss(comm, result);
   const std::string summary = format_summary(result, config);
   log::info("%s", summary.c_str());
   return result;
@@ -261,6 +299,8 @@ std::string format_summary(const MapMakingResult& r, const io::Config& config) {
         p.seconds > 0 ? static_cast<double>(r.samples) / p.seconds : 0.0);
   double max_rss = 0;
   for (double b : r.peak_rss_bytes) max_rss = std::max(max_rss, b);
+  add("memory: samples %.1f bytes/sample, pixels %.1f MiB (largest rank)\n",
+      r.sample_bytes_per_sample, static_cast<double>(r.pixel_bytes) / 1048576.0);
   add("peak memory per rank (MiB):");
   for (double b : r.peak_rss_bytes) add(" %.1f", b / 1048576.0);
   add("\n");

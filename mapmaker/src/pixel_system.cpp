@@ -5,6 +5,27 @@
 
 namespace tod2map::mapmaker {
 
+namespace {
+
+// Pixels with hits, and those of them masked. A free function: nvcc refuses device lambdas
+// inside constructors.
+std::pair<std::int64_t, std::int64_t> count_observed_masked(
+    const Vector& hits, const Kokkos::View<std::uint8_t*, MemSpace>& mask) {
+  std::int64_t observed = 0, masked = 0;
+  Kokkos::parallel_reduce(
+      "tod2map::mapmaker::count_masked", Kokkos::RangePolicy<ExecSpace>(0, hits.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t p, std::int64_t& obs, std::int64_t& msk) {
+        if (hits(p) > 0) {
+          ++obs;
+          if (mask(p)) ++msk;
+        }
+      },
+      observed, masked);
+  return {observed, masked};
+}
+
+}  // namespace
+
 PixelSystem::PixelSystem(const LocalData& data,
                          std::shared_ptr<const solvers::PixelDistribution> dist,
                          std::int64_t min_hits, double min_rcond)
@@ -27,20 +48,16 @@ PixelSystem::PixelSystem(const LocalData& data,
                                     rcond_, mask_);
   overlapped_map_ = Vector("tod2map::overlapped_map", n_ovl * nstokes_);
 
-  std::int64_t observed = 0, masked = 0;
-  const auto hits = hits_;
-  const auto mask = mask_;
-  Kokkos::parallel_reduce(
-      "tod2map::mapmaker::count_masked", Kokkos::RangePolicy<ExecSpace>(0, n_own),
-      KOKKOS_LAMBDA(const std::int64_t p, std::int64_t& obs, std::int64_t& msk) {
-        if (hits(p) > 0) {
-          ++obs;
-          if (mask(p)) ++msk;
-        }
-      },
-      observed, masked);
+  const auto [observed, masked] = count_observed_masked(hits_, mask_);
   n_observed_ = allreduce_sum(dist_->comm(), observed);
   n_masked_ = allreduce_sum(dist_->comm(), masked);
+}
+
+std::int64_t PixelSystem::bytes() const {
+  const std::int64_t doubles = static_cast<std::int64_t>(
+      blocks_.span() + inverse_.span() + hits_.span() + rcond_.span() + overlapped_map_.span());
+  return doubles * static_cast<std::int64_t>(sizeof(double)) +
+         static_cast<std::int64_t>(mask_.span());
 }
 
 Vector PixelSystem::make_owned_map(const char* label) const {
@@ -50,6 +67,14 @@ Vector PixelSystem::make_owned_map(const char* label) const {
 void PixelSystem::project(const Vector& tod, const Vector& owned_rhs) const {
   Kokkos::deep_copy(overlapped_map_, 0.0);
   kernels::accumulate_rhs<ExecSpace>(ExecSpace(), data_.views(), tod, overlapped_map_);
+  dist_->reduce(overlapped_map_, owned_rhs, nstokes_);
+}
+
+void PixelSystem::project(const SampleSignal& signal, const Vector& owned_rhs) const {
+  Kokkos::deep_copy(overlapped_map_, 0.0);
+  signal.visit([&](const auto& tod) {
+    kernels::accumulate_rhs<ExecSpace>(ExecSpace(), data_.views(), tod, overlapped_map_);
+  });
   dist_->reduce(overlapped_map_, owned_rhs, nstokes_);
 }
 

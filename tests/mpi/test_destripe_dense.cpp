@@ -163,6 +163,10 @@ DestripeRun run_destriper(const Truth& truth, bool prior, const std::string& bac
   opt.nside = kNside;
   opt.chunk_seconds = kBaseline;
   LocalData data = build_local_data(std::move(mine), opt);
+  bool float32 = true;
+  for (const auto& tl : truth.timelines)
+    for (double x : tl.signal) float32 = float32 && static_cast<double>(static_cast<float>(x)) == x;
+  EXPECT_EQ(data.signal.is_float32(), float32 && data.n_samples > 0);
   PixelSystem sys(data, solvers::make_pixel_distribution(backend, MPI_COMM_WORLD, 12 * kNside * kNside, data.touched), 3, 1e-6);
   EXPECT_EQ(std::string(sys.distribution().backend()), backend);
   EXPECT_EQ(sys.n_masked(), 0);
@@ -204,6 +208,22 @@ INSTANTIATE_TEST_SUITE_P(PriorAndBackend, DestripeDense,
                            return (std::get<0>(info.param) ? "prior_" : "no_prior_") +
                                   std::get<1>(info.param);
                          });
+
+// Float32 input: the samples keep their signal in float32; the kernels must read it as the
+// exact values it holds (the dense solution of the rounded data, to the same tolerance).
+TEST(DestripeFloat32, Float32SignalGivesTheDenseSolutionOfItsValues) {
+  Truth truth = make_problem(false);
+  for (auto& tl : truth.timelines)
+    for (auto& x : tl.signal) x = static_cast<double>(static_cast<float>(x));
+  const Dense expect = dense_solution(truth, /*prior=*/false);
+  const DestripeRun got = run_destriper(truth, false, "native");
+  EXPECT_TRUE(got.cg.converged);
+  ASSERT_EQ(got.a.size(), static_cast<size_t>(expect.a.size()));
+  const double ascale = expect.a.cwiseAbs().maxCoeff();
+  for (size_t i = 0; i < got.a.size(); ++i) EXPECT_NEAR(got.a[i], expect.a(i), 1e-8 * ascale) << i;
+  const double mscale = expect.m.cwiseAbs().maxCoeff();
+  for (size_t i = 0; i < got.m.size(); ++i) EXPECT_NEAR(got.m[i], expect.m(i), 1e-8 * mscale) << i;
+}
 
 TEST(DestripeOffsets, PureOffsetsAreRecovered) {
   const Truth truth = make_problem(true);

@@ -4,13 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <random>
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/io/map_output.hpp"
 #include "tod2map/mapmaker/kernels/binning.hpp"
 #include "tod2map/mapmaker/local_data.hpp"
+#include "tod2map/mapmaker/local_data_builder.hpp"
 
 using namespace tod2map;
 using namespace tod2map::mapmaker;
@@ -221,7 +224,8 @@ io::Timeline make_timeline(int n, unsigned seed, double sigma) {
 }
 
 // nside 16: few pixels for the samples (touched pixels from a bitmap); nside 1024: a map much
-// larger than the samples (touched pixels from a sort). Both must give the same structure.
+// larger than the samples (touched pixels from a sort); nside 16384: more than 2^31 pixels, so
+// global pixels need 64 bits while timelines arrive. All must give the same structure.
 class LocalDataNside : public ::testing::TestWithParam<std::int64_t> {};
 
 TEST_P(LocalDataNside, PointingMatchesHealpixAndFlagsAreUnused) {
@@ -238,7 +242,7 @@ TEST_P(LocalDataNside, PointingMatchesHealpixAndFlagsAreUnused) {
   EXPECT_EQ(d.spans[1].begin, 503);
   EXPECT_EQ(d.spans[0].n_chunks, 26);  // 25 full + 1 of 3 samples
   EXPECT_EQ(d.n_chunks(), 26 + 5);
-  const auto pix = to_vec(d.pixel), q = to_vec(d.wq), u = to_vec(d.wu), s = to_vec(d.signal);
+  const auto pix = to_vec(d.pixel), q = to_vec(d.wq), u = to_vec(d.wu), s = d.signal.to_host();
   const auto cw = to_vec(d.chunk_weight);
   EXPECT_DOUBLE_EQ(cw[0], 0.25);
   EXPECT_DOUBLE_EQ(cw[26], 4.0);
@@ -267,7 +271,98 @@ TEST_P(LocalDataNside, PointingMatchesHealpixAndFlagsAreUnused) {
   EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](bool b) { return b; }));
 }
 
-INSTANTIATE_TEST_SUITE_P(BitmapAndSort, LocalDataNside, ::testing::Values(16, 1024));
+INSTANTIATE_TEST_SUITE_P(BitmapSortAndWide, LocalDataNside, ::testing::Values(16, 1024, 16384));
+
+// The streaming route of `tod2map run`: each timeline is added and its arrays destroyed before
+// the next arrives. The result must not depend on the freed arrays.
+TEST(LocalDataBuilder, TimelinesFreedAfterAddGiveTheSameData) {
+  const std::vector<io::Timeline> originals{make_timeline(301, 7, 1.5), make_timeline(0, 8, 1.0),
+                                            make_timeline(149, 9, 0.7)};
+  PointingOptions opt;
+  opt.nside = 32;
+  opt.chunk_seconds = 1.5;
+  auto copy = originals;
+  const LocalData whole = build_local_data(std::move(copy), opt);
+
+  LocalDataBuilder builder(opt, 301 + 149);
+  for (const auto& tl : originals) {
+    auto temp = std::make_unique<io::Timeline>(tl);
+    builder.add(view_of(*temp));
+    std::fill(temp->theta.begin(), temp->theta.end(), -1.0);  // poison, then free
+    std::fill(temp->signal.begin(), temp->signal.end(), 1e300);
+    temp.reset();
+  }
+  const LocalData streamed = builder.finish();
+  EXPECT_EQ(to_vec(streamed.pixel), to_vec(whole.pixel));
+  EXPECT_EQ(to_vec(streamed.wq), to_vec(whole.wq));
+  EXPECT_EQ(to_vec(streamed.wu), to_vec(whole.wu));
+  EXPECT_EQ(streamed.signal.to_host(), whole.signal.to_host());
+  EXPECT_FALSE(streamed.signal.is_float32());  // make_timeline's signal is not float32
+  EXPECT_EQ(to_vec(streamed.chunk_begin), to_vec(whole.chunk_begin));
+  EXPECT_EQ(streamed.touched, whole.touched);
+  EXPECT_EQ(streamed.n_used, whole.n_used);
+  ASSERT_EQ(streamed.spans.size(), 3u);
+  EXPECT_EQ(streamed.spans[2].begin, 301);
+}
+
+// Float32 input keeps its signal in float32 (exact, half the bytes); a later timeline that is
+// not float32 widens everything to double without changing a value.
+TEST(LocalDataBuilder, Float32SignalIsKeptExactlyAndWidenedWhenNeeded) {
+  PointingOptions opt;
+  opt.nside = 16;
+  io::Timeline a = make_timeline(120, 11, 1.0), b = make_timeline(80, 12, 1.0);
+  for (auto& x : a.signal) x = static_cast<double>(static_cast<float>(x));
+  for (auto& x : b.signal) x = static_cast<double>(static_cast<float>(x));
+  a.signal[3] = std::nan("");  // non-finite samples do not force double
+
+  LocalDataBuilder single(opt, 200);
+  single.add(view_of(a));
+  single.add(view_of(b));
+  const LocalData fa = single.finish();
+  EXPECT_TRUE(fa.signal.is_float32());
+  std::vector<double> expected = a.signal;
+  expected.insert(expected.end(), b.signal.begin(), b.signal.end());
+  const auto got = fa.signal.to_host();
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    if (!std::isnan(expected[i])) EXPECT_EQ(got[i], expected[i]) << i;
+  EXPECT_TRUE(std::isnan(got[3]));
+
+  b.signal[7] = 0.1;  // not a float32: the whole signal becomes double, values unchanged
+  expected[120 + 7] = 0.1;
+  LocalDataBuilder mixed(opt, 200);
+  mixed.add(view_of(a));
+  mixed.add(view_of(b));
+  const LocalData fm = mixed.finish();
+  EXPECT_FALSE(fm.signal.is_float32());
+  const auto wide = fm.signal.to_host();
+  for (size_t i = 0; i < wide.size(); ++i)
+    if (!std::isnan(expected[i])) EXPECT_EQ(wide[i], expected[i]) << i;
+}
+
+TEST(LocalDataBuilder, SampleCountMustMatchTheAnnouncedTotal) {
+  PointingOptions opt;
+  opt.nside = 8;
+  const io::Timeline tl = make_timeline(40, 3, 1.0);
+  LocalDataBuilder more(opt, 30);
+  try {
+    more.add(view_of(tl));
+    FAIL() << "expected an error for more samples than announced";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("adds 40 samples to 0, more than the 30 announced"),
+              std::string::npos)
+        << e.what();
+  }
+  LocalDataBuilder fewer(opt, 50);
+  fewer.add(view_of(tl));
+  try {
+    fewer.finish();
+    FAIL() << "expected an error for fewer samples than announced";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("40 samples added, 50 announced"), std::string::npos)
+        << e.what();
+  }
+}
 
 TEST(LocalData, FilePixelsAreConvertedAndNsideMismatchIsAnError) {
   io::Timeline tl = make_timeline(50, 4, 1.0);

@@ -15,7 +15,8 @@
 #include "tod2map/core/log.hpp"
 #include "tod2map/solvers/pcg.hpp"
 
-using namespace tod2map;
+using tod2map::Error;
+using tod2map::InvalidArgument;
 using namespace tod2map::solvers;
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
@@ -309,11 +310,11 @@ TEST(Pcg, ProgressLinesOnRankZero) {
   CgOptions o = quiet(1e-12, 500);
   o.progress = true;
   o.label = "gls";
-  log::set_quiet(false);
+  tod2map::log::set_quiet(false);
   testing::internal::CaptureStdout();
   const auto res = pcg(MPI_COMM_SELF, A, nullptr, to_device(b), x, o);
   const std::string out = testing::internal::GetCapturedStdout();
-  log::set_quiet(true);
+  tod2map::log::set_quiet(true);
   ASSERT_TRUE(res.converged);
   // Every iteration up to 10, then every 10th, and the last: count them.
   const std::regex line(R"(gls iter (\d+)  residual (\d\.\d{3}e[-+]\d+)  \S+ s/iter)");

@@ -43,7 +43,9 @@ void sum_contributions(const Exec& exec, const RowView& row_ptr, const SourceVie
       Range<Exec>(exec, 0, std::int64_t(row_ptr.extent(0)) - 1), KOKKOS_LAMBDA(std::int64_t p) {
         const std::int64_t m = per_pixel<NV>(nv);
         const std::int64_t begin = row_ptr(p), end = row_ptr(p + 1);
-        if constexpr (NV > 0) {
+        // A plain `if` on the constant: nvcc refuses a device lambda whose first capture of a
+        // variable is inside `if constexpr`.
+        if (NV > 0) {
           double sum[NV > 0 ? NV : 1] = {};
           for (std::int64_t c = begin; c < end; ++c) {
             const std::int64_t s = sources(c);

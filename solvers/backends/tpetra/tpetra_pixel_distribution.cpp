@@ -1,10 +1,17 @@
-// Tpetra backend of PixelDistribution (DESIGN.md section 2). Owned map: contiguous uniform
-// ranges of global pixels; overlapped map: the pixels this rank touches. Both are point maps
-// over (pixel, value) entries, element gid = pixel*nvalues + k, so the local element order is
-// exactly our pixel-major layout and Tpetra vectors can view our memory without copies.
+// Tpetra backend of PixelDistribution (DESIGN.md section 2). One pair of pixel maps serves every
+// nvalues: owned = contiguous uniform ranges of global pixels, overlapped = the pixels this rank
+// touches, with a single Import (owned -> overlapped) and its reverse Export. A transfer of
+// nvalues per pixel moves a MultiVector with nvalues columns over those maps, so the maps and
+// the Import (whose set-up communicates and costs about a second at nside 512) are built once
+// instead of once per value count. Tpetra's MultiVectors are column-major, our vectors
+// pixel-major (x[p*nvalues + k]): each call transposes into and out of MultiVectors kept
+// between calls (so Tpetra also keeps its pack buffers). The two memory-bound passes about
+// double a one-rank call (~10 ms more for IQU at nside 512) but save ~1-5 s of set-up per
+// value count, which a destriper's few hundred calls do not come near.
 // reduce = Export overlapped -> owned with ADD; broadcast = Import owned -> overlapped.
 #include <Tpetra_Export.hpp>
 #include <Tpetra_Import.hpp>
+#include <Teuchos_Range1D.hpp>
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -27,26 +34,78 @@ using Export = Tpetra::Export<LO, GO, Node>;
 using Teuchos::RCP;
 using Teuchos::rcp;
 
+// Pixel-major vector (ours) <-> column-major MultiVector storage (Tpetra's), n pixels x nv.
+// NV > 0 fixes the value count at compile time (the usual 1, 3, 6) so the inner loop unrolls;
+// NV == 0 takes it at run time.
+using MVDeviceView = MV::dual_view_type::t_dev;
+
+template <int NV>
+void to_columns(const Vector& from, const MVDeviceView& to, int nv_run) {
+  const std::size_t nv = NV > 0 ? std::size_t(NV) : std::size_t(nv_run);
+  Kokkos::parallel_for(
+      "tod2map::solvers::tpetra::to_columns", Kokkos::RangePolicy<ExecSpace>(0, to.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        for (std::size_t k = 0; k < nv; ++k) to(i, k) = from(i * nv + k);
+      });
+}
+
+template <int NV>
+void to_pixel_major(const MVDeviceView::const_type& from, const Vector& to, int nv_run) {
+  const std::size_t nv = NV > 0 ? std::size_t(NV) : std::size_t(nv_run);
+  Kokkos::parallel_for(
+      "tod2map::solvers::tpetra::to_pixel_major",
+      Kokkos::RangePolicy<ExecSpace>(0, from.extent(0)), KOKKOS_LAMBDA(const std::size_t i) {
+        for (std::size_t k = 0; k < nv; ++k) to(i * nv + k) = from(i, k);
+      });
+}
+
+void pixel_major_to_columns(const Vector& from, const MVDeviceView& to, int nv) {
+  switch (nv) {
+    case 1: return Kokkos::deep_copy(Kokkos::subview(to, Kokkos::ALL, 0), from);
+    case 3: return to_columns<3>(from, to, nv);
+    case 6: return to_columns<6>(from, to, nv);
+    default: return to_columns<0>(from, to, nv);
+  }
+}
+
+void columns_to_pixel_major(const MVDeviceView::const_type& from, const Vector& to, int nv) {
+  switch (nv) {
+    case 1: return Kokkos::deep_copy(to, Kokkos::subview(from, Kokkos::ALL, 0));
+    case 3: return to_pixel_major<3>(from, to, nv);
+    case 6: return to_pixel_major<6>(from, to, nv);
+    default: return to_pixel_major<0>(from, to, nv);
+  }
+}
+
 class TpetraPixelDistribution final : public PixelDistribution {
  public:
   TpetraPixelDistribution(MPI_Comm comm, std::int64_t npix, std::vector<std::int64_t> touched)
-      : comm_(comm), npix_(npix), touched_(std::move(touched)) {
+      : comm_(comm), npix_(npix) {
     const int rank = comm_rank(comm), size = comm_size(comm);
     first_ = owned_range_begin(npix, rank, size);
     n_owned_ = owned_range_begin(npix, rank + 1, size) - first_;
+    n_overlapped_ = std::int64_t(touched.size());
     overlapped_ = Kokkos::View<std::int64_t*, ExecSpace::memory_space>(
         Kokkos::view_alloc("tod2map::solvers::overlapped_pixels", Kokkos::WithoutInitializing),
-        touched_.size());
+        touched.size());
     Kokkos::deep_copy(overlapped_, Kokkos::View<const std::int64_t*, Kokkos::HostSpace,
                                                 Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                                       touched_.data(), touched_.size()));
+                                       touched.data(), touched.size()));
     collective(comm, [&] {
-      check_local_range(
-          "solvers::make_pixel_distribution(tpetra) on rank " + std::to_string(rank) + ": ", 1);
+      check_local_range("solvers::make_pixel_distribution(tpetra) on rank " +
+                        std::to_string(rank) + ": ");
     });
     try {
       tcomm_ = tpetra::duplicate_comm(comm);
-      plan(1);  // hits maps are always needed; the others are made on first use
+      owned_map_ =
+          rcp(new Map(Tpetra::global_size_t(npix_), std::size_t(n_owned_), GO(0), tcomm_));
+      // GO is long long, std::int64_t long: same values, distinct types, hence the copy.
+      const std::vector<GO> gids(touched.begin(), touched.end());
+      overlapped_map_ = rcp(new Map(Teuchos::OrdinalTraits<Tpetra::global_size_t>::invalid(),
+                                    Teuchos::ArrayView<const GO>(gids), GO(0), tcomm_));
+      importer_ = rcp(new Import(owned_map_, overlapped_map_));
+      // The reverse of the Import: same communication pattern, no second set-up.
+      exporter_ = rcp(new Export(*importer_));
     } catch (const std::exception& e) {
       tpetra::rethrow_as_backend_error("solvers::make_pixel_distribution(tpetra)", e);
     }
@@ -57,23 +116,25 @@ class TpetraPixelDistribution final : public PixelDistribution {
   std::int64_t global_pixels() const override { return npix_; }
   std::int64_t first_owned() const override { return first_; }
   std::int64_t n_owned() const override { return n_owned_; }
-  std::int64_t n_overlapped() const override { return std::int64_t(touched_.size()); }
+  std::int64_t n_overlapped() const override { return n_overlapped_; }
   Kokkos::View<const std::int64_t*, ExecSpace::memory_space> overlapped_pixels() const override {
     return overlapped_;
   }
 
   void reduce(const Vector& overlapped, const Vector& owned, int nvalues) const override {
     check_sizes("reduce", overlapped, owned, nvalues);
-    const Plan& p = plan(nvalues);
     try {
-      MV source = tpetra::view_as_tpetra(p.overlapped, overlapped.data(), overlapped.extent(0));
-      MV target = tpetra::view_as_tpetra(p.owned, owned.data(), owned.extent(0));
+      const Columns& c = columns(nvalues);
+      pixel_major_to_columns(overlapped,
+                             c.overlapped->getLocalViewDevice(Tpetra::Access::OverwriteAll),
+                             nvalues);
       // Export ADD adds into the target: start from zero so that owned is the plain sum.
-      target.putScalar(0.0);
-      target.doExport(source, *p.exporter, Tpetra::ADD);
-      // Tpetra may have combined on the host side of its DualView: make the device side (our
-      // memory in a GPU build) current before the caller reads it.
-      (void)target.getLocalViewDevice(Tpetra::Access::ReadOnly);
+      c.owned->putScalar(0.0);
+      c.owned->doExport(*c.overlapped, *exporter_, Tpetra::ADD);
+      // ReadOnly on the device makes it current even if Tpetra combined on the host side.
+      columns_to_pixel_major(c.owned->getLocalViewDevice(Tpetra::Access::ReadOnly), owned,
+                             nvalues);
+      ExecSpace().fence();
     } catch (const std::exception& e) {
       tpetra::rethrow_as_backend_error("solvers::PixelDistribution::reduce(tpetra)", e);
     }
@@ -81,28 +142,26 @@ class TpetraPixelDistribution final : public PixelDistribution {
 
   void broadcast(const Vector& owned, const Vector& overlapped, int nvalues) const override {
     check_sizes("broadcast", overlapped, owned, nvalues);
-    const Plan& p = plan(nvalues);
     try {
-      MV source = tpetra::view_as_tpetra(p.owned, owned.data(), owned.extent(0));
-      MV target = tpetra::view_as_tpetra(p.overlapped, overlapped.data(), overlapped.extent(0));
+      const Columns& c = columns(nvalues);
+      pixel_major_to_columns(owned, c.owned->getLocalViewDevice(Tpetra::Access::OverwriteAll),
+                             nvalues);
       // Every overlapped entry has an owner, so INSERT overwrites all of them.
-      target.doImport(source, *p.importer, Tpetra::INSERT);
-      (void)target.getLocalViewDevice(Tpetra::Access::ReadOnly);
+      c.overlapped->doImport(*c.owned, *importer_, Tpetra::INSERT);
+      columns_to_pixel_major(c.overlapped->getLocalViewDevice(Tpetra::Access::ReadOnly),
+                             overlapped, nvalues);
+      ExecSpace().fence();
     } catch (const std::exception& e) {
       tpetra::rethrow_as_backend_error("solvers::PixelDistribution::broadcast(tpetra)", e);
     }
   }
 
  private:
-  // Everything a transfer of nvalues per pixel needs, built once (Import set-up communicates).
-  // The vectors themselves are made per call as views of the caller's memory: cheap, no copy.
-  // (Tpetra then sizes its pack buffers per call; keeping one target object across calls to
-  // reuse them measured no gain and would leave it aliasing memory the caller may free.)
-  struct Plan {
-    RCP<const Map> owned;
-    RCP<const Map> overlapped;
-    RCP<const Import> importer;  // owned -> overlapped
-    RCP<const Export> exporter;  // overlapped -> owned
+  // The first nvalues columns of the owned and overlapped storage, as MultiVectors kept per
+  // nvalues: reusing the same objects lets Tpetra reuse their pack/unpack buffers.
+  struct Columns {
+    RCP<MV> owned;
+    RCP<MV> overlapped;
   };
 
   // Collective: a wrong size on one rank must not leave the others waiting in Tpetra.
@@ -114,57 +173,55 @@ class TpetraPixelDistribution final : public PixelDistribution {
       if (nvalues < 1)
         throw InvalidArgument(at + "nvalues must be >= 1, got " + std::to_string(nvalues));
       const std::int64_t nv = nvalues;
-      if (std::int64_t(overlapped.extent(0)) != n_overlapped() * nv)
+      if (std::int64_t(overlapped.extent(0)) != n_overlapped_ * nv)
         throw InvalidArgument(at + "overlapped vector has " + std::to_string(overlapped.extent(0)) +
-                              " entries, expected " + std::to_string(n_overlapped()) +
+                              " entries, expected " + std::to_string(n_overlapped_) +
                               " pixels x " + std::to_string(nv) + " values");
       if (std::int64_t(owned.extent(0)) != n_owned_ * nv)
         throw InvalidArgument(at + "owned vector has " + std::to_string(owned.extent(0)) +
                               " entries, expected " + std::to_string(n_owned_) + " pixels x " +
                               std::to_string(nv) + " values");
-      check_local_range(at, nv);
     });
   }
 
-  // Tpetra's local indices are LO (int): a rank holding more entries needs more ranks.
-  void check_local_range(const std::string& at, std::int64_t nvalues) const {
-    const std::int64_t most = std::max(n_owned_, n_overlapped()) * nvalues;
+  // Tpetra's local indices are LO (int) and index pixels here: a rank holding more pixels
+  // needs more ranks.
+  void check_local_range(const std::string& at) const {
+    const std::int64_t most = std::max(n_owned_, n_overlapped_);
     if (most > std::int64_t(std::numeric_limits<LO>::max()))
-      throw InvalidArgument(at + std::to_string(most) + " local entries (" +
-                            std::to_string(nvalues) + " per pixel) exceed Tpetra's local " +
+      throw InvalidArgument(at + std::to_string(most) + " local pixels exceed Tpetra's local " +
                             "index range (" + std::to_string(std::numeric_limits<LO>::max()) +
                             "): use more ranks");
   }
 
-  const Plan& plan(int nvalues) const {
-    auto found = plans_.find(nvalues);
-    if (found != plans_.end()) return found->second;
-    const GO nv = nvalues;
-    Plan p;
-    try {
-      p.owned = rcp(
-          new Map(Tpetra::global_size_t(npix_ * nv), std::size_t(n_owned_ * nv), GO(0), tcomm_));
-      std::vector<GO> gids(touched_.size() * std::size_t(nv));
-      for (std::size_t i = 0; i < touched_.size(); ++i)
-        for (GO k = 0; k < nv; ++k)
-          gids[i * std::size_t(nv) + std::size_t(k)] = touched_[i] * nv + k;
-      p.overlapped = rcp(new Map(Teuchos::OrdinalTraits<Tpetra::global_size_t>::invalid(),
-                                 Teuchos::ArrayView<const GO>(gids), GO(0), tcomm_));
-      p.importer = rcp(new Import(p.owned, p.overlapped));
-      // The reverse of the Import: same communication pattern, no second set-up.
-      p.exporter = rcp(new Export(*p.importer));
-    } catch (const std::exception& e) {
-      tpetra::rethrow_as_backend_error("solvers::PixelDistribution(tpetra): building maps", e);
+  // Storage grows to the largest nvalues seen so far (1, 3, 6 in a run: 6 columns, not 10);
+  // growing drops the column views of the old storage.
+  const Columns& columns(int nvalues) const {
+    auto found = columns_.find(nvalues);
+    if (found != columns_.end()) return found->second;
+    if (nvalues > capacity_) {
+      columns_.clear();
+      owned_store_ = RCP<MV>();  // free the old storage before allocating the new
+      overlapped_store_ = RCP<MV>();
+      owned_store_ = rcp(new MV(owned_map_, std::size_t(nvalues), false));
+      overlapped_store_ = rcp(new MV(overlapped_map_, std::size_t(nvalues), false));
+      capacity_ = nvalues;
     }
-    return plans_.emplace(nvalues, std::move(p)).first->second;
+    const Teuchos::Range1D first(0, nvalues - 1);
+    Columns c{owned_store_->subViewNonConst(first), overlapped_store_->subViewNonConst(first)};
+    return columns_.emplace(nvalues, std::move(c)).first->second;
   }
 
   MPI_Comm comm_;
   RCP<const Teuchos::Comm<int>> tcomm_;
-  std::int64_t npix_ = 0, first_ = 0, n_owned_ = 0;
-  std::vector<std::int64_t> touched_;  // host copy: gids of the maps for further nvalues
+  std::int64_t npix_ = 0, first_ = 0, n_owned_ = 0, n_overlapped_ = 0;
   Kokkos::View<std::int64_t*, ExecSpace::memory_space> overlapped_;
-  mutable std::map<int, Plan> plans_;
+  RCP<const Map> owned_map_, overlapped_map_;
+  RCP<const Import> importer_;  // owned -> overlapped
+  RCP<const Export> exporter_;  // overlapped -> owned
+  mutable int capacity_ = 0;
+  mutable RCP<MV> owned_store_, overlapped_store_;
+  mutable std::map<int, Columns> columns_;
 };
 
 }  // namespace

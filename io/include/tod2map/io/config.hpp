@@ -7,6 +7,12 @@
 #include <string>
 #include <vector>
 
+// The build's default solver.backend: tpetra when it is built in, else native (the GPU
+// build). Set by CMake for every user of this header.
+#ifndef TOD2MAP_DEFAULT_BACKEND
+#define TOD2MAP_DEFAULT_BACKEND "tpetra"
+#endif
+
 namespace tod2map::io {
 
 struct ColumnNames {
@@ -40,7 +46,7 @@ struct MapmakerConfig {
 };
 
 struct SolverConfig {
-  std::string backend = "tpetra";        ///< tpetra | petsc | native
+  std::string backend = TOD2MAP_DEFAULT_BACKEND;  ///< tpetra | petsc | native
   double tol = 1.0e-10;
   int maxiter = 500;
   /// Passed to PETSc's options database; names without the leading '-' ("ksp_type"), values

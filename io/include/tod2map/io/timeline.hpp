@@ -55,6 +55,7 @@ struct Timeline {
   std::vector<std::uint8_t> good;        ///< 1 = sample used
   std::int64_t n_flagged = 0;            ///< samples rejected by flag_mask
   std::int64_t n_nonfinite = 0;          ///< samples rejected for a non-finite value
+  bool signal_float32 = false;           ///< SIGNAL is stored as E (float32) in the file
 
   std::int64_t size() const { return static_cast<std::int64_t>(signal.size()); }
   bool has_pixels() const { return !pixel.empty(); }

@@ -1,8 +1,9 @@
 #pragma once
 // Timeline FITS files (DESIGN.md section 3): indexing, distribution over ranks, reading and
-// writing. Reading is by whole columns in chunks of CFITSIO's optimal row count.
+// writing. Reading is by blocks of whole rows, decoded in one pass.
 #include <mpi.h>
 
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -25,14 +26,40 @@ std::vector<TimelineRef> index_timelines(const std::vector<std::string>& files,
 std::vector<std::vector<std::size_t>> assign_timelines(const std::vector<TimelineRef>& refs,
                                                        int nranks);
 
+/// What a reader needs besides the input config.
+struct TimelineReadOptions {
+  bool need_sigma = false;  ///< a missing SIGMA header is an error
+  bool read_time = true;    ///< false: Timeline::time stays empty (the map-maker never uses it)
+  bool keep_flag = true;    ///< false: Timeline::flag stays empty (good[] still honours flag_mask)
+};
+
 /// Reads one observation x detector. need_sigma: a missing SIGMA header is an error.
 /// Throws IoError naming file, HDU, detector and column.
 /// psi is the PSI column as stored: consumers add det.polang (POLANG) themselves. Without a
 /// TIME column, time[i] = i / SAMPRATE; without a FLAG column, flag is all 0.
 Timeline read_timeline(const TimelineRef& ref, const InputConfig& input, bool need_sigma);
 
-/// The whole input step of a run: expand input.files, index, assign, read this rank's share.
+/// Reads one timeline with options (read_timeline(ref, input, need_sigma) stays, = defaults).
+Timeline read_timeline(const TimelineRef& ref, const InputConfig& input,
+                       const TimelineReadOptions& options);
+
+/// This rank's share of the input: expand input.files, index, assign; in reading order.
 /// Collective; errors are agreed over comm.
+std::vector<TimelineRef> plan_timelines(const Config& config, MPI_Comm comm);
+
+/// Reads `mine` one timeline at a time and hands each to consume, so only one timeline's host
+/// arrays are alive at once. Collective: an error while reading, or thrown by consume, on any
+/// rank makes every rank throw the same error (after all ranks finished or stopped).
+/// Logs progress on rank 0 (every ~10% of its timelines when there are many).
+/// Arrays consume leaves in the timeline (it did not move them away) are read into again for
+/// the next timeline, so consume must not keep pointers into them; and since ranks reach
+/// consume at different times, consume must not call collective operations.
+void read_each_timeline(const std::vector<TimelineRef>& mine, const InputConfig& input,
+                        const TimelineReadOptions& options, MPI_Comm comm,
+                        const std::function<void(Timeline&&)>& consume);
+
+/// The whole input step of a run: plan_timelines + read_each_timeline, all of this rank's
+/// share kept in memory. Collective; errors are agreed over comm.
 std::vector<Timeline> read_timelines(const Config& config, MPI_Comm comm, bool need_sigma);
 
 /// How write_timeline_file stores floating-point columns.

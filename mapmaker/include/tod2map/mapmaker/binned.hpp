@@ -9,7 +9,8 @@ namespace tod2map::mapmaker {
 /// holds one step: the relative residual ||b - A m|| / ||b|| of the block solution over the
 /// unmasked pixels, computed with one application of A = P^T N^-1 P (a check that the blocks
 /// and the operators agree; round-off level when they do). Collective.
-solvers::CgResult binned_map(const PixelSystem& system, const Vector& tod, const Vector& owned_map);
+solvers::CgResult binned_map(const PixelSystem& system, const SampleSignal& tod,
+                             const Vector& owned_map);
 
 /// y = P^T N^-1 P x over the unmasked pixels (masked entries of x ignored, of y zero).
 /// `tod_workspace` has one entry per local sample. Collective.

@@ -9,6 +9,7 @@
 #include "tod2map/io/config.hpp"
 #include "tod2map/io/map_output.hpp"
 #include "tod2map/io/timeline.hpp"
+#include "tod2map/mapmaker/local_data.hpp"
 #include "tod2map/solvers/pcg.hpp"
 
 namespace tod2map::mapmaker {
@@ -29,11 +30,27 @@ struct MapMakingResult {
   std::int64_t pixels_observed = 0, pixels_masked = 0;
   std::vector<PhaseTiming> phases;
   std::vector<double> peak_rss_bytes;  ///< per rank (filled on every rank)
+  double sample_bytes_per_sample = 0;  ///< max over ranks of the sample arrays' bytes / samples
+  std::int64_t pixel_bytes = 0;        ///< max over ranks of PixelSystem's arrays (not the backend's buffers)
 };
 
 /// Makes the map from timelines already in memory (this rank's share). Collective.
 MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& timelines,
                          MPI_Comm comm);
+
+/// Makes the map from this rank's samples with their pointing already expanded
+/// (LocalDataBuilder); coordsys is the input's COORDSYS agreed over ranks (agree_coordsys).
+/// expansion_seconds (time the caller spent expanding) is added to the pointing phase.
+/// Every other make_map ends here. Collective.
+MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::string& coordsys,
+                         MPI_Comm comm, double expansion_seconds = 0);
+
+/// The pointing options a config asks for (nside, ordering, Stokes, baseline length).
+PointingOptions pointing_options(const io::Config& config);
+
+/// The COORDSYS of every rank's input ("" on ranks without timelines) agreed over comm;
+/// throws InvalidArgument (on every rank) for a mix, since the map would be meaningless.
+std::string agree_coordsys(MPI_Comm comm, const std::string& mine);
 
 /// The whole run: read config.input, make the map, write config.output.path (unless
 /// write_output is false), print the summary on rank 0. Collective.

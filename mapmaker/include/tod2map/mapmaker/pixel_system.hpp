@@ -39,6 +39,8 @@ class PixelSystem {
 
   /// owned_rhs (n_owned*nstokes) = P^T N^-1 tod summed over ranks. Collective.
   void project(const Vector& tod, const Vector& owned_rhs) const;
+  /// The same for the samples' own signal (float32 or double). Collective.
+  void project(const SampleSignal& signal, const Vector& owned_rhs) const;
   /// tod = P owned_map (values of the owning ranks brought to this rank). Collective.
   void expand(const Vector& owned_map, const Vector& tod) const;
   /// owned_rhs = P^T N^-1 F a summed over ranks (F spreads one amplitude per chunk). Collective.
@@ -54,6 +56,9 @@ class PixelSystem {
   void solve_blocks(const Vector& owned_rhs, const Vector& owned_map, double masked_value) const;
   /// A new owned map-sized vector (zeros).
   Vector make_owned_map(const char* label) const;
+
+  /// Bytes of the per-pixel arrays held here (blocks, inverses, hits, rcond, mask, workspace).
+  std::int64_t bytes() const;
 
  private:
   const LocalData& data_;

@@ -24,6 +24,7 @@ namespace tod2map::mapmaker {
 /// Nothing here owns memory: the arrays must outlive every call that reads the view.
 struct TimelineView {
   std::string file;       ///< source file for messages and baseline names ("" for arrays)
+  int hdu = 0;            ///< HDU of the detector's table in file (0: not from a file)
   std::string obsid;      ///< OBSID (names the timeline's baselines)
   double samprate = 0;    ///< Hz; chunks are baseline_length * samprate samples
   io::DetectorInfo det;   ///< name, SIGMA (required), POLANG, POLEFF, COORDSYS, ...
@@ -40,7 +41,10 @@ struct TimelineView {
   std::int64_t n_nonfinite = 0;        ///< samples rejected for a non-finite value
 
   bool has_pixels() const { return pixel != nullptr; }
-  /// "file[detector 'x']" or "timeline of detector 'x' (obsid 'y')", for messages.
+  /// Throws InvalidArgument naming the timeline when an array that size > 0 needs is null
+  /// (the good mask only when need_good).
+  void check_arrays(bool need_good) const;
+  /// "file[HDU n 'x']", "file[detector 'x']" or "timeline of detector 'x' (obsid 'y')".
   std::string where() const;
 };
 
@@ -55,7 +59,8 @@ TimelineView view_of(const io::Timeline& timeline);
 void mark_good_samples(TimelineView& view, const std::int64_t* flag, std::int64_t flag_mask,
                        std::uint8_t* good);
 
-/// As build_local_data(std::vector<io::Timeline>&&, ...), reading the views in place.
+/// As build_local_data(std::vector<io::Timeline>&&, ...), reading the views in place
+/// (both go through LocalDataBuilder, local_data_builder.hpp).
 /// Throws InvalidArgument naming the timeline for a missing array, a SIGMA that is not finite
 /// and positive, or a PIXEL nside other than options.nside. Not collective.
 LocalData build_local_data(const std::vector<TimelineView>& timelines,

@@ -82,15 +82,18 @@ void baseline_residuals(const ExecSpace& exec, const SampleViews<typename ExecSp
 
 /// y_c = w_c sum over used t in c of (tod_t - (P m)_t): the destriping right-hand side
 /// F^T N^-1 (d - P m) for m the binned map of d.
-template <class ExecSpace>
+/// tod is a View of double or float (a float32 signal).
+template <class ExecSpace, class TodView = Kokkos::View<const double*, typename ExecSpace::memory_space>>
 void baseline_rhs(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
-                  const Kokkos::View<const double*, typename ExecSpace::memory_space>& tod,
+                  const TodView& tod,
                   const Kokkos::View<const double*, typename ExecSpace::memory_space>& map,
                   const Kokkos::View<double*, typename ExecSpace::memory_space>& y) {
   detail::require(tod.extent(0) == s.pixel.extent(0) && y.extent(0) == s.chunk_weight.extent(0),
                   "baseline_rhs", "tod or amplitude sizes do not match the samples/chunks");
   detail::baseline_sums("tod2map::mapmaker::baseline_rhs", exec, s, map, y,
-                        KOKKOS_LAMBDA(std::int64_t, std::int64_t t) { return tod(t); });
+                        KOKKOS_LAMBDA(std::int64_t, std::int64_t t) {
+                          return static_cast<double>(tod(t));
+                        });
 }
 
 /// diag_c = (F^T N^-1 F)_cc = w_c times the number of used samples in chunk c.

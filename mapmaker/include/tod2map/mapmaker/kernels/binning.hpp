@@ -107,9 +107,10 @@ void accumulate_blocks(const ExecSpace& exec, const SampleViews<typename ExecSpa
 }
 
 /// rhs[p*nstokes + s] += sum over used samples in p of weight * w_s * tod[t]  (P^T N^-1 tod).
-template <class ExecSpace>
+/// tod is a View of double or float (a float32 signal), summed in double.
+template <class ExecSpace, class TodView = Kokkos::View<const double*, typename ExecSpace::memory_space>>
 void accumulate_rhs(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
-                    const Kokkos::View<const double*, typename ExecSpace::memory_space>& tod,
+                    const TodView& tod,
                     const Kokkos::View<double*, typename ExecSpace::memory_space>& rhs) {
   const int nstokes = s.nstokes;
   detail::require(tod.extent(0) == s.pixel.extent(0), "accumulate_rhs",
@@ -130,7 +131,7 @@ void accumulate_rhs(const ExecSpace& exec, const SampleViews<typename ExecSpace:
         for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
           const std::int32_t p = pixel(t);
           if (p < 0) continue;
-          add_pointing(nstokes, r, p, w * tod(t), wq(t), wu(t));
+          add_pointing(nstokes, r, p, w * static_cast<double>(tod(t)), wq(t), wu(t));
         }
       });
   auto rhs_out = rhs;

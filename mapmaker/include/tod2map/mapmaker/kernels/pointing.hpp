@@ -12,14 +12,16 @@ namespace tod2map::mapmaker::kernels {
 
 /// For samples t in [0, n): gpix[t] = pixel of (theta, phi) or -1 where good[t] == 0;
 /// wq[t] = poleff cos 2(psi + polang), wu[t] = poleff sin 2(psi + polang).
-template <class ExecSpace>
+/// gpix is a View of std::int64_t, or of std::int32_t when the map has fewer than 2^31 pixels;
+/// the kernels below read either. localize_* may write their result over gpix itself.
+template <class ExecSpace, class PixelView>
 void expand_pointing_angles(const ExecSpace& exec, std::int64_t nside, healpix::Ordering ordering,
                             double polang, double poleff,
                             const Kokkos::View<const double*, typename ExecSpace::memory_space>& theta,
                             const Kokkos::View<const double*, typename ExecSpace::memory_space>& phi,
                             const Kokkos::View<const double*, typename ExecSpace::memory_space>& psi,
                             const Kokkos::View<const std::uint8_t*, typename ExecSpace::memory_space>& good,
-                            const Kokkos::View<std::int64_t*, typename ExecSpace::memory_space>& gpix,
+                            const PixelView& gpix,
                             const Kokkos::View<double*, typename ExecSpace::memory_space>& wq,
                             const Kokkos::View<double*, typename ExecSpace::memory_space>& wu) {
   const std::int64_t n = static_cast<std::int64_t>(gpix.extent(0));
@@ -29,18 +31,20 @@ void expand_pointing_angles(const ExecSpace& exec, std::int64_t nside, healpix::
         const double angle = 2.0 * (psi(t) + polang);
         wq(t) = poleff * cos(angle);
         wu(t) = poleff * sin(angle);
-        gpix(t) = good(t) ? healpix::ang2pix(nside, ordering, theta(t), phi(t)) : -1;
+        gpix(t) = good(t) ? static_cast<typename PixelView::value_type>(
+                                healpix::ang2pix(nside, ordering, theta(t), phi(t)))
+                          : -1;
       });
 }
 
 /// Same from pixel indices given in the file (same nside; converted when the orderings differ).
-template <class ExecSpace>
+template <class ExecSpace, class PixelView>
 void expand_pointing_pixels(const ExecSpace& exec, std::int64_t nside, bool convert_ordering,
                             healpix::Ordering target, double polang, double poleff,
                             const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& pix,
                             const Kokkos::View<const double*, typename ExecSpace::memory_space>& psi,
                             const Kokkos::View<const std::uint8_t*, typename ExecSpace::memory_space>& good,
-                            const Kokkos::View<std::int64_t*, typename ExecSpace::memory_space>& gpix,
+                            const PixelView& gpix,
                             const Kokkos::View<double*, typename ExecSpace::memory_space>& wq,
                             const Kokkos::View<double*, typename ExecSpace::memory_space>& wu) {
   const std::int64_t n = static_cast<std::int64_t>(gpix.extent(0));
@@ -54,15 +58,15 @@ void expand_pointing_pixels(const ExecSpace& exec, std::int64_t nside, bool conv
         std::int64_t p = pix(t);
         if (convert_ordering)
           p = to_nest ? healpix::ring2nest(nside, p) : healpix::nest2ring(nside, p);
-        gpix(t) = good(t) ? p : -1;
+        gpix(t) = good(t) ? static_cast<typename PixelView::value_type>(p) : -1;
       });
 }
 
 /// local[t] = index of gpix[t] in the sorted unique list `touched`, or -1 for gpix[t] < 0.
-template <class ExecSpace>
+template <class ExecSpace, class PixelView>
 void localize_pixels(const ExecSpace& exec,
                      const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& touched,
-                     const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& gpix,
+                     const PixelView& gpix,
                      const Kokkos::View<std::int32_t*, typename ExecSpace::memory_space>& local) {
   const std::int64_t n = static_cast<std::int64_t>(gpix.extent(0));
   const std::int64_t m = static_cast<std::int64_t>(touched.extent(0));
@@ -97,9 +101,9 @@ KOKKOS_INLINE_FUNCTION std::uint32_t popcount32(std::uint32_t x) {
 
 /// Touched-pixel bitmap: sets bit g of `bits` (32 pixels per word) for every gpix[t] >= 0.
 /// The bitmap route replaces a sort when the map is not much larger than the samples.
-template <class ExecSpace>
+template <class ExecSpace, class PixelView>
 void mark_pixels(const ExecSpace& exec,
-                 const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& gpix,
+                 const PixelView& gpix,
                  const Kokkos::View<std::uint32_t*, typename ExecSpace::memory_space>& bits) {
   Kokkos::parallel_for(
       "tod2map::mapmaker::mark_pixels", Kokkos::RangePolicy<ExecSpace>(exec, 0, gpix.extent(0)),
@@ -143,11 +147,11 @@ void list_marked(const ExecSpace& exec,
 
 /// local[t] = rank of gpix[t] among the marked pixels (its index in the touched list), -1 for
 /// gpix[t] < 0: O(1) per sample instead of a binary search.
-template <class ExecSpace>
+template <class ExecSpace, class PixelView>
 void localize_marked(const ExecSpace& exec,
                      const Kokkos::View<const std::uint32_t*, typename ExecSpace::memory_space>& bits,
                      const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& prefix,
-                     const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& gpix,
+                     const PixelView& gpix,
                      const Kokkos::View<std::int32_t*, typename ExecSpace::memory_space>& local) {
   Kokkos::parallel_for(
       "tod2map::mapmaker::localize_marked", Kokkos::RangePolicy<ExecSpace>(exec, 0, gpix.extent(0)),
