@@ -17,10 +17,9 @@ kernels::SampleViews<MemSpace> LocalData::views() const {
   return v;
 }
 
-std::int64_t LocalData::bytes() const {
+std::int64_t LocalData::sample_bytes() const {
   auto b = [](const auto& v) { return static_cast<std::int64_t>(v.span() * sizeof(typename std::decay_t<decltype(v)>::value_type)); };
-  return b(pixel) + b(wq) + b(wu) + b(signal.f64) + b(signal.f32) + b(chunk_begin) +
-         b(chunk_weight);
+  return b(pixel) + b(wq) + b(wu) + b(signal.f64) + b(signal.f32);
 }
 
 std::vector<double> SampleSignal::to_host() const {

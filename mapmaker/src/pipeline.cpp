@@ -166,7 +166,7 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   log::info("pointing: expansion %.2f s, %s distribution %.2f s, pixel blocks %.2f s", t_expand,
             config.solver.backend.c_str(), t_dist - t_expand, t_blocks - t_dist);
   result.sample_bytes_per_sample = allreduce_max(
-      comm, data.n_samples > 0 ? static_cast<double>(data.bytes()) / data.n_samples : 0.0);
+      comm, data.n_samples > 0 ? static_cast<double>(data.sample_bytes()) / data.n_samples : 0.0);
   result.pixel_bytes = static_cast<std::int64_t>(
       allreduce_max(comm, static_cast<double>(system.bytes())));
   result.pixels_observed = system.n_observed();

@@ -137,3 +137,46 @@ def test_noise_prior_run(runs, tmp_path):
     rms_plain = residual_rms(onef, onef / "out" / "map.h5")
     # the prior brings back information on the 1/f spectrum: the map improves
     assert rms_prior < rms_plain
+
+
+def test_float32_input_keeps_float32_signal_and_gives_the_float64_map(tmp_path):
+    """Float32 (E) timelines are kept as float32 on the device (4 bytes of signal per sample
+    instead of 8) and give the map of the same data stored as float64 (D) columns (there
+    scaled by 1 + 1e-12, so that they are not float32 values and stay double)."""
+    from astropy.io import fits
+
+    single, double = tmp_path / "single", tmp_path / "double"
+    text = CONFIG.format(nside=NSIDE, baseline=1.0, prior="false", correlated="true", fknee=0.5)
+    text += "  precision: float32\n"
+    single.mkdir()
+    run_tod2map(["sim", write_config(single, text)], ranks=2)
+    (double / "data").mkdir(parents=True)
+    write_config(double, text)
+    for name in sorted(os.listdir(single / "data")):
+        if not name.startswith("obs_"):
+            continue
+        with fits.open(single / "data" / name) as hdus:
+            out = [fits.PrimaryHDU(header=hdus[0].header)]
+            for h in hdus[1:]:
+                cols = []
+                for c in h.columns:
+                    if c.format != "E":
+                        cols.append(fits.Column(name=c.name, format=c.format, array=h.data[c.name]))
+                        continue
+                    x = np.asarray(h.data[c.name], dtype=np.float64)
+                    if c.name == "SIGNAL":
+                        x = x * (1 + 1e-12)  # no longer float32 values: stored as double
+                    cols.append(fits.Column(name=c.name, format="D", array=x))
+                out.append(fits.BinTableHDU.from_columns(cols, header=h.header))
+            fits.HDUList(out).writeto(double / "data" / name)
+    logs = {}
+    for folder in (single, double):
+        proc = run_tod2map(["run", str(folder / "config.yaml")], ranks=2, cwd=folder)
+        logs[folder] = proc.stdout
+    assert "memory: samples 24.0 bytes/sample" in logs[single], logs[single]
+    assert "memory: samples 28.0 bytes/sample" in logs[double], logs[double]
+    with h5py.File(single / "out" / "map.h5", "r") as a, h5py.File(double / "out" / "map.h5", "r") as b:
+        ma, mb = a["map"][()], b["map"][()]
+        seen = ma[0] != UNSEEN
+        assert np.array_equal(seen, mb[0] != UNSEEN) and seen.sum() > 100
+        assert np.max(np.abs(ma[:, seen] - mb[:, seen])) <= 1e-10 * np.max(np.abs(mb[:, seen]))

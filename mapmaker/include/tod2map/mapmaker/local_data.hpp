@@ -70,8 +70,9 @@ struct LocalData {
   std::int64_t n_samples = 0, n_used = 0, n_flagged = 0, n_nonfinite = 0;
 
   kernels::SampleViews<MemSpace> views() const;
-  /// Bytes of the per-sample arrays (pixel, weights, signal) and of the chunk arrays.
-  std::int64_t bytes() const;
+  /// Bytes of the per-sample arrays (pixel, weights, signal); the per-chunk arrays, like the
+  /// CG vectors over baselines, are not counted (16 bytes per chunk).
+  std::int64_t sample_bytes() const;
   std::int64_t n_chunks() const { return static_cast<std::int64_t>(chunk_weight.extent(0)); }
 };
 
