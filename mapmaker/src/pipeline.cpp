@@ -203,11 +203,17 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
                 "iterative solver: nothing to cross-check");
   }
   result.phases.push_back({"solve", allreduce_max(comm, clock.seconds())});
-  if (result.solver.iterations > 0)
+  if (result.solver.iterations > 0) {
+    // Per iteration: the CG loop alone (set-up of the right-hand side and of the pixel vectors
+    // excluded), over iterations + 1 operator applications (CG applies A once before its loop).
+    const double per_iteration =
+        config.mapmaker.method == "destripe"
+            ? allreduce_max(comm, result.solver.seconds) / (result.solver.iterations + 1)
+            : result.phases.back().seconds / result.solver.iterations;
     log::info("solve: %d iterations in %.3f s (%.4f s per iteration), final residual %.3e",
-              result.solver.iterations, result.phases.back().seconds,
-              result.phases.back().seconds / result.solver.iterations,
+              result.solver.iterations, result.phases.back().seconds, per_iteration,
               result.solver.residuals.empty() ? 0.0 : result.solver.residuals.back());
+  }
 
   io::MapOutput& out = result.output;
   out.nside = pix.nside;
