@@ -398,9 +398,10 @@ std::vector<TimelineRef> plan_timelines(const Config& config, MPI_Comm comm) {
   return make_plan(config, comm).mine;
 }
 
-void read_each_timeline(const std::vector<TimelineRef>& mine, const InputConfig& input,
-                        const TimelineReadOptions& options, MPI_Comm comm,
-                        const std::function<void(Timeline&&)>& consume) {
+TimelineReadSummary read_each_timeline(const std::vector<TimelineRef>& mine,
+                                       const InputConfig& input,
+                                       const TimelineReadOptions& options, MPI_Comm comm,
+                                       const std::function<void(Timeline&&)>& consume) {
   Stopwatch clock;
   const std::size_t count = mine.size();
   // Progress every ~10% of rank 0's timelines, only when there are enough to be worth it.
@@ -425,15 +426,18 @@ void read_each_timeline(const std::vector<TimelineRef>& mine, const InputConfig&
                   static_cast<long long>(samples), clock.seconds());
     }
   });
-  samples = allreduce_sum(comm, samples);
-  flagged = allreduce_sum(comm, flagged);
-  nonfinite = allreduce_sum(comm, nonfinite);
-  const double read_seconds = allreduce_max(comm, clock.seconds() - consume_seconds);
-  consume_seconds = allreduce_max(comm, consume_seconds);
+  TimelineReadSummary summary;
+  summary.samples = allreduce_sum(comm, samples);
+  summary.flagged = allreduce_sum(comm, flagged);
+  summary.nonfinite = allreduce_sum(comm, nonfinite);
+  summary.read_seconds = allreduce_max(comm, clock.seconds() - consume_seconds);
+  summary.consume_seconds = allreduce_max(comm, consume_seconds);
   log::info("input: %lld samples (%lld flagged, %lld non-finite) read in %.2f s (%.2f s more "
             "in the consumer)",
-            static_cast<long long>(samples), static_cast<long long>(flagged),
-            static_cast<long long>(nonfinite), read_seconds, consume_seconds);
+            static_cast<long long>(summary.samples), static_cast<long long>(summary.flagged),
+            static_cast<long long>(summary.nonfinite), summary.read_seconds,
+            summary.consume_seconds);
+  return summary;
 }
 
 std::vector<Timeline> read_timelines(const Config& config, MPI_Comm comm, bool need_sigma) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "device_copies.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/mapmaker/kernels/pointing.hpp"
 
@@ -12,9 +13,8 @@ namespace tod2map::mapmaker {
 
 namespace {
 
-template <class T>
-using HostUnmanaged =
-    Kokkos::View<const T*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+using detail::HostUnmanaged;
+using detail::upload;
 
 // A borrowed host array as a view in MemSpace: the array itself where MemSpace can read host
 // memory (no copy), else a device copy.
@@ -22,14 +22,6 @@ template <class T>
 auto device_view(const T* data, std::int64_t n) {
   return Kokkos::create_mirror_view_and_copy(MemSpace(),
                                              HostUnmanaged<T>(data, static_cast<size_t>(n)));
-}
-
-template <class T>
-Kokkos::View<T*, MemSpace> upload(const std::vector<T>& host, const std::string& label) {
-  Kokkos::View<T*, MemSpace> dev(Kokkos::view_alloc(Kokkos::WithoutInitializing, label),
-                                 host.size());
-  Kokkos::deep_copy(dev, HostUnmanaged<T>(host.data(), host.size()));
-  return dev;
 }
 
 template <class T>

@@ -7,25 +7,19 @@
 #include <map>
 #include <tuple>
 
+#include "device_copies.hpp"
 #include "tod2map/core/error.hpp"
 
 namespace tod2map::mapmaker {
 
 namespace {
 
+using detail::upload;
+
 std::int64_t next_pow2(std::int64_t n) {
   std::int64_t p = 1;
   while (p < n) p <<= 1;
   return p;
-}
-
-template <class T>
-Kokkos::View<T*, MemSpace> upload(const std::vector<T>& host, const std::string& label) {
-  Kokkos::View<T*, MemSpace> dev(label, host.size());
-  auto mirror = Kokkos::create_mirror_view(dev);
-  for (size_t i = 0; i < host.size(); ++i) mirror(i) = host[i];
-  Kokkos::deep_copy(dev, mirror);
-  return dev;
 }
 
 }  // namespace

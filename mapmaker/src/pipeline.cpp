@@ -242,6 +242,7 @@ MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output) 
   // Timelines are streamed: each is read, expanded onto the device and freed before the next,
   // so the host never holds more than one (the map-maker needs neither TIME nor raw flags).
   const std::vector<io::TimelineRef> mine = io::plan_timelines(config, comm);
+  const double plan_seconds = allreduce_max(comm, clock.seconds());  // header indexing
   std::int64_t local = 0;
   for (const auto& ref : mine) local += ref.nsamples;
   LocalDataBuilder builder(pointing_options(config), local);
@@ -250,23 +251,19 @@ MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output) 
   read_options.read_time = false;
   read_options.keep_flag = false;
   std::string coordsys;
-  double expansion_seconds = 0;
-  io::read_each_timeline(mine, config.input, read_options, comm, [&](io::Timeline&& tl) {
-    if (coordsys.empty()) coordsys = tl.det.coordsys;
-    Stopwatch expand;
-    builder.add(view_of(tl));
-    expansion_seconds += expand.seconds();
-  });
-  const double read_seconds = allreduce_max(comm, clock.seconds() - expansion_seconds);
-  log::info("read: %lld samples in %.2f s (pointing expansion alongside: %.2f s)",
-            static_cast<long long>(allreduce_sum(comm, local)), read_seconds,
-            allreduce_max(comm, expansion_seconds));
+  // The reader times itself and the consumer (the pointing expansion) apart: the read phase is
+  // its own time, the expansion goes to the pointing phase.
+  const io::TimelineReadSummary read =
+      io::read_each_timeline(mine, config.input, read_options, comm, [&](io::Timeline&& tl) {
+        if (coordsys.empty()) coordsys = tl.det.coordsys;
+        builder.add(view_of(tl));
+      });
   const std::string agreed = agree_coordsys(comm, coordsys);
   clock.reset();
   LocalData data = collective(comm, [&] { return builder.finish(); });
   MapMakingResult result =
-      make_map(config, std::move(data), agreed, comm, expansion_seconds + clock.seconds());
-  result.phases.insert(result.phases.begin(), {"read", read_seconds});
+      make_map(config, std::move(data), agreed, comm, read.consume_seconds + clock.seconds());
+  result.phases.insert(result.phases.begin(), {"read", plan_seconds + read.read_seconds});
 
   if (write_output) {
     clock.reset();

@@ -65,9 +65,9 @@ Vector PixelSystem::make_owned_map(const char* label) const {
 }
 
 void PixelSystem::project(const Vector& tod, const Vector& owned_rhs) const {
-  Kokkos::deep_copy(overlapped_map_, 0.0);
-  kernels::accumulate_rhs<ExecSpace>(ExecSpace(), data_.views(), tod, overlapped_map_);
-  dist_->reduce(overlapped_map_, owned_rhs, nstokes_);
+  SampleSignal as_signal;
+  as_signal.f64 = tod;  // a shallow view: the same kernels as for the samples' own signal
+  project(as_signal, owned_rhs);
 }
 
 void PixelSystem::project(const SampleSignal& signal, const Vector& owned_rhs) const {

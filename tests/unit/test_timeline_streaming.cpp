@@ -156,8 +156,18 @@ TEST(TimelineStreaming, SameTimelinesInTheSameOrderAsReadTimelines) {
   options.need_sigma = true;
   // A consumer that keeps the timelines (moves them away) ...
   std::vector<io::Timeline> kept;
-  io::read_each_timeline(mine, config.input, options, kComm,
-                         [&](io::Timeline&& t) { kept.push_back(std::move(t)); });
+  const io::TimelineReadSummary summary = io::read_each_timeline(
+      mine, config.input, options, kComm, [&](io::Timeline&& t) { kept.push_back(std::move(t)); });
+  // The summary counts every rank's samples, flags and non-finite values.
+  std::int64_t flagged = 0, nonfinite = 0;
+  for (const auto& t : kept) {
+    flagged += t.n_flagged;
+    nonfinite += t.n_nonfinite;
+  }
+  EXPECT_EQ(summary.samples, 2 * (5 * 40 + 37 * 10) + 5 * 11);
+  EXPECT_EQ(summary.flagged, allreduce_sum(kComm, flagged));
+  EXPECT_EQ(summary.nonfinite, allreduce_sum(kComm, nonfinite));
+  EXPECT_GE(summary.read_seconds, 0.0);
   // ... and one that copies them, leaving the arrays for the reader to fill again.
   std::vector<io::Timeline> copied;
   io::read_each_timeline(mine, config.input, options, kComm,

@@ -47,6 +47,13 @@ Timeline read_timeline(const TimelineRef& ref, const InputConfig& input,
 /// Collective; errors are agreed over comm.
 std::vector<TimelineRef> plan_timelines(const Config& config, MPI_Comm comm);
 
+/// What read_each_timeline did, agreed over the ranks.
+struct TimelineReadSummary {
+  std::int64_t samples = 0, flagged = 0, nonfinite = 0;  ///< sums over ranks
+  double read_seconds = 0;     ///< max over ranks of the time spent reading (consume excluded)
+  double consume_seconds = 0;  ///< max over ranks of the time spent in consume
+};
+
 /// Reads `mine` one timeline at a time and hands each to consume, so only one timeline's host
 /// arrays are alive at once. Collective: an error while reading, or thrown by consume, on any
 /// rank makes every rank throw the same error (after all ranks finished or stopped).
@@ -54,9 +61,10 @@ std::vector<TimelineRef> plan_timelines(const Config& config, MPI_Comm comm);
 /// Arrays consume leaves in the timeline (it did not move them away) are read into again for
 /// the next timeline, so consume must not keep pointers into them; and since ranks reach
 /// consume at different times, consume must not call collective operations.
-void read_each_timeline(const std::vector<TimelineRef>& mine, const InputConfig& input,
-                        const TimelineReadOptions& options, MPI_Comm comm,
-                        const std::function<void(Timeline&&)>& consume);
+TimelineReadSummary read_each_timeline(const std::vector<TimelineRef>& mine,
+                                       const InputConfig& input,
+                                       const TimelineReadOptions& options, MPI_Comm comm,
+                                       const std::function<void(Timeline&&)>& consume);
 
 /// The whole input step of a run: plan_timelines + read_each_timeline, all of this rank's
 /// share kept in memory. Collective; errors are agreed over comm.
