@@ -24,14 +24,6 @@ namespace tod2map::mapmaker {
 
 namespace {
 
-template <class T, class V>
-std::vector<T> to_host(const V& view) {
-  std::vector<T> out(view.extent(0));
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), view);
-  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<T>(h(i));
-  return out;
-}
-
 void check_method(const io::Config& config) {
   const std::string& m = config.mapmaker.method;
   if (m != "binned" && m != "destripe")
@@ -222,12 +214,15 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   out.stokes = pix.stokes;
   out.method = config.mapmaker.method;
   out.config_yaml = io::to_yaml(config);
+  // Files and Python hold the whole owned range; pixels no rank observes are as a masked
+  // pixel's: UNSEEN in the map, zero hits, rcond and blocks.
   out.first_pixel = system.first_owned();
-  out.n_owned = system.n_owned();
-  out.map = to_host<double>(map);
-  out.hits = to_host<std::int64_t>(system.hits());
-  out.rcond = to_host<double>(system.rcond());
-  out.invcov = to_host<double>(system.blocks());
+  out.n_owned = system.owned_range_end() - system.first_owned();
+  out.map = system.owned_range_values(map, system.nstokes(), io::kUnseen);
+  const std::vector<double> hits = system.owned_range_values(system.hits(), 1, 0.0);
+  out.hits.assign(hits.begin(), hits.end());
+  out.rcond = system.owned_range_values(system.rcond(), 1, 0.0);
+  out.invcov = system.owned_range_values(system.blocks(), system.ncov(), 0.0);
   out.residuals = result.solver.residuals;
   out.extra = std::move(baselines);
   gather_peak_rss(comm, result);

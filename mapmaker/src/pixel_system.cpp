@@ -53,6 +53,18 @@ PixelSystem::PixelSystem(const LocalData& data,
   n_masked_ = allreduce_sum(dist_->comm(), masked);
 }
 
+std::vector<double> PixelSystem::owned_range_values(const Vector& owned, int ncomp,
+                                                    double fill) const {
+  const std::int64_t first = first_owned(), span = owned_range_end() - first;
+  std::vector<double> out(static_cast<std::size_t>(span * ncomp), fill);
+  const auto values = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), owned);
+  const auto pixels = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), dist_->owned_pixels());
+  for (std::size_t j = 0; j < pixels.extent(0); ++j)
+    for (int c = 0; c < ncomp; ++c)
+      out[static_cast<std::size_t>((pixels(j) - first) * ncomp + c)] = values(j * ncomp + c);
+  return out;
+}
+
 std::int64_t PixelSystem::bytes() const {
   const std::int64_t doubles = static_cast<std::int64_t>(
       blocks_.span() + inverse_.span() + hits_.span() + rcond_.span() + overlapped_map_.span());

@@ -148,13 +148,18 @@ Vector contributions(const std::vector<std::int64_t>& touched, int rank, int nv)
 
 // reduce() must give, per owned pixel, 0.0 plus the contributions of the touching ranks added
 // one after another in rank order: the same bits on every run and at any thread count.
-std::vector<double> expected_reduce(const Layout& c, int size, std::int64_t first, std::int64_t n,
-                                    int nv) {
-  std::vector<double> want(n * nv, 0.0);
-  for (std::int64_t i = 0; i < n; ++i)
+std::vector<std::int64_t> owned_list(const PixelDistribution& d) {
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d.owned_pixels());
+  return std::vector<std::int64_t>(h.data(), h.data() + h.extent(0));
+}
+
+std::vector<double> expected_reduce(const Layout& c, int size,
+                                    const std::vector<std::int64_t>& owned, int nv) {
+  std::vector<double> want(owned.size() * nv, 0.0);
+  for (std::size_t i = 0; i < owned.size(); ++i)
     for (int r = 0; r < size; ++r)
-      if (touches(c, r, size, first + i))
-        for (int k = 0; k < nv; ++k) want[i * nv + k] += contribution(r, first + i, k);
+      if (touches(c, r, size, owned[i]))
+        for (int k = 0; k < nv; ++k) want[i * nv + k] += contribution(r, owned[i], k);
   return want;
 }
 
@@ -162,14 +167,15 @@ void check_reduce(const PixelDistribution& d, const Layout& c, int nv, int rank,
                   const std::vector<std::int64_t>& touched) {
   Vector owned = filled(d.n_owned() * nv, 1e300);  // must be overwritten, not added to
   d.reduce(contributions(touched, rank, nv), owned, nv);
-  EXPECT_EQ(host(owned), expected_reduce(c, size, d.first_owned(), d.n_owned(), nv))
+  EXPECT_EQ(host(owned), expected_reduce(c, size, owned_list(d), nv))
       << c.name << " nvalues " << nv;
 }
 
 void check_broadcast(const PixelDistribution& d, int nv, const std::vector<std::int64_t>& touched) {
-  std::vector<double> o(d.n_owned() * nv);
-  for (std::int64_t i = 0; i < d.n_owned(); ++i)
-    for (int k = 0; k < nv; ++k) o[i * nv + k] = owner_value(d.first_owned() + i, k);
+  const auto owned = owned_list(d);
+  std::vector<double> o(owned.size() * nv);
+  for (std::size_t i = 0; i < owned.size(); ++i)
+    for (int k = 0; k < nv; ++k) o[i * nv + k] = owner_value(owned[i], k);
   Vector overlapped = filled(touched.size() * nv, std::nan(""));  // every entry overwritten
   d.broadcast(to_device(o), overlapped, nv);
   std::vector<double> want(touched.size() * nv);
@@ -204,7 +210,15 @@ TEST_P(NativeDistribution, MatchesBruteForceInRankOrder) {
   EXPECT_EQ(d->comm(), MPI_COMM_WORLD);
   EXPECT_EQ(d->global_pixels(), c.npix);
   EXPECT_EQ(d->first_owned(), rank * c.npix / size);
-  EXPECT_EQ(d->n_owned(), (rank + 1) * c.npix / size - rank * c.npix / size);
+  EXPECT_EQ(d->owned_range_end(), (rank + 1) * c.npix / size);
+  std::vector<std::int64_t> observed;  // the stored owned pixels: those some rank touches
+  for (std::int64_t p = d->first_owned(); p < d->owned_range_end(); ++p)
+    for (int r = 0; r < size; ++r)
+      if (touches(c, r, size, p)) {
+        observed.push_back(p);
+        break;
+      }
+  EXPECT_EQ(owned_list(*d), observed);
   ASSERT_EQ(d->n_overlapped(), std::int64_t(touched.size()));
   auto pixels = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d->overlapped_pixels());
   EXPECT_EQ(std::vector<std::int64_t>(pixels.data(), pixels.data() + pixels.extent(0)), touched);
@@ -291,7 +305,7 @@ TEST(NativeVsTpetra, SameResults) {
   const auto touched = touched_by(c, rank, size);
   const auto native = make_pixel_distribution("native", MPI_COMM_WORLD, c.npix, touched);
   const auto tpetra = make_pixel_distribution("tpetra", MPI_COMM_WORLD, c.npix, touched);
-  ASSERT_EQ(native->n_owned(), tpetra->n_owned());
+  ASSERT_EQ(owned_list(*native), owned_list(*tpetra));
   for (int nv : {1, 3, 6}) {
     // Exact dyadic sums: the order of addition cannot matter, so the owned maps are identical.
     std::vector<double> exact(touched.size() * nv),
@@ -331,7 +345,8 @@ TEST(NativeDistributionErrors, WrongSizesOnOneRankFailEverywhere) {
               3);
     FAIL() << "expected InvalidArgument";
   } catch (const InvalidArgument& e) {
-    const auto last_owned = c.npix - (size - 1) * c.npix / size;
+    std::int64_t last_owned = d->n_owned();  // the stored owned pixels of the last rank
+    MPI_Bcast(&last_owned, 1, MPI_INT64_T, size - 1, MPI_COMM_WORLD);
     EXPECT_EQ(std::string(e.what()),
               "solvers::PixelDistribution::reduce(native) on rank " + std::to_string(size - 1) +
                   ": owned vector has " + std::to_string(last_owned * 3 + 1) +

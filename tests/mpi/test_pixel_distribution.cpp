@@ -1,6 +1,7 @@
 // PixelDistribution (every backend built in) against a brute-force reference: each rank
 // touches a deterministic pseudo-random pixel subset with known contributions, so every rank
-// can compute what any owned pixel must receive. Checks owned ranges, reduce (sum over ranks),
+// can compute what any owned pixel must receive. Checks owned ranges and the stored (observed)
+// owned pixels, reduce (sum over ranks),
 // broadcast (owner's value), their adjointness, nvalues 1/3/6 with repeated and interleaved
 // calls on fresh buffers, a reordered sub-communicator, and the error paths.
 #include <gtest/gtest.h>
@@ -34,9 +35,13 @@ struct Layout {
   const char* name;
   // Rank 0 touches every pixel and the last rank none (from 2 ranks on).
   bool extremes;
+  // Only the first quarter of the map is observed (a sky patch): the other ranks' owned ranges
+  // hold no observed pixel, so they store none.
+  bool patch = false;
 };
 
 bool touches(const Layout& c, int rank, int size, std::int64_t p) {
+  if (c.patch && p >= c.npix / 4) return false;
   if (c.extremes && size >= 2) {
     if (rank == 0) return true;
     if (rank == size - 1) return false;
@@ -82,15 +87,20 @@ Vector contributions(const std::vector<std::int64_t>& touched, int rank, int nv)
   return to_device(h);
 }
 
-// What reduce() must give on this rank: for each owned pixel, the sum over the ranks that
-// touch it, found by asking every rank's touch rule (brute force).
-std::vector<double> expected_reduce(const Layout& c, int size, std::int64_t first, std::int64_t n,
-                                    int nv) {
-  std::vector<double> want(n * nv, 0.0);
-  for (std::int64_t i = 0; i < n; ++i)
+std::vector<std::int64_t> owned_list(const PixelDistribution& d) {
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d.owned_pixels());
+  return std::vector<std::int64_t>(h.data(), h.data() + h.extent(0));
+}
+
+// What reduce() must give on this rank: for each stored owned pixel, the sum over the ranks
+// that touch it, found by asking every rank's touch rule (brute force).
+std::vector<double> expected_reduce(const Layout& c, int size,
+                                    const std::vector<std::int64_t>& owned, int nv) {
+  std::vector<double> want(owned.size() * nv, 0.0);
+  for (std::size_t i = 0; i < owned.size(); ++i)
     for (int r = 0; r < size; ++r)
-      if (touches(c, r, size, first + i))
-        for (int k = 0; k < nv; ++k) want[i * nv + k] += contribution(r, first + i, k);
+      if (touches(c, r, size, owned[i]))
+        for (int k = 0; k < nv; ++k) want[i * nv + k] += contribution(r, owned[i], k);
   return want;
 }
 
@@ -98,14 +108,15 @@ void check_reduce(const PixelDistribution& d, const Layout& c, int nv, int rank,
                   const std::vector<std::int64_t>& touched) {
   Vector owned = filled(d.n_owned() * nv, 1e300);  // must be overwritten, not added to
   d.reduce(contributions(touched, rank, nv), owned, nv);
-  EXPECT_EQ(host(owned), expected_reduce(c, size, d.first_owned(), d.n_owned(), nv))
+  EXPECT_EQ(host(owned), expected_reduce(c, size, owned_list(d), nv))
       << c.name << " nvalues " << nv;
 }
 
 void check_broadcast(const PixelDistribution& d, int nv, const std::vector<std::int64_t>& touched) {
-  std::vector<double> o(d.n_owned() * nv);
-  for (std::int64_t i = 0; i < d.n_owned(); ++i)
-    for (int k = 0; k < nv; ++k) o[i * nv + k] = owner_value(d.first_owned() + i, k);
+  const auto owned = owned_list(d);
+  std::vector<double> o(owned.size() * nv);
+  for (std::size_t i = 0; i < owned.size(); ++i)
+    for (int k = 0; k < nv; ++k) o[i * nv + k] = owner_value(owned[i], k);
   Vector overlapped = filled(touched.size() * nv, std::nan(""));  // every entry overwritten
   d.broadcast(to_device(o), overlapped, nv);
   std::vector<double> want(touched.size() * nv);
@@ -131,10 +142,19 @@ TEST_P(Distribution, MatchesBruteForce) {
     EXPECT_EQ(std::string(d->backend()), name);
     EXPECT_EQ(d->comm(), MPI_COMM_WORLD);
     EXPECT_EQ(d->global_pixels(), c.npix);
-    // Owned: [r*npix/size, (r+1)*npix/size), contiguous in rank order, covering all pixels.
+    // Owned range: [r*npix/size, (r+1)*npix/size), contiguous in rank order. Stored: exactly
+    // the pixels of that range that some rank touches, sorted.
     EXPECT_EQ(d->first_owned(), rank * c.npix / size);
-    EXPECT_EQ(d->n_owned(), (rank + 1) * c.npix / size - rank * c.npix / size);
-    EXPECT_EQ(allreduce_sum(MPI_COMM_WORLD, d->n_owned()), c.npix);
+    EXPECT_EQ(d->owned_range_end(), (rank + 1) * c.npix / size);
+    std::vector<std::int64_t> observed;
+    for (std::int64_t p = d->first_owned(); p < d->owned_range_end(); ++p)
+      for (int r = 0; r < size; ++r)
+        if (touches(c, r, size, p)) {
+          observed.push_back(p);
+          break;
+        }
+    EXPECT_EQ(owned_list(*d), observed);
+    EXPECT_EQ(d->n_owned(), std::int64_t(observed.size()));
     // Overlapped: exactly the touched list, on the device.
     ASSERT_EQ(d->n_overlapped(), std::int64_t(touched.size()));
     auto pixels = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d->overlapped_pixels());
@@ -174,6 +194,7 @@ TEST_P(Distribution, ReduceIsTheAdjointOfBroadcast) {
 INSTANTIATE_TEST_SUITE_P(Layouts, Distribution,
                          ::testing::Values(Layout{1000, "random", false},
                                            Layout{3072, "extremes", true},
+                                           Layout{1200, "patch", false, true},
                                            Layout{2, "fewer_pixels_than_ranks", false},
                                            Layout{1, "one_pixel", true}),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -190,7 +211,7 @@ TEST(DistributionReuse, InterleavedCallsOnFreshBuffers) {
     Vector first = filled(d->n_owned() * 3, 0.0);
     d->reduce(contributions(touched, rank, 3), first, 3);
     const auto first_copy = host(first);
-    EXPECT_EQ(first_copy, expected_reduce(c, size, d->first_owned(), d->n_owned(), 3));
+    EXPECT_EQ(first_copy, expected_reduce(c, size, owned_list(*d), 3));
     for (int nv : {1, 3, 6, 3, 1, 6, 3}) {
       check_reduce(*d, c, nv, rank, size, touched);
       check_broadcast(*d, nv, touched);

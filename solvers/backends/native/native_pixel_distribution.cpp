@@ -6,7 +6,8 @@
 // the overlapped vector and the runs come in rank order: the overlapped vector IS the send
 // buffer of reduce and the receive buffer of broadcast (no pack or unpack on that side). The
 // counts go round with one MPI_Alltoall and the pixel lists with one MPI_Alltoallv. The owner
-// keeps, per received pixel, its local owned offset, and per owned pixel the list of its
+// stores the pixels of its range that some rank sent or touches itself, and keeps, per received
+// pixel, its index among them, and per owned pixel the list of its
 // contributions in source-rank order (a CSR) for a deterministic, atomic-free sum.
 //
 // Transfers: one MPI_Alltoallv each, with counts in pixels and a contiguous datatype of
@@ -26,6 +27,7 @@
 #include <utility>
 
 #include "native_kernels.hpp"
+#include "owned_layout.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
 
@@ -44,15 +46,6 @@ constexpr bool kMpiReadsInPlace = true;
 #else
 constexpr bool kMpiReadsInPlace = kHostAccessible;
 #endif
-
-IndexView to_device(const char* label, const std::vector<std::int64_t>& h) {
-  IndexView v(Kokkos::view_alloc(std::string(label), Kokkos::WithoutInitializing), h.size());
-  Kokkos::deep_copy(
-      v,
-      Kokkos::View<const std::int64_t*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-          h.data(), h.size()));
-  return v;
-}
 
 bool mpi_finalized() {
   int finalized = 0;
@@ -91,13 +84,13 @@ class NativePixelDistribution final : public PixelDistribution {
         stage_(staging == detail::NativeStaging::host || !kMpiReadsInPlace) {
     const int rank = comm_rank(comm), size = comm_size(comm);
     first_ = owned_range_begin(npix, rank, size);
-    n_owned_ = owned_range_begin(npix, rank + 1, size) - first_;
+    range_end_ = owned_range_begin(npix, rank + 1, size);
     n_overlapped_ = std::int64_t(touched.size());
     const std::string at =
         "solvers::make_pixel_distribution(native) on rank " + std::to_string(rank) + ": ";
     // MPI counts and displacements are int, in pixels (the datatype carries nvalues).
     collective(comm, [&] { check_int_count(at, "touched", n_overlapped_); });
-    overlapped_ = to_device("tod2map::solvers::overlapped_pixels", touched);
+    overlapped_ = detail::device_pixels("tod2map::solvers::overlapped_pixels", touched);
 
     // Split the sorted touched pixels by owner: a walk over the owners' range starts, which
     // steps over owners of no pixels when npix < size.
@@ -149,6 +142,7 @@ class NativePixelDistribution final : public PixelDistribution {
   Kokkos::View<const std::int64_t*, MemSpace> overlapped_pixels() const override {
     return overlapped_;
   }
+  Kokkos::View<const std::int64_t*, MemSpace> owned_pixels() const override { return owned_; }
 
   void reduce(const Vector& overlapped, const Vector& owned, int nvalues) const override {
     check_sizes("reduce", overlapped, owned, nvalues);
@@ -217,6 +211,12 @@ class NativePixelDistribution final : public PixelDistribution {
   void build_plan(const std::string& at, int rank, int size,
                   const std::vector<std::int64_t>& touched,
                   const std::vector<std::int64_t>& received) {
+    // The stored owned pixels: those of the range that some rank (this one included) touches.
+    std::vector<std::int64_t> owned(received);
+    owned.insert(owned.end(), touched.begin() + self_begin_, touched.begin() + self_begin_ + n_self_);
+    std::sort(owned.begin(), owned.end());
+    owned.erase(std::unique(owned.begin(), owned.end()), owned.end());
+    n_owned_ = std::int64_t(owned.size());
     // Contributions in source-rank order, this rank's own at its place in that order:
     // s >= 0 is entry s of the received message, s < 0 overlapped pixel -1-s (read in place).
     std::vector<std::int64_t> offset_of, source_of;
@@ -227,19 +227,19 @@ class NativePixelDistribution final : public PixelDistribution {
     for (int r = 0; r < size; ++r) {
       if (r == rank) {
         for (std::int64_t i = 0; i < n_self_; ++i) {
-          self[i] = touched[self_begin_ + i] - first_;
+          self[i] = detail::owned_index(owned, touched[self_begin_ + i]);
           offset_of.push_back(self[i]);
           source_of.push_back(-1 - (self_begin_ + i));
         }
         continue;
       }
       for (std::int64_t j = recv_displs_[r]; j < recv_displs_[r] + recv_counts_[r]; ++j) {
-        pack[j] = received[j] - first_;
         // Only a plan bug (never user input) can send a pixel to the wrong owner.
-        if (pack[j] < 0 || pack[j] >= n_owned_)
+        if (received[j] < first_ || received[j] >= range_end_)
           throw Error(at + "rank " + std::to_string(r) + " sent pixel " +
                       std::to_string(received[j]) + ", outside the owned range [" +
-                      std::to_string(first_) + ", " + std::to_string(first_ + n_owned_) + ")");
+                      std::to_string(first_) + ", " + std::to_string(range_end_) + ")");
+        pack[j] = detail::owned_index(owned, received[j]);
         offset_of.push_back(pack[j]);
         source_of.push_back(j);
       }
@@ -253,10 +253,11 @@ class NativePixelDistribution final : public PixelDistribution {
     for (std::size_t c = 0; c < offset_of.size(); ++c)
       sources[cursor[offset_of[c]]++] = source_of[c];
 
-    row_ptr_ = to_device("tod2map::solvers::native::row_ptr", row_ptr);
-    sources_ = to_device("tod2map::solvers::native::sources", sources);
-    pack_offsets_ = to_device("tod2map::solvers::native::pack_offsets", pack);
-    self_offsets_ = to_device("tod2map::solvers::native::self_offsets", self);
+    row_ptr_ = detail::device_pixels("tod2map::solvers::native::row_ptr", row_ptr);
+    sources_ = detail::device_pixels("tod2map::solvers::native::sources", sources);
+    pack_offsets_ = detail::device_pixels("tod2map::solvers::native::pack_offsets", pack);
+    self_offsets_ = detail::device_pixels("tod2map::solvers::native::self_offsets", self);
+    owned_ = detail::device_pixels("tod2map::solvers::owned_pixels", owned);
   }
 
   // Collective: a wrong size on one rank must not leave the others waiting in MPI.
@@ -320,9 +321,9 @@ class NativePixelDistribution final : public PixelDistribution {
 
   MPI_Comm comm_;           // the caller's, returned by comm()
   DuplicateComm mpi_comm_;  // carries every message of ours
-  std::int64_t npix_ = 0, first_ = 0, n_owned_ = 0, n_overlapped_ = 0;
+  std::int64_t npix_ = 0, first_ = 0, range_end_ = 0, n_owned_ = 0, n_overlapped_ = 0;
   bool stage_ = false;
-  IndexView overlapped_;
+  IndexView overlapped_, owned_;
   // Per rank, in pixels; this rank's own entries are 0 (handled without MPI). Send side:
   // runs of the overlapped vector; receive side: runs of the exchange buffer.
   std::vector<int> send_counts_, send_displs_, recv_counts_, recv_displs_;

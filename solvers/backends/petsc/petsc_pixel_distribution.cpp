@@ -8,7 +8,7 @@
 // one MPI unit (a contiguous type of nvalues MPIU_SCALAR, made once per nvalues), which PETSc
 // packs with its block-size kernels. So the set-up (PetscSFSetUp, which communicates) happens
 // once, and only npix, not npix * nvalues, must fit PETSc's 32-bit PetscInt: nside 8192 works.
-// Owned vectors are plain arrays of the owned range with nvalues per pixel, the layout of an
+// Owned vectors are plain arrays of the stored owned pixels with nvalues per pixel, the layout of an
 // MPI Vec of block size nvalues; no Vec object is made, because nothing here needs one (the
 // CG does its own fused dot products) and a Vec's global size would be npix * nvalues.
 //
@@ -23,6 +23,7 @@
 #include <string>
 #include <utility>
 
+#include "owned_layout.hpp"
 #include "petsc_common.hpp"
 #include "tod2map/core/mpi.hpp"
 
@@ -52,14 +53,8 @@ class PetscPixelDistribution final : public PixelDistribution {
       : comm_(comm), npix_(npix), in_place_(in_place) {
     const int rank = comm_rank(comm), size = comm_size(comm);
     first_ = owned_range_begin(npix, rank, size);
-    n_owned_ = owned_range_begin(npix, rank + 1, size) - first_;
     n_overlapped_ = static_cast<std::int64_t>(touched.size());
-    overlapped_ = Kokkos::View<std::int64_t*, ExecSpace::memory_space>(
-        Kokkos::view_alloc("tod2map::solvers::overlapped_pixels", Kokkos::WithoutInitializing),
-        touched.size());
-    Kokkos::deep_copy(overlapped_, Kokkos::View<const std::int64_t*, Kokkos::HostSpace,
-                                                Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                                       touched.data(), touched.size()));
+    overlapped_ = detail::device_pixels("tod2map::solvers::overlapped_pixels", touched);
 
     // npix is the same on every rank, so this check fails everywhere or nowhere; it comes
     // before PETSc is started, so that a run refused here never initialises it.
@@ -67,14 +62,15 @@ class PetscPixelDistribution final : public PixelDistribution {
     collective(comm, [&] { petsc::check_petsc_int(at, "npix", npix, petsc::kWiderPetscInt); });
     collective(comm, [&] { petsc::ensure_initialized(); });
 
-    // Leaf i (overlapped pixel touched[i]) points at its owner's root. Owners hold contiguous
-    // ranges in rank order and touched is sorted, so one pass finds every owner.
+    // Leaf i (overlapped pixel touched[i]) points at its pixel's entry among its owner's
+    // stored pixels.
+    const detail::OwnedLayout layout = detail::plan_owned_layout(comm, npix, touched);
+    n_owned_ = static_cast<std::int64_t>(layout.owned.size());
+    owned_ = detail::device_pixels("tod2map::solvers::owned_pixels", layout.owned);
     std::vector<PetscSFNode> remote(touched.size());
-    int owner = 0;
     for (std::size_t i = 0; i < touched.size(); ++i) {
-      while (touched[i] >= owned_range_begin(npix, owner + 1, size)) ++owner;
-      remote[i].rank = owner;
-      remote[i].index = static_cast<PetscInt>(touched[i] - owned_range_begin(npix, owner, size));
+      remote[i].rank = layout.owner[i];
+      remote[i].index = static_cast<PetscInt>(layout.offset[i]);
     }
     // The SF calls are collective and fail together (same graph rules on every rank); a
     // failure leaves nothing behind.
@@ -103,6 +99,9 @@ class PetscPixelDistribution final : public PixelDistribution {
   std::int64_t n_overlapped() const override { return n_overlapped_; }
   Kokkos::View<const std::int64_t*, ExecSpace::memory_space> overlapped_pixels() const override {
     return overlapped_;
+  }
+  Kokkos::View<const std::int64_t*, ExecSpace::memory_space> owned_pixels() const override {
+    return owned_;
   }
 
   void reduce(const Vector& overlapped, const Vector& owned, int nvalues) const override {
@@ -194,7 +193,7 @@ class PetscPixelDistribution final : public PixelDistribution {
   MPI_Comm comm_;
   std::int64_t npix_ = 0, first_ = 0, n_owned_ = 0, n_overlapped_ = 0;
   bool in_place_ = true;
-  Kokkos::View<std::int64_t*, ExecSpace::memory_space> overlapped_;
+  Kokkos::View<std::int64_t*, ExecSpace::memory_space> overlapped_, owned_;
   PetscSF sf_ = nullptr;
   mutable std::map<int, MPI_Datatype> units_;
   mutable HostVector leaf_buffer_, root_buffer_;  // staging only

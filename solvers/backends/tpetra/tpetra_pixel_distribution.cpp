@@ -1,6 +1,6 @@
 // Tpetra backend of PixelDistribution (DESIGN.md section 2). One pair of pixel maps serves every
-// nvalues: owned = contiguous uniform ranges of global pixels, overlapped = the pixels this rank
-// touches, with a single Import (owned -> overlapped) and its reverse Export. A transfer of
+// nvalues: owned = the stored pixels of this rank's owned range (detail::plan_owned_layout),
+// overlapped = the pixels this rank touches, with a single Import (owned -> overlapped) and its reverse Export. A transfer of
 // nvalues per pixel moves a MultiVector with nvalues columns over those maps, so the maps and
 // the Import (whose set-up communicates and costs about a second at nside 512) are built once
 // instead of once per value count. Tpetra's MultiVectors are column-major, our vectors
@@ -18,6 +18,7 @@
 #include <string>
 
 #include "backends.hpp"
+#include "owned_layout.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tpetra_common.hpp"
 
@@ -83,23 +84,21 @@ class TpetraPixelDistribution final : public PixelDistribution {
       : comm_(comm), npix_(npix) {
     const int rank = comm_rank(comm), size = comm_size(comm);
     first_ = owned_range_begin(npix, rank, size);
-    n_owned_ = owned_range_begin(npix, rank + 1, size) - first_;
     n_overlapped_ = std::int64_t(touched.size());
-    overlapped_ = Kokkos::View<std::int64_t*, ExecSpace::memory_space>(
-        Kokkos::view_alloc("tod2map::solvers::overlapped_pixels", Kokkos::WithoutInitializing),
-        touched.size());
-    Kokkos::deep_copy(overlapped_, Kokkos::View<const std::int64_t*, Kokkos::HostSpace,
-                                                Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                                       touched.data(), touched.size()));
+    overlapped_ = detail::device_pixels("tod2map::solvers::overlapped_pixels", touched);
+    const detail::OwnedLayout layout = detail::plan_owned_layout(comm, npix, touched);
+    n_owned_ = std::int64_t(layout.owned.size());
+    owned_ = detail::device_pixels("tod2map::solvers::owned_pixels", layout.owned);
     collective(comm, [&] {
       check_local_range("solvers::make_pixel_distribution(tpetra) on rank " +
                         std::to_string(rank) + ": ");
     });
     try {
       tcomm_ = tpetra::duplicate_comm(comm);
-      owned_map_ =
-          rcp(new Map(Tpetra::global_size_t(npix_), std::size_t(n_owned_), GO(0), tcomm_));
-      // GO is long long, std::int64_t long: same values, distinct types, hence the copy.
+      // GO is long long, std::int64_t long: same values, distinct types, hence the copies.
+      const std::vector<GO> owned_gids(layout.owned.begin(), layout.owned.end());
+      owned_map_ = rcp(new Map(Teuchos::OrdinalTraits<Tpetra::global_size_t>::invalid(),
+                               Teuchos::ArrayView<const GO>(owned_gids), GO(0), tcomm_));
       const std::vector<GO> gids(touched.begin(), touched.end());
       overlapped_map_ = rcp(new Map(Teuchos::OrdinalTraits<Tpetra::global_size_t>::invalid(),
                                     Teuchos::ArrayView<const GO>(gids), GO(0), tcomm_));
@@ -119,6 +118,9 @@ class TpetraPixelDistribution final : public PixelDistribution {
   std::int64_t n_overlapped() const override { return n_overlapped_; }
   Kokkos::View<const std::int64_t*, ExecSpace::memory_space> overlapped_pixels() const override {
     return overlapped_;
+  }
+  Kokkos::View<const std::int64_t*, ExecSpace::memory_space> owned_pixels() const override {
+    return owned_;
   }
 
   void reduce(const Vector& overlapped, const Vector& owned, int nvalues) const override {
@@ -215,7 +217,7 @@ class TpetraPixelDistribution final : public PixelDistribution {
   MPI_Comm comm_;
   RCP<const Teuchos::Comm<int>> tcomm_;
   std::int64_t npix_ = 0, first_ = 0, n_owned_ = 0, n_overlapped_ = 0;
-  Kokkos::View<std::int64_t*, ExecSpace::memory_space> overlapped_;
+  Kokkos::View<std::int64_t*, ExecSpace::memory_space> overlapped_, owned_;
   RCP<const Map> owned_map_, overlapped_map_;
   RCP<const Import> importer_;  // owned -> overlapped
   RCP<const Export> exporter_;  // overlapped -> owned

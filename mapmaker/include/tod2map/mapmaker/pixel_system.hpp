@@ -23,8 +23,12 @@ class PixelSystem {
 
   int nstokes() const { return nstokes_; }
   int ncov() const { return kernels::packed_size(nstokes_); }
+  /// Owned pixels stored here (those of the owned range that some rank observes): the length
+  /// of every owned vector, per value.
   std::int64_t n_owned() const { return dist_->n_owned(); }
+  /// This rank's owned range of global pixels, [first_owned, owned_range_end).
   std::int64_t first_owned() const { return dist_->first_owned(); }
+  std::int64_t owned_range_end() const { return dist_->owned_range_end(); }
   const solvers::PixelDistribution& distribution() const { return *dist_; }
 
   /// Owned per-pixel data (pixel-major): blocks/inverse n_owned*ncov, hits/rcond n_owned,
@@ -56,6 +60,10 @@ class PixelSystem {
   void solve_blocks(const Vector& owned_rhs, const Vector& owned_map, double masked_value) const;
   /// A new owned map-sized vector (zeros).
   Vector make_owned_map(const char* label) const;
+  /// An owned vector (n_owned*ncomp) spread over the whole owned range (range size * ncomp,
+  /// pixel-major) on the host, pixels that no rank observes set to `fill`: the layout of map
+  /// files and of Python's owned slices.
+  std::vector<double> owned_range_values(const Vector& owned, int ncomp, double fill) const;
 
   /// Bytes of the per-pixel arrays held here (blocks, inverses, hits, rcond, mask, workspace).
   std::int64_t bytes() const;

@@ -13,11 +13,13 @@
 namespace tod2map::solvers {
 
 /// Owned and overlapped pixel sets of one rank, and the two transfers between them.
-/// Owned: contiguous uniform ranges of global pixels, rank r owning
-/// [r*npix/size, (r+1)*npix/size) (64-bit arithmetic). Overlapped: the sorted global pixels
-/// this rank touches, its local pixel index being the position in that list. Vectors are
-/// pixel-major with nvalues doubles per pixel (x[p*nvalues + k]); nvalues may differ from
-/// call to call (1 for hits, 3 for IQU maps, 6 for IQU blocks).
+/// Owned: rank r owns the range [r*npix/size, (r+1)*npix/size) (64-bit arithmetic) and stores
+/// only the pixels of it that some rank touches (owned_pixels()), so per-pixel vectors grow
+/// with the observed sky, not with npix; owned entry j is pixel owned_pixels()[j].
+/// Overlapped: the sorted global pixels this rank touches, its local pixel index being the
+/// position in that list. Vectors are pixel-major with nvalues doubles per pixel
+/// (x[p*nvalues + k]); nvalues may differ from call to call (1 for hits, 3 for IQU maps, 6 for
+/// IQU blocks).
 class PixelDistribution {
  public:
   virtual ~PixelDistribution() = default;
@@ -27,10 +29,15 @@ class PixelDistribution {
   virtual MPI_Comm comm() const = 0;
   /// Number of pixels of the whole map.
   virtual std::int64_t global_pixels() const = 0;
-  /// First global pixel this rank owns.
+  /// First global pixel of this rank's owned range.
   virtual std::int64_t first_owned() const = 0;
-  /// Number of global pixels this rank owns (may be 0).
+  /// One past the last global pixel of this rank's owned range.
+  std::int64_t owned_range_end() const;
+  /// Number of owned pixels this rank stores: those of its range touched by some rank (may
+  /// be 0). Owned vectors have n_owned()*nvalues entries.
   virtual std::int64_t n_owned() const = 0;
+  /// The stored owned pixels, sorted, in the execution space's memory.
+  virtual Kokkos::View<const std::int64_t*, ExecSpace::memory_space> owned_pixels() const = 0;
   /// Number of global pixels this rank touches (may be 0).
   virtual std::int64_t n_overlapped() const = 0;
   /// The touched global pixels, sorted, in the execution space's memory.

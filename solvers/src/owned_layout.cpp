@@ -1,0 +1,77 @@
+#include "owned_layout.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <string>
+
+#include "tod2map/core/error.hpp"
+#include "tod2map/core/mpi.hpp"
+#include "tod2map/solvers/pixel_distribution.hpp"
+
+namespace tod2map::solvers::detail {
+
+Kokkos::View<std::int64_t*, ExecSpace::memory_space> device_pixels(
+    const char* label, const std::vector<std::int64_t>& pixels) {
+  Kokkos::View<std::int64_t*, ExecSpace::memory_space> v(
+      Kokkos::view_alloc(std::string(label), Kokkos::WithoutInitializing), pixels.size());
+  Kokkos::deep_copy(v, Kokkos::View<const std::int64_t*, Kokkos::HostSpace,
+                                    Kokkos::MemoryTraits<Kokkos::Unmanaged>>(pixels.data(),
+                                                                             pixels.size()));
+  return v;
+}
+
+std::int64_t owned_index(const std::vector<std::int64_t>& owned, std::int64_t p) {
+  const auto it = std::lower_bound(owned.begin(), owned.end(), p);
+  // Only a plan bug (never user input) can ask an owner for a pixel it does not store.
+  if (it == owned.end() || *it != p)
+    throw Error("solvers: pixel " + std::to_string(p) + " is not stored by its owner");
+  return it - owned.begin();
+}
+
+OwnedLayout plan_owned_layout(MPI_Comm comm, std::int64_t npix,
+                              const std::vector<std::int64_t>& touched) {
+  const int rank = comm_rank(comm), size = comm_size(comm);
+  OwnedLayout layout;
+  layout.owner.resize(touched.size());
+  // touched is sorted and the ranges come in rank order: one walk finds every owner, and the
+  // pixels for one owner form one run (the send buffer needs no packing).
+  std::vector<int> send_counts(size, 0), send_displs(size, 0);
+  int owner = 0;
+  for (std::size_t i = 0; i < touched.size(); ++i) {
+    while (touched[i] >= owned_range_begin(npix, owner + 1, size)) ++owner;
+    layout.owner[i] = owner;
+    ++send_counts[owner];
+  }
+  for (int r = 1; r < size; ++r) send_displs[r] = send_displs[r - 1] + send_counts[r - 1];
+  std::vector<int> recv_counts(size, 0), recv_displs(size, 0);
+  TOD2MAP_CHECK_MPI(
+      MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, comm));
+  std::int64_t n_recv = 0;
+  for (const int c : recv_counts) n_recv += c;
+  collective(comm, [&] {
+    if (n_recv > std::int64_t(INT_MAX))
+      throw InvalidArgument("solvers::make_pixel_distribution on rank " + std::to_string(rank) +
+                            ": " + std::to_string(n_recv) +
+                            " pixel requests exceed MPI's int counts: use more ranks");
+  });
+  for (int r = 1; r < size; ++r) recv_displs[r] = recv_displs[r - 1] + recv_counts[r - 1];
+  std::vector<std::int64_t> received(static_cast<std::size_t>(n_recv));
+  TOD2MAP_CHECK_MPI(MPI_Alltoallv(touched.data(), send_counts.data(), send_displs.data(),
+                                  MPI_INT64_T, received.data(), recv_counts.data(),
+                                  recv_displs.data(), MPI_INT64_T, comm));
+  layout.owned = received;
+  std::sort(layout.owned.begin(), layout.owned.end());
+  layout.owned.erase(std::unique(layout.owned.begin(), layout.owned.end()), layout.owned.end());
+  std::vector<std::int64_t> offsets(received.size());
+  collective(comm, [&] {
+    for (std::size_t j = 0; j < received.size(); ++j)
+      offsets[j] = owned_index(layout.owned, received[j]);
+  });
+  layout.offset.resize(touched.size());
+  TOD2MAP_CHECK_MPI(MPI_Alltoallv(offsets.data(), recv_counts.data(), recv_displs.data(),
+                                  MPI_INT64_T, layout.offset.data(), send_counts.data(),
+                                  send_displs.data(), MPI_INT64_T, comm));
+  return layout;
+}
+
+}  // namespace tod2map::solvers::detail

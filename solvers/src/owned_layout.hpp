@@ -1,0 +1,36 @@
+#pragma once
+// Internal: which owned pixels a rank stores, shared by the backends. A rank's owned range is
+// [rank*npix/size, (rank+1)*npix/size); of it, a rank stores only the pixels that some rank
+// touches, so per-pixel vectors grow with the observed sky, not with npix (a patch at
+// nside 4096 on one rank would otherwise allocate 200M pixels per vector).
+#include <mpi.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "tod2map/solvers/linear_operator.hpp"
+
+namespace tod2map::solvers::detail {
+
+struct OwnedLayout {
+  /// Stored owned pixels: sorted, inside this rank's range, touched by at least one rank.
+  std::vector<std::int64_t> owned;
+  /// Per touched pixel of this rank (same order): the owning rank, and the pixel's index in
+  /// that rank's `owned`.
+  std::vector<int> owner;
+  std::vector<std::int64_t> offset;
+};
+
+/// Collective over comm. touched: this rank's sorted unique pixels in [0, npix) (checked by
+/// the caller). Two all-to-all exchanges of pixel lists (there and back).
+OwnedLayout plan_owned_layout(MPI_Comm comm, std::int64_t npix,
+                              const std::vector<std::int64_t>& touched);
+
+/// A copy of a host pixel list in the execution space's memory.
+Kokkos::View<std::int64_t*, ExecSpace::memory_space> device_pixels(
+    const char* label, const std::vector<std::int64_t>& pixels);
+
+/// Index of pixel p in the sorted list `owned`; p must be there.
+std::int64_t owned_index(const std::vector<std::int64_t>& owned, std::int64_t p);
+
+}  // namespace tod2map::solvers::detail
