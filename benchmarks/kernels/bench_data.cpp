@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tod2map/mapmaker/healpix.hpp"
+#include "tod2map/sim/scan.hpp"
 
 namespace tod2map::bench {
 namespace {
@@ -28,32 +29,30 @@ BenchData build() {
   const std::int64_t per_det = std::max<std::int64_t>(env_int("TOD2MAP_BENCH_SAMPLES", 20000000) / kDetectors, 50);
   d.n_samples = per_det * kDetectors;
 
-  // Boresight of one detector: spin (60 s) at 85 deg from an axis that precesses (3000 s) at
-  // 65 deg from the pole, so that consecutive samples move ~one nside-512 pixel apart, as in
-  // the reference simulation; every detector sees the same sky with its own angle.
+  // Boresight of every detector: the simulator's own satellite scan with the parameters of
+  // benchmarks/configs/destripe_2e7.yaml (spin 60 s at 85 deg, precession 3000 s at 65 deg,
+  // time from 0 at 50 Hz), so that the sky coverage, and with it the size of the local map the
+  // kernels scatter into, is the run's (743k pixels at nside 512 for 2e7 samples).
+  sim::SatelliteScan scan;
+  scan.spin_period = 60.0;
+  scan.spin_angle = 85 * kPi / 180;
+  scan.precession_period = 3000.0;
+  scan.precession_angle = 65 * kPi / 180;
   std::vector<std::int64_t> gpix(static_cast<size_t>(per_det));
   std::vector<double> psi(static_cast<size_t>(per_det));
-  const double ws = 2 * kPi / 60.0, wp = 2 * kPi / 3000.0;
-  const double sa = std::sin(85 * kPi / 180), ca = std::cos(85 * kPi / 180);
-  const double sp = std::sin(65 * kPi / 180), cp = std::cos(65 * kPi / 180);
   for (std::int64_t t = 0; t < per_det; ++t) {
-    const double time = static_cast<double>(t) / kRate;
-    const double cphi = std::cos(wp * time), sphi = std::sin(wp * time);
-    const double ax[3] = {sp * cphi, sp * sphi, cp};            // spin axis
-    const double e1[3] = {cp * cphi, cp * sphi, -sp};            // orthonormal to ax
-    const double e2[3] = {-sphi, cphi, 0.0};
-    const double cs = std::cos(ws * time), ss = std::sin(ws * time);
-    double v[3];
-    for (int k = 0; k < 3; ++k) v[k] = ca * ax[k] + sa * (cs * e1[k] + ss * e2[k]);
-    const double theta = std::acos(std::clamp(v[2], -1.0, 1.0));
-    const double phi = std::atan2(v[1], v[0]);
+    sim::Vec3 b, r;
+    sim::satellite_axes(scan, static_cast<double>(t) / kRate, b, r);
+    double theta = 0, phi = 0;
+    sim::vectors_to_angles(b, r, theta, phi, psi[static_cast<size_t>(t)]);
     gpix[static_cast<size_t>(t)] = healpix::ang2pix(d.nside, healpix::Ordering::ring, theta, phi);
-    psi[static_cast<size_t>(t)] = ws * time;
   }
   std::vector<std::int64_t> touched(gpix);
   std::sort(touched.begin(), touched.end());
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   d.n_pixels = static_cast<std::int64_t>(touched.size());
+  std::vector<std::int32_t> slot(static_cast<size_t>(healpix::nside2npix(d.nside)), -1);
+  for (size_t k = 0; k < touched.size(); ++k) slot[static_cast<size_t>(touched[k])] = static_cast<std::int32_t>(k);
 
   const std::int64_t chunk = static_cast<std::int64_t>(kChunkSeconds * kRate);
   const std::int64_t chunks_per_det = (per_det + chunk - 1) / chunk;
@@ -75,8 +74,7 @@ BenchData build() {
     const double polang = det * kPi / 4;
     for (std::int64_t t = 0; t < per_det; ++t) {
       const std::int64_t i = det * per_det + t;
-      const auto local = std::lower_bound(touched.begin(), touched.end(), gpix[static_cast<size_t>(t)]);
-      pixel(i) = static_cast<std::int32_t>(local - touched.begin());
+      pixel(i) = slot[static_cast<size_t>(gpix[static_cast<size_t>(t)])];
       wq(i) = std::cos(2 * (psi[static_cast<size_t>(t)] + polang));
       wu(i) = std::sin(2 * (psi[static_cast<size_t>(t)] + polang));
       rng = rng * 6364136223846793005ull + 1442695040888963407ull;

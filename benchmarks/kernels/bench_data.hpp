@@ -1,6 +1,6 @@
 #pragma once
-// Synthetic local data shared by the kernel benchmarks: a satellite-like scan (spin + slow
-// precession, as benchmarks/configs/destripe_2e7.yaml) for several detectors, expanded to
+// Synthetic local data shared by the kernel benchmarks: the simulator's satellite scan with the
+// parameters of benchmarks/configs/destripe_2e7.yaml for several detectors, expanded to
 // local pixel indices, IQU weights, a timeline and 1 s chunks, exactly as the destriper sees
 // them after the pointing phase. Built once per process (the expansion of 2e7 samples takes
 // seconds) and sized by TOD2MAP_BENCH_SAMPLES / TOD2MAP_BENCH_NSIDE.
