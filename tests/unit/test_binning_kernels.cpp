@@ -230,45 +230,55 @@ class LocalDataNside : public ::testing::TestWithParam<std::int64_t> {};
 
 TEST_P(LocalDataNside, PointingMatchesHealpixAndFlagsAreUnused) {
   const std::int64_t nside = GetParam();
-  std::vector<io::Timeline> tls{make_timeline(503, 1, 2.0), make_timeline(97, 2, 0.5)};
-  const auto copy = tls;
-  PointingOptions opt;
-  opt.nside = nside;
-  opt.ordering = healpix::Ordering::nest;
-  opt.nstokes = 3;
-  opt.chunk_seconds = 2.0;  // 20 samples at 10 Hz
-  LocalData d = build_local_data(std::move(tls), opt);
-  ASSERT_EQ(d.n_samples, 600);
-  EXPECT_EQ(d.spans[1].begin, 503);
-  EXPECT_EQ(d.spans[0].n_chunks, 26);  // 25 full + 1 of 3 samples
-  EXPECT_EQ(d.n_chunks(), 26 + 5);
-  const auto pix = to_vec(d.pixel), q = to_vec(d.wq), u = to_vec(d.wu), s = d.signal.to_host();
-  const auto cw = to_vec(d.chunk_weight);
-  EXPECT_DOUBLE_EQ(cw[0], 0.25);
-  EXPECT_DOUBLE_EQ(cw[26], 4.0);
-  std::int64_t used = 0;
-  for (size_t k = 0, t = 0; k < copy.size(); ++k)
-    for (size_t i = 0; i < copy[k].theta.size(); ++i, ++t) {
-      EXPECT_EQ(s[t], copy[k].signal[i]);
-      EXPECT_NEAR(q[t], 0.95 * std::cos(2 * (copy[k].psi[i] + 0.3)), 1e-15);
-      EXPECT_NEAR(u[t], 0.95 * std::sin(2 * (copy[k].psi[i] + 0.3)), 1e-15);
-      if (!copy[k].good[i]) {
-        EXPECT_EQ(pix[t], -1);
-        continue;
+  for (const auto ordering : {healpix::Ordering::nest, healpix::Ordering::ring}) {
+    SCOPED_TRACE(ordering == healpix::Ordering::nest ? "NEST" : "RING");
+    std::vector<io::Timeline> tls{make_timeline(503, 1, 2.0), make_timeline(97, 2, 0.5)};
+    const auto copy = tls;
+    PointingOptions opt;
+    opt.nside = nside;
+    opt.ordering = ordering;
+    opt.nstokes = 3;
+    opt.chunk_seconds = 2.0;  // 20 samples at 10 Hz
+    LocalData d = build_local_data(std::move(tls), opt);
+    ASSERT_EQ(d.n_samples, 600);
+    EXPECT_EQ(d.spans[1].begin, 503);
+    EXPECT_EQ(d.spans[0].n_chunks, 26);  // 25 full + 1 of 3 samples
+    EXPECT_EQ(d.n_chunks(), 26 + 5);
+    const auto pix = to_vec(d.pixel), q = to_vec(d.wq), u = to_vec(d.wu), s = d.signal.to_host();
+    const auto cw = to_vec(d.chunk_weight);
+    EXPECT_DOUBLE_EQ(cw[0], 0.25);
+    EXPECT_DOUBLE_EQ(cw[26], 4.0);
+    // Local indices follow the NESTED order of their pixels whatever the map's ordering.
+    const auto local = d.local_pixels();
+    ASSERT_EQ(local.size(), d.touched.size());
+    auto as_nest = [&](std::int64_t p) {
+      return ordering == healpix::Ordering::nest ? p : healpix::ring2nest(nside, p);
+    };
+    for (size_t i = 1; i < local.size(); ++i) ASSERT_LT(as_nest(local[i - 1]), as_nest(local[i]));
+    std::int64_t used = 0;
+    for (size_t k = 0, t = 0; k < copy.size(); ++k)
+      for (size_t i = 0; i < copy[k].theta.size(); ++i, ++t) {
+        EXPECT_EQ(s[t], copy[k].signal[i]);
+        EXPECT_NEAR(q[t], 0.95 * std::cos(2 * (copy[k].psi[i] + 0.3)), 1e-15);
+        EXPECT_NEAR(u[t], 0.95 * std::sin(2 * (copy[k].psi[i] + 0.3)), 1e-15);
+        if (!copy[k].good[i]) {
+          EXPECT_EQ(pix[t], -1);
+          continue;
+        }
+        ++used;
+        ASSERT_GE(pix[t], 0);
+        EXPECT_EQ(local[static_cast<size_t>(pix[t])],
+                  healpix::ang2pix(nside, ordering, copy[k].theta[i], copy[k].phi[i]));
       }
-      ++used;
-      ASSERT_GE(pix[t], 0);
-      EXPECT_EQ(d.touched[static_cast<size_t>(pix[t])],
-                healpix::ang2pix_nest(nside, copy[k].theta[i], copy[k].phi[i]));
-    }
-  EXPECT_EQ(d.n_used, used);
-  EXPECT_TRUE(std::is_sorted(d.touched.begin(), d.touched.end()));
-  EXPECT_EQ(std::adjacent_find(d.touched.begin(), d.touched.end()), d.touched.end());
-  // every touched pixel is used by some sample
-  std::vector<bool> seen(d.touched.size(), false);
-  for (double p : pix)
-    if (p >= 0) seen[static_cast<size_t>(p)] = true;
-  EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](bool b) { return b; }));
+    EXPECT_EQ(d.n_used, used);
+    EXPECT_TRUE(std::is_sorted(d.touched.begin(), d.touched.end()));
+    EXPECT_EQ(std::adjacent_find(d.touched.begin(), d.touched.end()), d.touched.end());
+    // every touched pixel is used by some sample
+    std::vector<bool> seen(d.touched.size(), false);
+    for (double p : pix)
+      if (p >= 0) seen[static_cast<size_t>(p)] = true;
+    EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](bool b) { return b; }));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(BitmapSortAndWide, LocalDataNside, ::testing::Values(16, 1024, 16384));
@@ -378,7 +388,7 @@ TEST(LocalData, FilePixelsAreConvertedAndNsideMismatchIsAnError) {
   const auto pix = to_vec(d.pixel);
   for (size_t i = 0; i < copy.theta.size(); ++i)
     if (copy.good[i])
-      EXPECT_EQ(d.touched[static_cast<size_t>(pix[i])], healpix::ang2pix_nest(8, copy.theta[i], copy.phi[i]));
+      EXPECT_EQ(d.local_pixels()[static_cast<size_t>(pix[i])], healpix::ang2pix_nest(8, copy.theta[i], copy.phi[i]));
   opt.nside = 16;
   std::vector<io::Timeline> again{copy};
   try {

@@ -62,6 +62,12 @@ struct LocalData {
   healpix::Ordering ordering = healpix::Ordering::ring;
   std::vector<TimelineSpan> spans;
   std::vector<std::int64_t> touched;  ///< sorted global pixels with at least one used sample
+  /// Local index of touched[k], when local indices are not positions in `touched`: with a
+  /// RING map they follow the NESTED order of the touched pixels, so that pixels close on the
+  /// sky are close in every overlapped vector (a scan crossing rings would otherwise jump
+  /// thousands of pixels per sample, missing cache and TLB). Empty: local index k is touched[k]
+  /// (NESTED maps, already in that order). PixelSystem applies it around every exchange.
+  Kokkos::View<std::int32_t*, MemSpace> local_of_touched;
   Kokkos::View<std::int32_t*, MemSpace> pixel;
   Kokkos::View<double*, MemSpace> wq, wu;
   SampleSignal signal;
@@ -70,6 +76,8 @@ struct LocalData {
   std::int64_t n_samples = 0, n_used = 0, n_flagged = 0, n_nonfinite = 0;
 
   kernels::SampleViews<MemSpace> views() const;
+  /// Global pixel of each local index (host copy), for tools and tests.
+  std::vector<std::int64_t> local_pixels() const;
   /// Bytes of the per-sample arrays (pixel, weights, signal); the per-chunk arrays, like the
   /// CG vectors over baselines, are not counted (16 bytes per chunk).
   std::int64_t sample_bytes() const;

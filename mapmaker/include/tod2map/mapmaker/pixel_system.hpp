@@ -69,12 +69,20 @@ class PixelSystem {
   std::int64_t bytes() const;
 
  private:
+  // The backend's transfers, from and to vectors in the local pixel order (LocalData::
+  // local_of_touched), through a copy in the backend's (sorted) order when the two differ.
+  void reduce(const Vector& local, const Vector& owned, int nvalues) const;
+  void broadcast(const Vector& owned, const Vector& local, int nvalues) const;
+  Vector exchange_buffer(int nvalues) const;
+
   const LocalData& data_;
   std::shared_ptr<const solvers::PixelDistribution> dist_;
   int nstokes_;
   Vector blocks_, inverse_, hits_, rcond_;
   Kokkos::View<std::uint8_t*, MemSpace> mask_;
-  Vector overlapped_map_;  // workspace, n_overlapped*nstokes
+  Vector overlapped_map_;  // workspace, n_overlapped*nstokes, local order
+  Kokkos::View<const std::int32_t*, MemSpace> local_of_touched_;
+  Vector sorted_map_;  // workspace, n_overlapped*nstokes, the backend's order (if it differs)
   std::int64_t n_observed_ = 0, n_masked_ = 0;
 };
 
