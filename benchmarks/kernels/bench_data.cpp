@@ -51,6 +51,11 @@ BenchData build() {
   std::sort(touched.begin(), touched.end());
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   d.n_pixels = static_cast<std::int64_t>(touched.size());
+  // Local indices in the NESTED order of the pixels, as LocalData numbers them for a RING map
+  // (LocalData::local_of_touched): the kernels see the run's memory access pattern.
+  std::sort(touched.begin(), touched.end(), [&](std::int64_t a, std::int64_t b) {
+    return healpix::ring2nest(d.nside, a) < healpix::ring2nest(d.nside, b);
+  });
   std::vector<std::int32_t> slot(static_cast<size_t>(healpix::nside2npix(d.nside)), -1);
   for (size_t k = 0; k < touched.size(); ++k) slot[static_cast<size_t>(touched[k])] = static_cast<std::int32_t>(k);
 
