@@ -7,10 +7,11 @@ whose data `tod2map sim` writes), with the files in the page cache:
     raw:    read(2) of every file into one reused 1 MiB buffer (the ceiling: a copy out of the
             page cache, no decoding, no output arrays)
     reader: tod2map.read_timelines(config), all of the rank's timelines kept in memory; the
-            reader's own time is the "input: ... read in X s" line it logs
+            reader thread's own time is the "reader busy X s" of the "input:" line it logs
 
 Both are the best of --repeat runs, as GB/s of file bytes. The streaming reader that `tod2map
-run` uses (read_each_timeline, one timeline alive at a time) logs the same "input:" line there.
+run` uses (read_each_timeline, reading the next timeline ahead while the pointing of the
+current one is expanded) logs the same "input:" line there.
 
     PYTHONPATH=build/python benchmarks/fits_read.py [CONFIG] [--repeat 3]
 """

@@ -168,6 +168,7 @@ TEST(TimelineStreaming, SameTimelinesInTheSameOrderAsReadTimelines) {
   EXPECT_EQ(summary.flagged, allreduce_sum(kComm, flagged));
   EXPECT_EQ(summary.nonfinite, allreduce_sum(kComm, nonfinite));
   EXPECT_GE(summary.read_seconds, 0.0);
+  EXPECT_GT(summary.reader_seconds, 0.0);  // the reader thread's own time, always measured
   // ... and one that copies them, leaving the arrays for the reader to fill again.
   std::vector<io::Timeline> copied;
   io::read_each_timeline(mine, config.input, options, kComm,
@@ -302,6 +303,34 @@ TEST(TimelineStreaming, ReadErrorOnOneRankReachesEveryRank) {
   EXPECT_NE(msg.find("io::read_timeline: " + bad + "[HDU 9]"), std::string::npos) << msg;
   EXPECT_NE(msg.find("no such HDU"), std::string::npos) << msg;
   EXPECT_EQ(calls, comm_rank(kComm) == 0 ? 0 : static_cast<int>(mine.size()));
+}
+
+TEST(TimelineStreaming, ReadErrorInALaterTimelineStopsAfterTheEarlierOnes) {
+  // The read-ahead reads timeline k+1 while the consumer has timeline k: an error there must
+  // still surface in order, after the consumer got every earlier timeline, on every rank.
+  const std::string dir = shared_dir();
+  write_files(dir);
+  const io::Config config = config_for(dir);
+  auto mine = io::plan_timelines(config, kComm);
+  const int failing = comm_size(kComm) - 1;
+  const std::string bad = dir + "/obs_1.fits";
+  const std::size_t at = std::min<std::size_t>(2, mine.size());
+  if (comm_rank(kComm) == failing)
+    mine.insert(mine.begin() + static_cast<std::ptrdiff_t>(at), io::TimelineRef{bad, 7, "d7", 5});
+  std::vector<std::string> consumed;
+  const std::string msg = error_of<IoError>([&] {
+    io::read_each_timeline(mine, config.input, {}, kComm, [&](io::Timeline&& t) {
+      consumed.push_back(t.ref.file + "#" + std::to_string(t.ref.hdu));
+    });
+  });
+  EXPECT_NE(msg.find("io::read_timeline: " + bad + "[HDU 7]"), std::string::npos) << msg;
+  if (comm_rank(kComm) == failing) {
+    ASSERT_EQ(consumed.size(), at);
+    for (std::size_t k = 0; k < at; ++k)
+      EXPECT_EQ(consumed[k], mine[k].file + "#" + std::to_string(mine[k].hdu));
+  } else {
+    EXPECT_EQ(consumed.size(), mine.size());
+  }
 }
 
 // The reader decodes most columns itself; these stored forms take every path (signed and

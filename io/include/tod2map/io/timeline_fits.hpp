@@ -50,12 +50,19 @@ std::vector<TimelineRef> plan_timelines(const Config& config, MPI_Comm comm);
 /// What read_each_timeline did, agreed over the ranks.
 struct TimelineReadSummary {
   std::int64_t samples = 0, flagged = 0, nonfinite = 0;  ///< sums over ranks
-  double read_seconds = 0;     ///< max over ranks of the time spent reading (consume excluded)
+  /// Max over ranks of the time the caller waited for data (consume excluded): what reading
+  /// adds to the run once the read-ahead overlaps it with consume.
+  double read_seconds = 0;
+  /// Max over ranks of the reader thread's busy time (open, read, decode): the reader's own
+  /// throughput, whether or not it was hidden behind consume.
+  double reader_seconds = 0;
   double consume_seconds = 0;  ///< max over ranks of the time spent in consume
 };
 
-/// Reads `mine` one timeline at a time and hands each to consume, so only one timeline's host
-/// arrays are alive at once. Collective: an error while reading, or thrown by consume, on any
+/// Reads `mine` one timeline at a time and hands each to consume, reading the next one ahead
+/// on a second thread meanwhile, so at most two timelines' host arrays are alive at once (the
+/// one consumed, the one being read). consume runs on the calling thread and must not call
+/// CFITSIO (the reader thread may be inside it). Collective: an error while reading, or thrown by consume, on any
 /// rank makes every rank throw the same error (after all ranks finished or stopped).
 /// Logs progress on rank 0 (every ~10% of its timelines when there are many).
 /// Arrays consume leaves in the timeline (it did not move them away) are read into again for
