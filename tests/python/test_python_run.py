@@ -354,7 +354,13 @@ def test_gil_released_while_reading_solving_writing(data):
     out = os.path.join(folder, "out", "gil.h5")
     inside, seconds = ticks_during(lambda: tod2map.run(cfg, COMM, overrides={"output.path": out}))
     # Control: a long call that holds the GIL (a C loop with no bytecode in between) lets the
-    # thread tick at most around its edges.
-    held, held_seconds = ticks_during(lambda: sum(range(20_000_000)))
-    assert held_seconds > 0.1 and held <= 3
+    # thread tick at most around its edges. Its length is doubled until it lasts over 0.1 s,
+    # whatever the speed of the machine.
+    n = 20_000_000
+    while True:
+        held, held_seconds = ticks_during(lambda: sum(range(n)))
+        if held_seconds > 0.1:
+            break
+        n *= 2
+    assert held <= 3
     assert seconds > 0.02 and inside >= 5, (inside, seconds)
