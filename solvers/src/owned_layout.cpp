@@ -6,7 +6,6 @@
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
-#include "tod2map/solvers/pixel_distribution.hpp"
 
 namespace tod2map::solvers::detail {
 
@@ -28,17 +27,52 @@ std::int64_t owned_index(const std::vector<std::int64_t>& owned, std::int64_t p)
   return it - owned.begin();
 }
 
+std::vector<std::int64_t> owned_range_starts(MPI_Comm comm, std::int64_t npix,
+                                             const std::vector<std::int64_t>& touched) {
+  const int size = comm_size(comm);
+  // Bin b holds the pixels p with p * nbins / npix == b, i.e. [edge(b), edge(b + 1)).
+  const std::int64_t nbins = std::min<std::int64_t>(npix, 64 * std::int64_t(size));
+  // 128-bit products: npix reaches 3.5e18 at the largest nside.
+  using Wide = __int128;
+  auto edge = [&](std::int64_t b) {
+    return static_cast<std::int64_t>((Wide(b) * npix + nbins - 1) / nbins);
+  };
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(nbins), 0);
+  for (const std::int64_t p : touched) ++counts[static_cast<std::size_t>(Wide(p) * nbins / npix)];
+  TOD2MAP_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, counts.data(), static_cast<int>(nbins),
+                                  MPI_INT64_T, MPI_SUM, comm));
+  std::int64_t total = 0;
+  for (const std::int64_t c : counts) total += c;
+  std::vector<std::int64_t> starts(static_cast<std::size_t>(size) + 1, npix);
+  starts[0] = 0;
+  if (total == 0) {
+    for (int r = 1; r < size; ++r) starts[r] = std::int64_t(r) * npix / size;
+    return starts;
+  }
+  // Rank r starts at the first bin edge with at least r/size of the touches before it.
+  std::int64_t before = 0, b = 0;
+  for (int r = 1; r < size; ++r) {
+    const std::int64_t target = total * r / size;  // total < 2^62: no overflow for any size
+    while (b < nbins && before + counts[static_cast<std::size_t>(b)] <= target)
+      before += counts[static_cast<std::size_t>(b++)];
+    starts[r] = edge(b);
+  }
+  return starts;
+}
+
 OwnedLayout plan_owned_layout(MPI_Comm comm, std::int64_t npix,
                               const std::vector<std::int64_t>& touched) {
   const int rank = comm_rank(comm), size = comm_size(comm);
   OwnedLayout layout;
+  layout.starts = owned_range_starts(comm, npix, touched);
+  const auto& starts = layout.starts;
   layout.owner.resize(touched.size());
   // touched is sorted and the ranges come in rank order: one walk finds every owner, and the
   // pixels for one owner form one run (the send buffer needs no packing).
   std::vector<int> send_counts(size, 0), send_displs(size, 0);
   int owner = 0;
   for (std::size_t i = 0; i < touched.size(); ++i) {
-    while (touched[i] >= owned_range_begin(npix, owner + 1, size)) ++owner;
+    while (touched[i] >= starts[static_cast<std::size_t>(owner) + 1]) ++owner;
     layout.owner[i] = owner;
     ++send_counts[owner];
   }

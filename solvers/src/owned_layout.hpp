@@ -1,6 +1,6 @@
 #pragma once
-// Internal: which owned pixels a rank stores, shared by the backends. A rank's owned range is
-// [rank*npix/size, (rank+1)*npix/size); of it, a rank stores only the pixels that some rank
+// Internal: which owned pixels a rank stores, shared by the backends. A rank owns a contiguous
+// range of pixels (owned_range_starts); of it, it stores only the pixels that some rank
 // touches, so per-pixel vectors grow with the observed sky, not with npix (a patch at
 // nside 4096 on one rank would otherwise allocate 200M pixels per vector).
 #include <mpi.h>
@@ -12,7 +12,18 @@
 
 namespace tod2map::solvers::detail {
 
+/// Start of every rank's owned range: size + 1 entries, starts[0] = 0, starts[size] = npix,
+/// non-decreasing. The ranges hold about equal numbers of touches (a pixel touched by k ranks
+/// counts k times: the work of reducing and broadcasting it), so that a sky patch does not
+/// land on one rank as uniform ranges over npix would put it. Balanced on min(npix, 64*size)
+/// bins of the pixel index; uniform ranges when no rank touches anything. Collective (one
+/// allreduce of the bin counts); every rank gets the same starts.
+std::vector<std::int64_t> owned_range_starts(MPI_Comm comm, std::int64_t npix,
+                                             const std::vector<std::int64_t>& touched);
+
 struct OwnedLayout {
+  /// owned_range_starts(comm, npix, touched).
+  std::vector<std::int64_t> starts;
   /// Stored owned pixels: sorted, inside this rank's range, touched by at least one rank.
   std::vector<std::int64_t> owned;
   /// Per touched pixel of this rank (same order): the owning rank, and the pixel's index in

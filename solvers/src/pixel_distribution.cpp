@@ -53,14 +53,6 @@ std::vector<std::string> available_backends() {
   return names;
 }
 
-std::int64_t owned_range_begin(std::int64_t npix, int rank, int size) {
-  return static_cast<std::int64_t>(rank) * npix / size;
-}
-
-std::int64_t PixelDistribution::owned_range_end() const {
-  return owned_range_begin(global_pixels(), comm_rank(comm()) + 1, comm_size(comm()));
-}
-
 std::unique_ptr<PixelDistribution> make_pixel_distribution(const std::string& backend,
                                                            MPI_Comm comm, std::int64_t npix,
                                                            std::vector<std::int64_t> touched) {

@@ -148,6 +148,20 @@ Vector contributions(const std::vector<std::int64_t>& touched, int rank, int nv)
 
 // reduce() must give, per owned pixel, 0.0 plus the contributions of the touching ranks added
 // one after another in rank order: the same bits on every run and at any thread count.
+// The owned ranges of all ranks of comm tile [0, npix) in comm's rank order.
+void expect_ranges_tile(const PixelDistribution& d, MPI_Comm comm, std::int64_t npix) {
+  const int size = comm_size(comm);
+  std::int64_t mine[2] = {d.first_owned(), d.owned_range_end()};
+  std::vector<std::int64_t> all(2 * static_cast<std::size_t>(size));
+  MPI_Allgather(mine, 2, MPI_INT64_T, all.data(), 2, MPI_INT64_T, comm);
+  EXPECT_EQ(all.front(), 0);
+  EXPECT_EQ(all.back(), npix);
+  for (int r = 0; r < size; ++r) {
+    EXPECT_LE(all[2 * r], all[2 * r + 1]) << "rank " << r;
+    if (r + 1 < size) EXPECT_EQ(all[2 * r + 1], all[2 * r + 2]) << "rank " << r;
+  }
+}
+
 std::vector<std::int64_t> owned_list(const PixelDistribution& d) {
   auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d.owned_pixels());
   return std::vector<std::int64_t>(h.data(), h.data() + h.extent(0));
@@ -209,8 +223,7 @@ TEST_P(NativeDistribution, MatchesBruteForceInRankOrder) {
   EXPECT_EQ(std::string(d->backend()), "native");
   EXPECT_EQ(d->comm(), MPI_COMM_WORLD);
   EXPECT_EQ(d->global_pixels(), c.npix);
-  EXPECT_EQ(d->first_owned(), rank * c.npix / size);
-  EXPECT_EQ(d->owned_range_end(), (rank + 1) * c.npix / size);
+  expect_ranges_tile(*d, MPI_COMM_WORLD, c.npix);
   std::vector<std::int64_t> observed;  // the stored owned pixels: those some rank touches
   for (std::int64_t p = d->first_owned(); p < d->owned_range_end(); ++p)
     for (int r = 0; r < size; ++r)
@@ -284,7 +297,7 @@ TEST(NativeDistributionComm, FollowsTheGivenCommunicatorsRanks) {
   {
     const auto d = make_pixel_distribution("native", reversed, c.npix, touched);
     EXPECT_EQ(d->comm(), reversed);
-    EXPECT_EQ(d->first_owned(), rank * c.npix / size);
+    expect_ranges_tile(*d, reversed, c.npix);
     check_reduce(*d, c, 3, rank, size, touched);
     check_broadcast(*d, 3, touched);
   }

@@ -87,6 +87,20 @@ Vector contributions(const std::vector<std::int64_t>& touched, int rank, int nv)
   return to_device(h);
 }
 
+// The owned ranges of all ranks of comm tile [0, npix) in comm's rank order.
+void expect_ranges_tile(const PixelDistribution& d, MPI_Comm comm, std::int64_t npix) {
+  const int size = comm_size(comm);
+  std::int64_t mine[2] = {d.first_owned(), d.owned_range_end()};
+  std::vector<std::int64_t> all(2 * static_cast<std::size_t>(size));
+  MPI_Allgather(mine, 2, MPI_INT64_T, all.data(), 2, MPI_INT64_T, comm);
+  EXPECT_EQ(all.front(), 0);
+  EXPECT_EQ(all.back(), npix);
+  for (int r = 0; r < size; ++r) {
+    EXPECT_LE(all[2 * r], all[2 * r + 1]) << "rank " << r;
+    if (r + 1 < size) EXPECT_EQ(all[2 * r + 1], all[2 * r + 2]) << "rank " << r;
+  }
+}
+
 std::vector<std::int64_t> owned_list(const PixelDistribution& d) {
   auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d.owned_pixels());
   return std::vector<std::int64_t>(h.data(), h.data() + h.extent(0));
@@ -142,10 +156,9 @@ TEST_P(Distribution, MatchesBruteForce) {
     EXPECT_EQ(std::string(d->backend()), name);
     EXPECT_EQ(d->comm(), MPI_COMM_WORLD);
     EXPECT_EQ(d->global_pixels(), c.npix);
-    // Owned range: [r*npix/size, (r+1)*npix/size), contiguous in rank order. Stored: exactly
-    // the pixels of that range that some rank touches, sorted.
-    EXPECT_EQ(d->first_owned(), rank * c.npix / size);
-    EXPECT_EQ(d->owned_range_end(), (rank + 1) * c.npix / size);
+    // Owned ranges: contiguous, tiling the map in rank order. Stored: exactly the pixels of
+    // the range that some rank touches, sorted.
+    expect_ranges_tile(*d, MPI_COMM_WORLD, c.npix);
     std::vector<std::int64_t> observed;
     for (std::int64_t p = d->first_owned(); p < d->owned_range_end(); ++p)
       for (int r = 0; r < size; ++r)
@@ -155,6 +168,12 @@ TEST_P(Distribution, MatchesBruteForce) {
         }
     EXPECT_EQ(owned_list(*d), observed);
     EXPECT_EQ(d->n_owned(), std::int64_t(observed.size()));
+    // Ranges follow the touches, not npix: a patch in a quarter of the map is still shared by
+    // every rank, each storing a fair part of it (within the 64-bins-per-rank granularity).
+    if (c.patch) {
+      const std::int64_t all_observed = allreduce_sum(MPI_COMM_WORLD, d->n_owned());
+      EXPECT_GE(d->n_owned(), all_observed / size / 2) << "rank " << rank;
+    }
     // Overlapped: exactly the touched list, on the device.
     ASSERT_EQ(d->n_overlapped(), std::int64_t(touched.size()));
     auto pixels = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d->overlapped_pixels());
@@ -233,7 +252,7 @@ TEST(DistributionComm, FollowsTheGivenCommunicatorsRanks) {
   for (const auto& name : available_backends()) {
     const auto d = make_pixel_distribution(name, reversed, c.npix, touched);
     EXPECT_EQ(d->comm(), reversed);
-    EXPECT_EQ(d->first_owned(), rank * c.npix / size);
+    expect_ranges_tile(*d, reversed, c.npix);
     check_reduce(*d, c, 3, rank, size, touched);
     check_broadcast(*d, 3, touched);
   }

@@ -83,8 +83,9 @@ class NativePixelDistribution final : public PixelDistribution {
         npix_(npix),
         stage_(staging == detail::NativeStaging::host || !kMpiReadsInPlace) {
     const int rank = comm_rank(comm), size = comm_size(comm);
-    first_ = owned_range_begin(npix, rank, size);
-    range_end_ = owned_range_begin(npix, rank + 1, size);
+    const std::vector<std::int64_t> starts = detail::owned_range_starts(comm, npix, touched);
+    first_ = starts[std::size_t(rank)];
+    range_end_ = starts[std::size_t(rank) + 1];
     n_overlapped_ = std::int64_t(touched.size());
     const std::string at =
         "solvers::make_pixel_distribution(native) on rank " + std::to_string(rank) + ": ";
@@ -98,7 +99,7 @@ class NativePixelDistribution final : public PixelDistribution {
     send_displs_.assign(size, 0);
     int owner = 0;
     for (const std::int64_t p : touched) {
-      while (p >= owned_range_begin(npix, owner + 1, size)) ++owner;
+      while (p >= starts[std::size_t(owner) + 1]) ++owner;
       ++send_counts_[owner];
     }
     for (int r = 1; r < size; ++r) send_displs_[r] = send_displs_[r - 1] + send_counts_[r - 1];
@@ -137,6 +138,7 @@ class NativePixelDistribution final : public PixelDistribution {
   MPI_Comm comm() const override { return comm_; }
   std::int64_t global_pixels() const override { return npix_; }
   std::int64_t first_owned() const override { return first_; }
+  std::int64_t owned_range_end() const override { return range_end_; }
   std::int64_t n_owned() const override { return n_owned_; }
   std::int64_t n_overlapped() const override { return n_overlapped_; }
   Kokkos::View<const std::int64_t*, MemSpace> overlapped_pixels() const override {

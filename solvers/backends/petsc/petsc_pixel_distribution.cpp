@@ -51,8 +51,7 @@ class PetscPixelDistribution final : public PixelDistribution {
   PetscPixelDistribution(MPI_Comm comm, std::int64_t npix, std::vector<std::int64_t> touched,
                          bool in_place)
       : comm_(comm), npix_(npix), in_place_(in_place) {
-    const int rank = comm_rank(comm), size = comm_size(comm);
-    first_ = owned_range_begin(npix, rank, size);
+    const int rank = comm_rank(comm);
     n_overlapped_ = static_cast<std::int64_t>(touched.size());
     overlapped_ = detail::device_pixels("tod2map::solvers::overlapped_pixels", touched);
 
@@ -65,6 +64,8 @@ class PetscPixelDistribution final : public PixelDistribution {
     // Leaf i (overlapped pixel touched[i]) points at its pixel's entry among its owner's
     // stored pixels.
     const detail::OwnedLayout layout = detail::plan_owned_layout(comm, npix, touched);
+    first_ = layout.starts[std::size_t(rank)];
+    range_end_ = layout.starts[std::size_t(rank) + 1];
     n_owned_ = static_cast<std::int64_t>(layout.owned.size());
     owned_ = detail::device_pixels("tod2map::solvers::owned_pixels", layout.owned);
     std::vector<PetscSFNode> remote(touched.size());
@@ -95,6 +96,7 @@ class PetscPixelDistribution final : public PixelDistribution {
   MPI_Comm comm() const override { return comm_; }
   std::int64_t global_pixels() const override { return npix_; }
   std::int64_t first_owned() const override { return first_; }
+  std::int64_t owned_range_end() const override { return range_end_; }
   std::int64_t n_owned() const override { return n_owned_; }
   std::int64_t n_overlapped() const override { return n_overlapped_; }
   Kokkos::View<const std::int64_t*, ExecSpace::memory_space> overlapped_pixels() const override {
@@ -191,7 +193,7 @@ class PetscPixelDistribution final : public PixelDistribution {
   }
 
   MPI_Comm comm_;
-  std::int64_t npix_ = 0, first_ = 0, n_owned_ = 0, n_overlapped_ = 0;
+  std::int64_t npix_ = 0, first_ = 0, range_end_ = 0, n_owned_ = 0, n_overlapped_ = 0;
   bool in_place_ = true;
   Kokkos::View<std::int64_t*, ExecSpace::memory_space> overlapped_, owned_;
   PetscSF sf_ = nullptr;

@@ -82,11 +82,12 @@ class TpetraPixelDistribution final : public PixelDistribution {
  public:
   TpetraPixelDistribution(MPI_Comm comm, std::int64_t npix, std::vector<std::int64_t> touched)
       : comm_(comm), npix_(npix) {
-    const int rank = comm_rank(comm), size = comm_size(comm);
-    first_ = owned_range_begin(npix, rank, size);
+    const int rank = comm_rank(comm);
     n_overlapped_ = std::int64_t(touched.size());
     overlapped_ = detail::device_pixels("tod2map::solvers::overlapped_pixels", touched);
     const detail::OwnedLayout layout = detail::plan_owned_layout(comm, npix, touched);
+    first_ = layout.starts[std::size_t(rank)];
+    range_end_ = layout.starts[std::size_t(rank) + 1];
     n_owned_ = std::int64_t(layout.owned.size());
     owned_ = detail::device_pixels("tod2map::solvers::owned_pixels", layout.owned);
     collective(comm, [&] {
@@ -114,6 +115,7 @@ class TpetraPixelDistribution final : public PixelDistribution {
   MPI_Comm comm() const override { return comm_; }
   std::int64_t global_pixels() const override { return npix_; }
   std::int64_t first_owned() const override { return first_; }
+  std::int64_t owned_range_end() const override { return range_end_; }
   std::int64_t n_owned() const override { return n_owned_; }
   std::int64_t n_overlapped() const override { return n_overlapped_; }
   Kokkos::View<const std::int64_t*, ExecSpace::memory_space> overlapped_pixels() const override {
@@ -216,7 +218,7 @@ class TpetraPixelDistribution final : public PixelDistribution {
 
   MPI_Comm comm_;
   RCP<const Teuchos::Comm<int>> tcomm_;
-  std::int64_t npix_ = 0, first_ = 0, n_owned_ = 0, n_overlapped_ = 0;
+  std::int64_t npix_ = 0, first_ = 0, range_end_ = 0, n_owned_ = 0, n_overlapped_ = 0;
   Kokkos::View<std::int64_t*, ExecSpace::memory_space> overlapped_, owned_;
   RCP<const Map> owned_map_, overlapped_map_;
   RCP<const Import> importer_;  // owned -> overlapped

@@ -13,8 +13,10 @@
 namespace tod2map::solvers {
 
 /// Owned and overlapped pixel sets of one rank, and the two transfers between them.
-/// Owned: rank r owns the range [r*npix/size, (r+1)*npix/size) (64-bit arithmetic) and stores
-/// only the pixels of it that some rank touches (owned_pixels()), so per-pixel vectors grow
+/// Owned: the ranks own contiguous ranges of global pixels in rank order, tiling [0, npix),
+/// placed so that each range holds about the same number of touches (a sky patch is spread
+/// over all ranks); a rank stores only the pixels of its range that some rank touches
+/// (owned_pixels()), so per-pixel vectors grow
 /// with the observed sky, not with npix; owned entry j is pixel owned_pixels()[j].
 /// Overlapped: the sorted global pixels this rank touches, its local pixel index being the
 /// position in that list. Vectors are pixel-major with nvalues doubles per pixel
@@ -32,7 +34,7 @@ class PixelDistribution {
   /// First global pixel of this rank's owned range.
   virtual std::int64_t first_owned() const = 0;
   /// One past the last global pixel of this rank's owned range.
-  std::int64_t owned_range_end() const;
+  virtual std::int64_t owned_range_end() const = 0;
   /// Number of owned pixels this rank stores: those of its range touched by some rank (may
   /// be 0). Owned vectors have n_owned()*nvalues entries.
   virtual std::int64_t n_owned() const = 0;
@@ -63,9 +65,5 @@ std::unique_ptr<PixelDistribution> make_pixel_distribution(const std::string& ba
 
 /// Names of the backends compiled into this build, in order of preference.
 std::vector<std::string> available_backends();
-
-/// First global pixel of rank `rank` when npix pixels are split over `size` ranks:
-/// rank*npix/size in 64-bit integers, so rank size gives npix. Not collective.
-std::int64_t owned_range_begin(std::int64_t npix, int rank, int size);
 
 }  // namespace tod2map::solvers
