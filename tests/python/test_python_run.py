@@ -354,13 +354,15 @@ def test_gil_released_while_reading_solving_writing(data):
     out = os.path.join(folder, "out", "gil.h5")
     inside, seconds = ticks_during(lambda: tod2map.run(cfg, COMM, overrides={"output.path": out}))
     # Control: a long call that holds the GIL (a C loop with no bytecode in between) lets the
-    # thread tick at most around its edges. Its length is doubled until it lasts over 0.1 s,
-    # whatever the speed of the machine.
+    # thread tick only around its edges, where the interpreter may hand the GIL over a few times
+    # (4 seen on a loaded machine). Its length is doubled until it lasts over 0.1 s, whatever
+    # the speed of the machine.
     n = 20_000_000
     while True:
         held, held_seconds = ticks_during(lambda: sum(range(n)))
         if held_seconds > 0.1:
             break
         n *= 2
-    assert held <= 3
-    assert seconds > 0.02 and inside >= 5, (inside, seconds)
+    assert held <= 10, held
+    # A run that held the GIL throughout would tick only at its edges too, like the control.
+    assert seconds > 0.02 and inside >= max(20, 5 * held), (inside, held, seconds)
