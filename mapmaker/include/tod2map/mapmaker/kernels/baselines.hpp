@@ -28,6 +28,7 @@ void project_baselines(const ExecSpace& exec, const SampleViews<typename ExecSpa
   const auto wu = s.wu;
   const auto begin = s.chunk_begin;
   const auto weight = s.chunk_weight;
+  const double* const rhs_data = rhs.data();
   Kokkos::parallel_for(
       "tod2map::mapmaker::project_baselines",
       Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()), KOKKOS_LAMBDA(const std::int64_t c) {
@@ -35,6 +36,7 @@ void project_baselines(const ExecSpace& exec, const SampleViews<typename ExecSpa
         const double wa = weight(c) * a(c);
         if (wa == 0.0) return;
         for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
+          detail::prefetch_ahead<true>(pixel, t, rhs_data, nstokes);
           const std::int32_t p = pixel(t);
           if (p >= 0) add_pointing(nstokes, r, p, wa, wq(t), wu(t));
         }
@@ -60,6 +62,7 @@ void baseline_sums(const char* label, const ExecSpace& exec,
       label, Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()), KOKKOS_LAMBDA(const std::int64_t c) {
         double sum = 0.0;
         for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
+          detail::prefetch_ahead<false>(pixel, t, map.data(), nstokes);
           const std::int32_t p = pixel(t);
           if (p >= 0) sum += x(c, t) - pointing_dot(nstokes, map, p, wq(t), wu(t));
         }
