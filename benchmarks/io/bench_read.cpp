@@ -38,8 +38,9 @@ double now() {
 // Seconds to read every byte of `files`; adds the bytes read to *bytes.
 double raw_read(const std::vector<std::string>& files, std::vector<char>& storage,
                 long long* bytes) {
-  // Page-aligned: the kernel's copy out of the page cache is fastest into a destination at the
-  // same place in its page as the source (see the reader's PageMatchedBuffer).
+  // Page-aligned: the kernel's copy out of the page cache runs 3-4 times slower on some x86
+  // cores into a destination a few bytes past the source's place in its page, as a malloc'd
+  // buffer is (benchmarks/README.md).
   const auto base = reinterpret_cast<std::uintptr_t>(storage.data());
   char* const buffer = reinterpret_cast<char*>((base + 4095) & ~std::uintptr_t(4095));
   const std::size_t size = storage.size() - 4096;
