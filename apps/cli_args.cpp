@@ -6,10 +6,11 @@
 
 namespace tod2map::apps {
 
-ConfigArgs parse_config_args(const char* command, int argc, char** argv) {
+ConfigArgs parse_config_args(const char* command, int argc, char** argv, bool allow_resume) {
   ConfigArgs args;
-  const std::string usage =
-      std::string(" (usage: tod2map ") + command + " CONFIG [--set key.path=value ...])";
+  const std::string usage = std::string(" (usage: tod2map ") + command +
+                            " CONFIG [--set key.path=value ...]" +
+                            (allow_resume ? " [--resume])" : ")");
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--set") {
@@ -17,6 +18,8 @@ ConfigArgs parse_config_args(const char* command, int argc, char** argv) {
       args.overrides.emplace_back(argv[++i]);
     } else if (a.rfind("--set=", 0) == 0) {
       args.overrides.emplace_back(a.substr(6));
+    } else if (a == "--resume" && allow_resume) {
+      args.resume = true;
     } else if (!a.empty() && a[0] == '-') {
       throw InvalidArgument("unknown option '" + a + "'" + usage);
     } else if (args.config_path.empty()) {

@@ -1,5 +1,6 @@
 #pragma once
-// Parsing of "CONFIG [--set key.path=value ...]" shared by the run and sim subcommands.
+// Parsing of "CONFIG [--set key.path=value ...] [--resume]" shared by the run and sim
+// subcommands.
 #include <string>
 #include <vector>
 
@@ -8,9 +9,11 @@ namespace tod2map::apps {
 struct ConfigArgs {
   std::string config_path;
   std::vector<std::string> overrides;  ///< "key.path=value", in command-line order
+  bool resume = false;                 ///< --resume (only where allow_resume)
 };
 
-/// Throws InvalidArgument with a usage hint for anything it does not understand.
-ConfigArgs parse_config_args(const char* command, int argc, char** argv);
+/// Throws InvalidArgument with a usage hint for anything it does not understand (--resume
+/// too, unless allow_resume).
+ConfigArgs parse_config_args(const char* command, int argc, char** argv, bool allow_resume = false);
 
 }  // namespace tod2map::apps

@@ -11,7 +11,7 @@
 namespace tod2map::apps {
 
 int command_run(int argc, char** argv) {
-  const ConfigArgs args = parse_config_args("run", argc, argv);
+  const ConfigArgs args = parse_config_args("run", argc, argv, /*allow_resume=*/true);
   MPI_Comm comm = MPI_COMM_WORLD;
   const io::Config config =
       collective(comm, [&] { return io::load_config(args.config_path, args.overrides); });
@@ -19,7 +19,7 @@ int command_run(int argc, char** argv) {
   log::info("resolved configuration:\n%s", io::to_yaml(config).c_str());
   // A solve that stops at solver.maxiter still writes its map (as MADAM does): the warning,
   // the summary and solver/residuals in the file say so; the exit status stays 0.
-  mapmaker::run(config, comm);
+  mapmaker::run(config, comm, /*write_output=*/true, args.resume);
   return 0;
 }
 

@@ -13,7 +13,9 @@ namespace {
 void usage(std::FILE* out) {
   std::fputs(
       "usage: tod2map <command> [arguments]\n"
-      "  run CONFIG [--set key.path=value ...]   make a map (under mpirun or alone)\n"
+      "  run CONFIG [--set key.path=value ...] [--resume]\n"
+      "                                          make a map (under mpirun or alone); --resume\n"
+      "                                          continues from solver.checkpoint.path\n"
       "  sim CONFIG [--set key.path=value ...]   write simulated timelines\n"
       "  info FILE                               describe a timeline or map file\n"
       "  --version                               print the version\n",
@@ -43,6 +45,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tod2map: unknown command '%s'\n", command.c_str());
     usage(stderr);
     return 2;
+  } catch (const tod2map::Interrupted& e) {
+    // Stopped cleanly by a signal, its state saved: the shell's convention for a process
+    // ended by signal N (128 + N) tells batch scripts what happened.
+    std::fprintf(stderr, "tod2map %s: stopped: %s\n", command.c_str(), e.what());
+    return 128 + e.signal();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tod2map %s: error: %s\n", command.c_str(), e.what());
     // Every rank has the same message (collective checks); abort so no rank waits forever.

@@ -83,6 +83,9 @@ constexpr KeyInfo kSchema[] = {
     {"solver.maxiter", Kind::leaf},
     {"solver.cross_check", Kind::leaf},
     {"solver.petsc_options", Kind::free_map},
+    {"solver.checkpoint", Kind::section},
+    {"solver.checkpoint.path", Kind::leaf},
+    {"solver.checkpoint.every", Kind::leaf},
     {"output", Kind::section},
     {"output.path", Kind::leaf},
     {"output.baselines", Kind::leaf},
@@ -702,6 +705,10 @@ void read_solver(const Section& s, SolverConfig& c) {
   check_at_least(s, "maxiter", c.maxiter, 1);
   s.get("cross_check", c.cross_check);
   check_choice(s, "cross_check", c.cross_check, {"none", "belos", "ksp"}, "cross-check solver");
+  const Section cp = s.sub("checkpoint");
+  cp.get("path", c.checkpoint.path);
+  cp.get("every", c.checkpoint.every);
+  check_at_least(cp, "every", c.checkpoint.every, 0);
   if (s.has("petsc_options") && s.value("petsc_options").IsMap()) {
     const Section opts = s.sub("petsc_options");
     const YAML::Node map = s.value("petsc_options");
@@ -843,6 +850,23 @@ void read_simulation(const Section& s, bool present, SimulationConfig& c) {
   s.get("correlated_noise", c.correlated_noise);
 }
 
+// The checkpoint and the map are different files: a checkpoint written over the map (or over
+// the map's .partial) would destroy one with the other.
+void check_checkpoint_path(const Section& s, const Config& c) {
+  const std::string& path = c.solver.checkpoint.path;
+  if (path.empty()) return;
+  namespace fs = std::filesystem;
+  const auto same = [](const std::string& a, const std::string& b) {
+    return fs::path(a).lexically_normal() == fs::path(b).lexically_normal();
+  };
+  if (same(path, c.output.path) || same(path, c.output.path + ".partial"))
+    s.fail("path", "'" + path +
+                       "' is the map file output.path (or its .partial): give the "
+                       "checkpoint its own file");
+  if (path.back() == '/' || fs::path(path).filename() == "." || fs::path(path).filename() == "..")
+    s.fail("path", "'" + path + "' names a folder, expected a file name (e.g. out/checkpoint.h5)");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Overrides.
 
@@ -968,6 +992,7 @@ Config parse_document(const std::string& yaml_text, const std::string& source,
   read_mapmaker(top.sub("mapmaker"), config.mapmaker);
   read_solver(top.sub("solver"), config.solver);
   read_output(top.sub("output"), config.output);
+  check_checkpoint_path(top.sub("solver").sub("checkpoint"), config);
   return config;
 }
 
@@ -1077,6 +1102,10 @@ std::string to_yaml(const Config& c) {
   w.put("tol", c.solver.tol);
   w.put("maxiter", c.solver.maxiter);
   w.put("cross_check", c.solver.cross_check);
+  w.raw() << YAML::Key << "checkpoint" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  w.put("path", c.solver.checkpoint.path);
+  w.put("every", c.solver.checkpoint.every);
+  w.end();
   w.raw() << YAML::Key << "petsc_options" << YAML::Value;
   if (c.solver.petsc_options.empty()) w.raw() << YAML::Flow;
   w.raw() << YAML::BeginMap;

@@ -180,4 +180,48 @@ void write_int64_attribute(hid_t obj, const std::string& name, std::int64_t valu
   attr.close(where, what);
 }
 
+void write_double_attribute(hid_t obj, const std::string& name, double value,
+                            const std::string& where) {
+  const std::string what = "cannot write attribute '" + name + "'";
+  Handle space = checked(H5Screate(H5S_SCALAR), H5Sclose, where, what);
+  Handle attr =
+      checked(H5Acreate2(obj, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose, where, what);
+  check(H5Awrite(attr, H5T_NATIVE_DOUBLE, &value), where, what);
+  attr.close(where, what);
+}
+
+namespace {
+// Opens a scalar attribute of the given class (H5T_INTEGER or H5T_FLOAT) and reads it as
+// mem_type into value.
+void read_scalar_attribute(hid_t obj, const std::string& name, H5T_class_t wanted, hid_t mem_type,
+                           void* value, const std::string& where) {
+  const std::string what = "attribute '" + name + "'";
+  if (check(H5Aexists(obj, name.c_str()), where, "cannot look up " + what) == 0)
+    throw IoError(where + ": " + what + " not found");
+  Handle attr =
+      checked(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, where, "cannot open " + what);
+  Handle type = checked(H5Aget_type(attr), H5Tclose, where, "cannot read type of " + what);
+  if (H5Tget_class(type) != wanted)
+    throw IoError(where + ": " + what + " has type " + type_name(type) + ", expected " +
+                  (wanted == H5T_INTEGER ? "an integer" : "a float"));
+  Handle space = checked(H5Aget_space(attr), H5Sclose, where, "cannot read shape of " + what);
+  if (H5Sget_simple_extent_npoints(space) != 1)
+    throw IoError(where + ": " + what + " is not a scalar");
+  check(H5Aread(attr, mem_type, value), where, "cannot read " + what);
+}
+}  // namespace
+
+std::int64_t read_int64_attribute(hid_t obj, const std::string& name, const std::string& where) {
+  std::int64_t value = 0;
+  read_scalar_attribute(obj, name, H5T_INTEGER, H5T_NATIVE_INT64, &value, where);
+  return value;
+}
+
+double read_double_attribute(hid_t obj, const std::string& name, const std::string& where) {
+  double value = 0;
+  read_scalar_attribute(obj, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, &value, where);
+  return value;
+}
+
 }  // namespace tod2map::io::hdf5

@@ -111,4 +111,16 @@ void write_string_attribute(hid_t obj, const std::string& name, const std::strin
 void write_int64_attribute(hid_t obj, const std::string& name, std::int64_t value,
                            const std::string& where);
 
+/// Writes a scalar 64-bit float attribute.
+void write_double_attribute(hid_t obj, const std::string& name, double value,
+                            const std::string& where);
+
+/// A scalar integer attribute as int64; IoError naming it when missing, not an integer or not
+/// a scalar.
+std::int64_t read_int64_attribute(hid_t obj, const std::string& name, const std::string& where);
+
+/// A scalar float attribute as double; IoError naming it when missing, not a float or not a
+/// scalar.
+double read_double_attribute(hid_t obj, const std::string& name, const std::string& where);
+
 }  // namespace tod2map::io::hdf5

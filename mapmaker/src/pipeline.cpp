@@ -13,6 +13,7 @@
 #include "tod2map/core/resources.hpp"
 #include "tod2map/io/timeline_fits.hpp"
 #include "tod2map/mapmaker/binned.hpp"
+#include "tod2map/mapmaker/cg_checkpointing.hpp"
 #include "tod2map/mapmaker/destriper.hpp"
 #include "tod2map/mapmaker/local_data_builder.hpp"
 #include "tod2map/mapmaker/pixel_system.hpp"
@@ -132,7 +133,7 @@ MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& t
 }
 
 MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::string& coordsys,
-                         MPI_Comm comm, double expansion_seconds) {
+                         MPI_Comm comm, double expansion_seconds, CgCheckpointing* checkpointing) {
   check_method(config);
   check_cross_check(config);
   // Before the first use of PETSc (backend petsc, cross-check ksp), which reads them.
@@ -182,6 +183,7 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
     dopt.cg.tol = config.solver.tol;
     dopt.cg.maxiter = config.solver.maxiter;
     dopt.cross_check = solvers::parse_cross_check(config.solver.cross_check);
+    if (checkpointing) checkpointing->attach(dopt.cg);
     log::info("destripe: %lld baselines of %g s, noise prior %s",
               static_cast<long long>(allreduce_sum(comm, data.n_chunks())),
               config.mapmaker.baseline_length, config.mapmaker.noise_prior ? "on" : "off");
@@ -197,10 +199,14 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   result.phases.push_back({"solve", allreduce_max(comm, clock.seconds())});
   if (result.solver.iterations > 0) {
     // Per iteration: the CG loop alone (set-up of the right-hand side and of the pixel vectors
-    // excluded), over iterations + 1 operator applications (CG applies A once before its loop).
+    // excluded), over iterations + 1 operator applications (CG applies A once before its loop;
+    // a resumed CG does not, and did only the iterations after the checkpoint's).
+    const int resumed = result.solver.resumed_from;
+    const int applications =
+        resumed >= 0 ? result.solver.iterations - resumed : result.solver.iterations + 1;
     const double per_iteration =
         config.mapmaker.method == "destripe"
-            ? allreduce_max(comm, result.solver.seconds) / (result.solver.iterations + 1)
+            ? allreduce_max(comm, result.solver.seconds) / std::max(applications, 1)
             : result.phases.back().seconds / result.solver.iterations;
     log::info("solve: %d iterations in %.3f s (%.4f s per iteration), final residual %.3e",
               result.solver.iterations, result.phases.back().seconds, per_iteration,
@@ -229,10 +235,12 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   return result;
 }
 
-MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output) {
+MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, bool resume) {
   Stopwatch total;
   check_method(config);
   check_cross_check(config);
+  // Before any timeline is read: a checkpoint that cannot be used fails the run now.
+  CgCheckpointing checkpointing(config, resume, comm);
   Stopwatch clock;
   // Timelines are streamed: each is read, expanded onto the device and freed before the next,
   // so the host never holds more than one (the map-maker needs neither TIME nor raw flags).
@@ -256,8 +264,13 @@ MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output) 
   const std::string agreed = agree_coordsys(comm, coordsys);
   clock.reset();
   LocalData data = collective(comm, [&] { return builder.finish(); });
-  MapMakingResult result =
-      make_map(config, std::move(data), agreed, comm, read.consume_seconds + clock.seconds());
+  MapMakingResult result;
+  try {
+    result = make_map(config, std::move(data), agreed, comm, read.consume_seconds + clock.seconds(),
+                      &checkpointing);
+  } catch (const Interrupted& e) {
+    throw Interrupted(e.signal(), checkpointing.interrupted_message(e));
+  }
   result.phases.insert(result.phases.begin(), {"read", plan_seconds + read.read_seconds});
 
   if (write_output) {
@@ -265,6 +278,7 @@ MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output) 
     io::write_map(config.output.path, result.output, config.output.hdf5, comm);
     result.phases.push_back({"write", allreduce_max(comm, clock.seconds())});
   }
+  result.checkpoint = checkpointing.finish(result.solver);
   result.phases.push_back({"total", allreduce_max(comm, total.seconds())});
   gather_peak_rss(comm, result);
   const std::string summary = format_summary(result, config);
@@ -291,6 +305,7 @@ std::string format_summary(const MapMakingResult& r, const io::Config& config) {
   add("solver: %d iterations, final relative residual %.3e%s\n", r.solver.iterations,
       r.solver.residuals.empty() ? 0.0 : r.solver.residuals.back(),
       r.solver.converged ? "" : " (NOT converged)");
+  if (!r.checkpoint.empty()) s += r.checkpoint + "\n";
   add("%-10s %10s %14s\n", "phase", "seconds", "samples/s");
   for (const auto& p : r.phases)
     add("%-10s %10.3f %14.3e\n", p.name.c_str(), p.seconds,

@@ -174,7 +174,7 @@ Use tod2map.Result, which wraps it.
 
   m.def(
       "run",
-      [](const io::Config& config, py::object comm, bool write) {
+      [](const io::Config& config, py::object comm, bool write, bool resume) {
         MPI_Comm c = comm_from(comm);
         require_runtime();
         MapResult r;
@@ -185,12 +185,13 @@ Use tod2map.Result, which wraps it.
                   config.source.empty() ? "(config from Python)" : config.source.c_str(),
                   comm_size(c));
         log::info("resolved configuration:\n%s", io::to_yaml(config).c_str());
-        r.result = mapmaker::run(config, c, write);
+        r.result = mapmaker::run(config, c, write, resume);
         return r;
       },
       py::arg("config"), py::arg("comm") = py::none(), py::arg("write") = true,
+      py::arg("resume") = false,
       "`tod2map run`: read config.input, make the map, write config.output.path when write is "
-      "true. Collective.");
+      "true; resume continues from solver.checkpoint.path (`--resume`). Collective.");
 
   m.def(
       "make_map",

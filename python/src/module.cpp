@@ -67,7 +67,8 @@ PYBIND11_MODULE(_core, m) {
   py::module_::import("atexit").attr("register")(py::cpp_function(&finalise_runtime));
 
   // Same message, Python's type: ConfigError and InvalidArgument -> ValueError, IoError ->
-  // OSError, NotCompiled -> NotImplementedError, any other tod2map::Error -> RuntimeError.
+  // OSError, NotCompiled -> NotImplementedError, Interrupted (a signal stopped the CG after
+  // saving its checkpoint) -> KeyboardInterrupt, any other tod2map::Error -> RuntimeError.
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -77,6 +78,8 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetString(PyExc_OSError, e.what());
     } catch (const tod2map::NotCompiled& e) {
       PyErr_SetString(PyExc_NotImplementedError, e.what());
+    } catch (const tod2map::Interrupted& e) {
+      PyErr_SetString(PyExc_KeyboardInterrupt, e.what());
     } catch (const tod2map::Error& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
     }

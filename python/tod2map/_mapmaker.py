@@ -4,7 +4,7 @@ from ._config import load_config
 from ._maps import Result
 
 
-def run(config, comm=None, *, write=True, overrides=None):
+def run(config, comm=None, *, write=True, overrides=None, resume=False):
     """Makes a map as ``tod2map run CONFIG`` does, with the same result.
 
     Parameters
@@ -17,6 +17,9 @@ def run(config, comm=None, *, write=True, overrides=None):
         Write output.path (the map file) as the executable does.
     overrides : dict or list of str, optional
         Keys to change, as ``tod2map run --set`` does.
+    resume : bool
+        Continue the destriping solve from the checkpoint at ``solver.checkpoint.path``, as
+        ``tod2map run --resume`` does (docs/checkpoint.md).
 
     Returns
     -------
@@ -25,10 +28,12 @@ def run(config, comm=None, *, write=True, overrides=None):
 
     Notes
     -----
-    Collective. The GIL is released while reading, solving and writing.
+    Collective. The GIL is released while reading, solving and writing. With
+    ``solver.checkpoint.path`` set, SIGTERM, SIGINT or SIGUSR1 during the solve writes the
+    checkpoint and raises KeyboardInterrupt.
     """
     cfg = load_config(config, overrides, comm)
-    return Result(_core.run(cfg, comm, write), comm)
+    return Result(_core.run(cfg, comm, write, resume), comm)
 
 
 def simulate(config, comm=None, *, overrides=None):

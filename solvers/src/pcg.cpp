@@ -2,9 +2,11 @@
 
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "tod2map/core/error.hpp"
+#include "tod2map/core/interrupt.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/core/resources.hpp"
@@ -42,6 +44,23 @@ void validate(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, c
     if (M && M->local_size() != n)
       throw InvalidArgument(at + "M.local_size() is " + std::to_string(M->local_size()) +
                             " but A.local_size() is " + std::to_string(n) + rank);
+    if (options.checkpoint_every < 0)
+      throw InvalidArgument(at + "checkpoint_every must be >= 0, got " +
+                            std::to_string(options.checkpoint_every));
+    if (const CgState* s = options.resume) {
+      const std::string of = at + "the state to resume from ";
+      for (const auto* v : {&s->x, &s->r, &s->p})
+        if (std::int64_t(v->extent(0)) != n)
+          throw InvalidArgument(of + "has vectors of " + std::to_string(v->extent(0)) +
+                                " entries but A.local_size() is " + std::to_string(n) + rank);
+      if (s->iteration < 0 || s->residuals.size() != std::size_t(s->iteration) + 1)
+        throw InvalidArgument(of + "has iteration " + std::to_string(s->iteration) + " and " +
+                              std::to_string(s->residuals.size()) +
+                              " residuals (expected iteration + 1)");
+      if (!(s->b_norm > 0) || !std::isfinite(s->b_norm) || !(s->rz >= 0) || !std::isfinite(s->rz))
+        throw InvalidArgument(of + "has ||b|| = " + num(s->b_norm) + " and r.Mr = " + num(s->rz) +
+                              " (expected ||b|| > 0 and r.Mr >= 0, finite)");
+    }
   });
 }
 
@@ -53,6 +72,14 @@ void allreduce(MPI_Comm comm, double* values, int count) {
 // Thins the progress output: every iteration at first, then every 10th, then every 100th.
 bool report_at(int k) { return k <= 10 || (k <= 100 && k % 10 == 0) || k % 100 == 0; }
 
+// The signal that stops the solve, agreed over ranks (the flag in the iteration's allreduce
+// only says that some rank got one). Runs once, at the stop.
+int agreed_signal(MPI_Comm comm, const InterruptGuard& guard) {
+  int signal = guard.signal();
+  TOD2MAP_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &signal, 1, MPI_INT, MPI_MAX, comm));
+  return signal;
+}
+
 }  // namespace
 
 CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, const Vector& b,
@@ -62,6 +89,9 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
   const auto n = static_cast<std::size_t>(A.local_size());
   ExecSpace exec;
   CgResult result;
+  // Only a solve that can save its state has anything better to do with a signal than die.
+  std::optional<InterruptGuard> guard;
+  if (options.save) guard.emplace();
 
   // q holds A x first, then A p; without a preconditioner z is r itself.
   Vector r(Kokkos::view_alloc("tod2map::solvers::pcg::r", Kokkos::WithoutInitializing), n);
@@ -71,47 +101,79 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
       M ? Vector(Kokkos::view_alloc("tod2map::solvers::pcg::z", Kokkos::WithoutInitializing), n)
         : r;
 
-  A.apply(x, q);
-  const auto norms = kernels::initial_residual(exec, b, q, r);
-  // {r.r, b.b, r.z}: the three start-up sums in one allreduce.
-  double sums[3] = {norms.rr, norms.bb, norms.rr};
-  if (M) {
-    M->apply(r, z);
-    sums[2] = kernels::dot(exec, r, z);
+  double b_norm = 0, rz = 0, residual = 0;
+  int start = 0;
+  if (options.resume) {
+    const CgState& s = *options.resume;
+    // ||b|| identifies the right-hand side: the state must come from this system. (To
+    // round-off only: the fresh start sums b.b in another kernel.)
+    double bb = kernels::dot(exec, b, b);
+    allreduce(comm, &bb, 1);
+    if (!(std::abs(std::sqrt(bb) - s.b_norm) <= 1e-12 * s.b_norm)) {
+      char text[160];
+      std::snprintf(text, sizeof text,
+                    ": the state to resume from is for another right-hand "
+                    "side (||b|| = %.17g, the state's %.17g)",
+                    std::sqrt(bb), s.b_norm);
+      throw InvalidArgument(where(options) + text);
+    }
+    Kokkos::deep_copy(exec, x, s.x);
+    Kokkos::deep_copy(exec, r, s.r);
+    Kokkos::deep_copy(exec, p, s.p);
+    b_norm = s.b_norm;
+    rz = s.rz;
+    start = s.iteration;
+    result.residuals = s.residuals;
+    residual = result.residuals.back();
+    result.iterations = start;
+    result.resumed_from = start;
+    result.converged = residual <= options.tol;
+    if (options.progress)
+      log::info("%s resumed after iteration %d, residual %.3e", options.label.c_str(), start,
+                residual);
+  } else {
+    A.apply(x, q);
+    const auto norms = kernels::initial_residual(exec, b, q, r);
+    // {r.r, b.b, r.z}: the three start-up sums in one allreduce.
+    double sums[3] = {norms.rr, norms.bb, norms.rr};
+    if (M) {
+      M->apply(r, z);
+      sums[2] = kernels::dot(exec, r, z);
+    }
+    allreduce(comm, sums, 3);
+    const double bb = sums[1];
+    if (!std::isfinite(bb))
+      throw InvalidArgument(where(options) + ": b has non-finite entries (||b||^2 = " + num(bb) +
+                            ")");
+    if (bb == 0) {
+      // The solution of A x = 0 is x = 0; a relative residual is undefined, so report 0.
+      Kokkos::deep_copy(exec, x, 0.0);
+      exec.fence();
+      result.converged = true;
+      result.residuals.push_back(0.0);
+      result.seconds = clock.seconds();
+      if (options.progress) log::info("%s: b = 0, solution x = 0", options.label.c_str());
+      return result;
+    }
+    b_norm = std::sqrt(bb);
+    rz = sums[2];
+    residual = std::sqrt(sums[0]) / b_norm;
+    result.residuals.push_back(residual);
+    if (!std::isfinite(residual) || !std::isfinite(rz))
+      throw Error(where(options) + ": initial residual is not finite (x or A x holds NaN/Inf)");
+    if (residual <= options.tol) {
+      result.converged = true;
+    } else {
+      if (!(rz > 0))
+        throw Error(where(options) + ": r.Mr = " + num(rz) +
+                    " at iteration 0: the preconditioner is not positive definite");
+      Kokkos::deep_copy(exec, p, z);
+    }
   }
-  allreduce(comm, sums, 3);
-  const double bb = sums[1];
-  if (!std::isfinite(bb))
-    throw InvalidArgument(where(options) + ": b has non-finite entries (||b||^2 = " + num(bb) +
-                          ")");
-  if (bb == 0) {
-    // The solution of A x = 0 is x = 0; a relative residual is undefined, so report 0.
-    Kokkos::deep_copy(exec, x, 0.0);
-    exec.fence();
-    result.converged = true;
-    result.residuals.push_back(0.0);
-    result.seconds = clock.seconds();
-    if (options.progress) log::info("%s: b = 0, solution x = 0", options.label.c_str());
-    return result;
-  }
-  const double b_norm = std::sqrt(bb);
-  double rz = sums[2];
-  double residual = std::sqrt(sums[0]) / b_norm;
-  result.residuals.push_back(residual);
-  if (!std::isfinite(residual) || !std::isfinite(rz))
-    throw Error(where(options) + ": initial residual is not finite (x or A x holds NaN/Inf)");
 
   Stopwatch since_report;
-  int last_report = 0;
-  if (residual <= options.tol) {
-    result.converged = true;
-  } else {
-    if (!(rz > 0))
-      throw Error(where(options) + ": r.Mr = " + num(rz) +
-                  " at iteration 0: the preconditioner is not positive definite");
-    Kokkos::deep_copy(exec, p, z);
-  }
-  for (int k = 1; k <= options.maxiter && !result.converged; ++k) {
+  int last_report = start;
+  for (int k = start + 1; k <= options.maxiter && !result.converged; ++k) {
     A.apply(p, q);
     double pq = kernels::dot(exec, p, q);
     allreduce(comm, &pq, 1);
@@ -119,17 +181,20 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
       throw Error(where(options) + ": p.Ap = " + num(pq) + " at iteration " + std::to_string(k) +
                   ": the operator is not positive definite");
     const double alpha = rz / pq;
-    // {r.r, r.z} of the new residual, summed over ranks in one allreduce of two values.
-    double rsums[2] = {kernels::cg_step(exec, alpha, p, q, x, r), 0.0};
+    // {r.r, r.z, stop} of the new residual, summed over ranks in one allreduce: r.z only with
+    // a preconditioner (else it is r.r), the stop flag only while signals are caught.
+    double sums[3];
+    int count = 0;
+    sums[count++] = kernels::cg_step(exec, alpha, p, q, x, r);
     if (M) {
       M->apply(r, z);
-      rsums[1] = kernels::dot(exec, r, z);
-      allreduce(comm, rsums, 2);
-    } else {
-      allreduce(comm, rsums, 1);
-      rsums[1] = rsums[0];
+      sums[count++] = kernels::dot(exec, r, z);
     }
-    residual = std::sqrt(rsums[0]) / b_norm;
+    if (guard) sums[count++] = guard->signal() != 0 ? 1.0 : 0.0;
+    allreduce(comm, sums, count);
+    const double rz_next = M ? sums[1] : sums[0];
+    const bool stop = guard && sums[count - 1] > 0;
+    residual = std::sqrt(sums[0]) / b_norm;
     result.residuals.push_back(residual);
     result.iterations = k;
     if (!std::isfinite(residual))
@@ -141,13 +206,30 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
       since_report.reset();
       last_report = k;
     }
-    if (result.converged) break;
-    if (!(rsums[1] > 0))
-      throw Error(where(options) + ": r.Mr = " + num(rsums[1]) + " at iteration " +
+    if (result.converged && !stop) break;
+    if (rz_next > 0) {
+      const double beta = rz_next / rz;
+      kernels::cg_direction(exec, beta, z, p);
+    } else if (!result.converged) {
+      throw Error(where(options) + ": r.Mr = " + num(rz_next) + " at iteration " +
                   std::to_string(k) + ": the preconditioner is not positive definite");
-    const double beta = rsums[1] / rz;
-    rz = rsums[1];
-    kernels::cg_direction(exec, beta, z, p);
+    }  // else converged with r.Mr = 0 (r = 0): no direction is needed to continue
+    rz = rz_next;
+    // Saved after the direction update: the state holds exactly what iteration k + 1 reads.
+    const bool scheduled = options.checkpoint_every > 0 && !result.converged &&
+                           (k % options.checkpoint_every == 0 || k == options.maxiter);
+    const int signal = stop ? agreed_signal(comm, *guard) : 0;
+    if (scheduled || stop) {
+      exec.fence();
+      options.save(CgState{k, rz, b_norm, result.residuals, x, r, p, signal});
+    }
+    if (stop) {
+      guard->acknowledge();
+      result.seconds = clock.seconds();
+      throw Interrupted(signal, options.label + " stopped by " + signal_name(signal) +
+                                    " after iteration " + std::to_string(k) + " (residual " +
+                                    num(residual) + "), its state saved");
+    }
   }
   exec.fence();
   result.seconds = clock.seconds();

@@ -899,7 +899,7 @@ TEST(Config, BadOverridesNameTheOverride) {
   // An override that needs a section where the file has a value.
   EXPECT_EQ(parse_error("solver: 3", {"solver.tol=1e-3"}),
             "(config text): key solver: expected a mapping of keys (backend, tol, maxiter, cross_check, "
-            "petsc_options), got '3'");
+            "petsc_options, checkpoint), got '3'");
 }
 
 // ---------------------------------------------------------------------------------------------

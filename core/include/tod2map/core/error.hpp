@@ -44,6 +44,17 @@ class NotCompiled : public Error {
   using Error::Error;
 };
 
+/// The run was stopped by a signal (SIGTERM, SIGINT, SIGUSR1) at a point where it could stop
+/// cleanly, after saving what it can continue from. The executable exits with 128 + signal().
+class Interrupted : public Error {
+ public:
+  Interrupted(int signal, const std::string& what) : Error(what), signal_(signal) {}
+  int signal() const { return signal_; }
+
+ private:
+  int signal_;
+};
+
 namespace detail {
 [[noreturn]] void throw_mpi_error(int code, const char* call, const char* file, int line);
 }  // namespace detail

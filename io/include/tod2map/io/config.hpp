@@ -55,6 +55,12 @@ struct SolverConfig {
   /// After our CG (destriping), solve the same system again with a reference solver from the
   /// same start and compare: none | belos (Trilinos) | ksp (PETSc KSPCG).
   std::string cross_check = "none";
+  /// Checkpoints of the destriping CG (docs/checkpoint.md): `tod2map run --resume` continues
+  /// from the file.
+  struct Checkpoint {
+    std::string path;  ///< "" = off; relative to the current folder, as output.path
+    int every = 0;     ///< iterations between checkpoints; 0 = only when a signal stops the run
+  } checkpoint;
 };
 
 struct Hdf5OutputConfig {

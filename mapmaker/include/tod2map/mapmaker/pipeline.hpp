@@ -14,6 +14,8 @@
 
 namespace tod2map::mapmaker {
 
+class CgCheckpointing;
+
 /// Wall-clock seconds of one phase (max over ranks).
 struct PhaseTiming {
   std::string name;
@@ -32,6 +34,7 @@ struct MapMakingResult {
   std::vector<double> peak_rss_bytes;  ///< per rank (filled on every rank)
   double sample_bytes_per_sample = 0;  ///< max over ranks of the sample arrays' bytes / samples
   std::int64_t pixel_bytes = 0;        ///< max over ranks of PixelSystem's arrays (not the backend's buffers)
+  std::string checkpoint;              ///< the summary's line on CG checkpoints ("" when off)
 };
 
 /// Makes the map from timelines already in memory (this rank's share). Collective.
@@ -41,9 +44,11 @@ MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& t
 /// Makes the map from this rank's samples with their pointing already expanded
 /// (LocalDataBuilder); coordsys is the input's COORDSYS agreed over ranks (agree_coordsys).
 /// expansion_seconds (time the caller spent expanding) is added to the pointing phase.
+/// checkpointing (run() passes it) gives the destriping CG its checkpoint hooks.
 /// Every other make_map ends here. Collective.
 MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::string& coordsys,
-                         MPI_Comm comm, double expansion_seconds = 0);
+                         MPI_Comm comm, double expansion_seconds = 0,
+                         CgCheckpointing* checkpointing = nullptr);
 
 /// The pointing options a config asks for (nside, ordering, Stokes, baseline length).
 PointingOptions pointing_options(const io::Config& config);
@@ -53,8 +58,12 @@ PointingOptions pointing_options(const io::Config& config);
 std::string agree_coordsys(MPI_Comm comm, const std::string& mine);
 
 /// The whole run: read config.input, make the map, write config.output.path (unless
-/// write_output is false), print the summary on rank 0. Collective.
-MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output = true);
+/// write_output is false), print the summary on rank 0. Collective. With
+/// solver.checkpoint.path set, the destriping CG writes checkpoints; resume continues from
+/// the one there, checked against this run before any timeline is read (CgCheckpointing).
+/// A signal that stops the CG throws Interrupted, after the checkpoint is written.
+MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output = true,
+                    bool resume = false);
 
 /// The one-screen summary printed at the end of a run.
 std::string format_summary(const MapMakingResult& result, const io::Config& config);

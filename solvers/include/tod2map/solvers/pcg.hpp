@@ -3,6 +3,7 @@
 // destriping and GLS map-making.
 #include <mpi.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,12 +11,36 @@
 
 namespace tod2map::solvers {
 
-/// Stopping rule and reporting of pcg() (and belos_cg()).
+/// The state of pcg() between two iterations: exactly what the loop needs to continue as if it
+/// had never stopped (z = M r is recomputed from r). Scalars and history are the same on every
+/// rank; the views are this rank's local parts (A.local_size() entries each).
+struct CgState {
+  int iteration = 0;              ///< k, iterations done
+  double rz = 0;                  ///< r_k . M r_k, summed over ranks
+  double b_norm = 0;              ///< ||b||, summed over ranks
+  std::vector<double> residuals;  ///< relative residuals 0..k (k + 1 values)
+  Vector x;                       ///< iterate x_k
+  Vector r;                       ///< residual r_k = b - A x_k (the recursively updated one)
+  Vector p;                       ///< direction of iteration k + 1
+  int signal = 0;                 ///< pcg to save(): the signal that stops the solve, or 0
+};
+
+/// Stopping rule, reporting and checkpoint hooks of pcg() (belos_cg()/ksp_cg() read only the
+/// first four).
 struct CgOptions {
   double tol = 1e-10;        ///< stop when ||r_k|| / ||b|| <= tol (>= 0; 0 runs maxiter)
   int maxiter = 500;         ///< most iterations (>= 0)
   bool progress = true;      ///< progress lines on rank 0 through log::info
   std::string label = "cg";  ///< names the solve in progress lines and errors
+  /// Continue from this state (a CgState that save() was given, or one read back from a file)
+  /// instead of starting from x: x's entries are replaced by resume->x.
+  const CgState* resume = nullptr;
+  /// Called collectively with the state after every checkpoint_every-th iteration, after the
+  /// last iteration of a solve that stops at maxiter unconverged (when checkpoint_every > 0),
+  /// and when a signal stops the solve. Setting it also makes pcg catch SIGTERM, SIGINT and
+  /// SIGUSR1 while it runs (InterruptGuard). The views are pcg's own: copy what you keep.
+  std::function<void(const CgState&)> save;
+  int checkpoint_every = 0;  ///< >= 0; 0: save() only at a signal
 };
 
 /// Outcome of a solve.
@@ -24,6 +49,7 @@ struct CgResult {
   bool converged = false;         ///< relative residual reached tol
   std::vector<double> residuals;  ///< relative residual ||r_k||/||b||, k = 0..iterations
   double seconds = 0;             ///< wall time of the solve
+  int resumed_from = -1;          ///< iteration the solve continued from (options.resume), or -1
 };
 
 /// Preconditioned CG: solves A x = b for symmetric positive definite A. x holds the initial
@@ -36,6 +62,14 @@ struct CgResult {
 /// a non-finite residual). With options.progress, rank 0 logs
 /// "<label> iter 12  residual 3.2e-07  0.015 s/iter" (every iteration up to 10, every 10th up
 /// to 100, then every 100th, and the last) and a closing line.
+///
+/// Checkpoints: with options.resume, pcg checks the state against this solve (sizes on every
+/// rank, ||b|| equal to 1e-12 relative: InvalidArgument otherwise), skips the initial A x and
+/// continues with iteration k + 1 and the residual history continued; at the same rank count
+/// the result is bitwise that of an uninterrupted solve. With options.save, a signal that
+/// arrives on any rank stops every rank at the end of the same iteration: the stop flag rides
+/// in the allreduce of r.r and r.z (one more value, no extra collective), save() gets the state
+/// with its signal, and every rank throws Interrupted.
 CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, const Vector& b,
              const Vector& x, const CgOptions& options);
 

@@ -1,0 +1,145 @@
+#include "tod2map/mapmaker/cg_checkpointing.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+
+#include "device_copies.hpp"
+#include "tod2map/core/interrupt.hpp"
+#include "tod2map/core/log.hpp"
+#include "tod2map/core/mpi.hpp"
+#include "tod2map/core/resources.hpp"
+
+namespace tod2map::mapmaker {
+namespace {
+
+std::vector<double> download(const solvers::Vector& v) {
+  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+  return std::vector<double>(host.data(), host.data() + host.extent(0));
+}
+
+bool exists(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(path, ec);
+}
+
+}  // namespace
+
+CgCheckpointing::CgCheckpointing(const io::Config& config, bool resume, MPI_Comm comm)
+    : comm_(comm),
+      path_(config.solver.checkpoint.path),
+      config_source_(config.source),
+      every_(config.solver.checkpoint.every) {
+  collective(comm, [&] {
+    if (resume && path_.empty())
+      throw InvalidArgument(
+          "--resume: solver.checkpoint.path is not set, so there is no "
+          "checkpoint to resume from");
+    if (resume && config.mapmaker.method != "destripe")
+      throw InvalidArgument("--resume: mapmaker.method " + config.mapmaker.method +
+                            " has no iterative solve to resume (checkpoints are for destripe)");
+  });
+  if (path_.empty()) return;
+  if (config.mapmaker.method != "destripe") {
+    log::info(
+        "checkpoint: solver.checkpoint.path is ignored: mapmaker.method %s has no "
+        "iterative solve",
+        config.mapmaker.method.c_str());
+    return;
+  }
+  enabled_ = true;
+  id_ = io::run_identity(config, comm);
+  if (resume) {
+    const io::CgCheckpoint s = io::read_cg_checkpoint(path_, id_, comm);
+    solvers::CgState state;
+    state.iteration = static_cast<int>(s.iteration);
+    state.rz = s.rz;
+    state.b_norm = s.b_norm;
+    state.residuals = s.residuals;
+    state.x = detail::upload(s.x, "tod2map::checkpoint::x");
+    state.r = detail::upload(s.r, "tod2map::checkpoint::r");
+    state.p = detail::upload(s.p, "tod2map::checkpoint::p");
+    resume_ = std::move(state);
+    log::info("checkpoint: resuming from %s after iteration %lld (residual %.3e)", path_.c_str(),
+              static_cast<long long>(s.iteration), s.residuals.back());
+  } else {
+    io::prepare_checkpoint_folder(path_, comm);
+    if (comm_rank(comm) == 0 && exists(path_))
+      log::warning(
+          "checkpoint: %s exists and is replaced at this run's first checkpoint (to "
+          "continue from it instead, run with --resume)",
+          path_.c_str());
+  }
+  if (every_ > 0)
+    log::info(
+        "checkpoint: %s every %d iterations and when SIGTERM, SIGINT or SIGUSR1 arrives "
+        "during the solve",
+        path_.c_str(), every_);
+  else
+    log::info("checkpoint: %s when SIGTERM, SIGINT or SIGUSR1 arrives during the solve",
+              path_.c_str());
+}
+
+void CgCheckpointing::attach(solvers::CgOptions& cg) {
+  if (!enabled_) return;
+  cg.checkpoint_every = every_;
+  cg.save = [this](const solvers::CgState& state) { save(state); };
+  cg.resume = resume_ ? &*resume_ : nullptr;
+}
+
+void CgCheckpointing::save(const solvers::CgState& state) {
+  Stopwatch clock;
+  io::CgCheckpoint s;
+  s.iteration = state.iteration;
+  s.rz = state.rz;
+  s.b_norm = state.b_norm;
+  s.residuals = state.residuals;
+  s.x = download(state.x);
+  s.r = download(state.r);
+  s.p = download(state.p);
+  io::write_cg_checkpoint(path_, id_, s, comm_);
+  last_saved_ = state.iteration;
+  last_seconds_ = allreduce_max(comm_, clock.seconds());
+  log::info("checkpoint: iteration %d written to %s in %.3f s", state.iteration, path_.c_str(),
+            last_seconds_);
+}
+
+std::string CgCheckpointing::interrupted_message(const Interrupted& e) const {
+  if (!enabled_) return e.what();
+  const std::string how = config_source_.empty()
+                              ? "run again with resume (tod2map.run(..., resume=True))"
+                              : "tod2map run " + config_source_ + " --resume";
+  return std::string(e.what()) + " to " + path_ + "; continue with `" + how +
+         "` (same config, input files and rank count; solver.tol and solver.maxiter may change)";
+}
+
+std::string CgCheckpointing::finish(const solvers::CgResult& solve) {
+  if (!enabled_) return "";
+  const bool have_file = last_saved_ >= 0 || resume_;
+  std::string fate = "no checkpoint was needed";
+  if (have_file && solve.converged) {
+    // The solve is finished and its results made: the state could only repeat it.
+    if (io::remove_cg_checkpoint(path_, comm_)) {
+      fate = "removed (the solve converged)";
+      log::info("checkpoint: %s removed: the solve converged", path_.c_str());
+    } else {
+      fate = "could not be removed";
+      log::warning("checkpoint: could not remove %s after the solve converged", path_.c_str());
+    }
+  } else if (have_file) {
+    fate = "kept (continue with --resume and a larger solver.maxiter)";
+  }
+  char line[512];
+  char written[96] = "none written";
+  if (last_saved_ >= 0)
+    std::snprintf(written, sizeof written, "last written after iteration %d in %.3g s", last_saved_,
+                  last_seconds_);
+  char resumed[64] = "started afresh";
+  if (solve.resumed_from >= 0)
+    std::snprintf(resumed, sizeof resumed, "resumed after iteration %d", solve.resumed_from);
+  std::snprintf(line, sizeof line, "checkpoint %s: %s, %s, %s", path_.c_str(), resumed, written,
+                fate.c_str());
+  return line;
+}
+
+}  // namespace tod2map::mapmaker

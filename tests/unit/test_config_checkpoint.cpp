@@ -1,0 +1,73 @@
+// The solver.checkpoint keys (io/config.hpp): defaults, values, round trip through to_yaml,
+// and every rejection, each naming the key.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tod2map/core/error.hpp"
+#include "tod2map/io/config.hpp"
+
+using testing::HasSubstr;
+using tod2map::ConfigError;
+using tod2map::io::parse_config;
+
+namespace {
+
+std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  try {
+    parse_config(yaml, ".", overrides);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a ConfigError for: " << yaml;
+  return "";
+}
+
+TEST(ConfigCheckpoint, DefaultIsOff) {
+  const auto c = parse_config("");
+  EXPECT_EQ(c.solver.checkpoint.path, "");
+  EXPECT_EQ(c.solver.checkpoint.every, 0);
+}
+
+TEST(ConfigCheckpoint, ValuesAndRoundTrip) {
+  const auto c = parse_config("solver: {checkpoint: {path: ck/state.h5, every: 25}}");
+  EXPECT_EQ(c.solver.checkpoint.path, "ck/state.h5");
+  EXPECT_EQ(c.solver.checkpoint.every, 25);
+  const auto back = parse_config(tod2map::io::to_yaml(c));
+  EXPECT_EQ(back.solver.checkpoint.path, "ck/state.h5");
+  EXPECT_EQ(back.solver.checkpoint.every, 25);
+  const auto off = parse_config(tod2map::io::to_yaml(parse_config("")));
+  EXPECT_EQ(off.solver.checkpoint.path, "");
+  const auto set =
+      parse_config("", ".", {"solver.checkpoint.every=3", "solver.checkpoint.path=a.h5"});
+  EXPECT_EQ(set.solver.checkpoint.every, 3);
+  EXPECT_EQ(set.solver.checkpoint.path, "a.h5");
+}
+
+TEST(ConfigCheckpoint, Rejections) {
+  EXPECT_THAT(error_of("solver: {checkpoint: {every: -1}}"),
+              HasSubstr("key solver.checkpoint.every: "));
+  EXPECT_THAT(error_of("solver: {checkpoint: {every: 1.5}}"),
+              HasSubstr("key solver.checkpoint.every: expected an integer"));
+  EXPECT_THAT(error_of("solver: {checkpoint: {path: [a, b]}}"),
+              HasSubstr("key solver.checkpoint.path: expected a string"));
+  EXPECT_THAT(error_of("solver: {checkpoint: {evry: 3}}"),
+              HasSubstr("key solver.checkpoint.evry: unknown key (did you mean "
+                        "'solver.checkpoint.every'?)"));
+  EXPECT_THAT(error_of("solver: {checkpoint: 5}"),
+              HasSubstr("key solver.checkpoint: expected a mapping of keys (path, every)"));
+  // The map and the checkpoint must be different files.
+  EXPECT_THAT(error_of("solver: {checkpoint: {path: out/map.h5}}"),
+              HasSubstr("key solver.checkpoint.path: 'out/map.h5' is the map file output.path"));
+  EXPECT_THAT(error_of("solver: {checkpoint: {path: ./out/m.h5.partial}}\n"
+                       "output: {path: out/m.h5}"),
+              HasSubstr("is the map file output.path (or its .partial)"));
+  EXPECT_THAT(error_of("solver: {checkpoint: {path: out/}}"),
+              HasSubstr("key solver.checkpoint.path: 'out/' names a folder"));
+  EXPECT_THAT(error_of("", {"solver.checkpoint.every=-2"}),
+              HasSubstr("--set solver.checkpoint.every=-2: key solver.checkpoint.every"));
+}
+
+}  // namespace
