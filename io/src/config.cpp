@@ -77,11 +77,15 @@ constexpr KeyInfo kSchema[] = {
     {"mapmaker.noise_prior", Kind::leaf},
     {"mapmaker.min_hits", Kind::leaf},
     {"mapmaker.min_rcond", Kind::leaf},
+    {"mapmaker.nside_cross", Kind::leaf},
     {"solver", Kind::section},
     {"solver.backend", Kind::leaf},
     {"solver.tol", Kind::leaf},
     {"solver.maxiter", Kind::leaf},
     {"solver.cross_check", Kind::leaf},
+    {"solver.preconditioner", Kind::leaf},
+    {"solver.precond_width", Kind::leaf},
+    {"solver.coarse_nside", Kind::leaf},
     {"solver.petsc_options", Kind::free_map},
     {"solver.checkpoint", Kind::section},
     {"solver.checkpoint.path", Kind::leaf},
@@ -220,8 +224,7 @@ std::string join_list(const std::vector<std::string>& items) {
 /// indices). A key that belongs to another section is suggested there.
 std::string unknown_key_problem(const std::string& schema_parent, const std::string& display_parent,
                                 const std::string& key) {
-  if (auto sibling = closest(key, children_of(schema_parent)))
-    return "unknown key (did you mean '" + join_path(display_parent, *sibling) + "'?)";
+  const auto sibling = closest(key, children_of(schema_parent));
   std::vector<std::string> elsewhere;
   for (const KeyInfo& k : kSchema) {
     const std::string path = k.path;
@@ -237,6 +240,10 @@ std::string unknown_key_problem(const std::string& schema_parent, const std::str
       best_d = *d;
     }
   }
+  // A key of this section is suggested first, unless the name is exactly one of another
+  // section ("mapmaker.nside" is pixelization.nside, not a prefix of mapmaker.nside_cross).
+  if (sibling && !(best && best_d == 0 && *typo_distance(key, *sibling) > 0))
+    return "unknown key (did you mean '" + join_path(display_parent, *sibling) + "'?)";
   if (best) return "unknown key (did you mean '" + *best + "'?)";
   return "unknown key (expected one of: " + join_list(children_of(schema_parent)) + ")";
 }
@@ -693,6 +700,24 @@ void read_mapmaker(const Section& s, MapmakerConfig& c) {
   check_at_least(s, "min_hits", c.min_hits, 0);
   s.get("min_rcond", c.min_rcond);
   check_interval(s, "min_rcond", c.min_rcond, 0.0, 1.0, true);
+  s.get("nside_cross", c.nside_cross);
+  check_nside(s, "nside_cross", c.nside_cross, true);
+}
+
+// nside_cross is a resolution of the destriping system below the map's, and the two-level
+// preconditioner's coarse grid one at or below that.
+void check_resolutions(const Section& top, const Config& c) {
+  if (c.mapmaker.nside_cross > c.pixelization.nside)
+    top.sub("mapmaker").fail("nside_cross", std::to_string(c.mapmaker.nside_cross) +
+                                                " is above pixelization.nside (" +
+                                                std::to_string(c.pixelization.nside) +
+                                                "): destriping runs at nside_cross <= nside "
+                                                "(0 = nside)");
+  const std::int64_t z = c.mapmaker.nside_cross > 0 ? c.mapmaker.nside_cross : c.pixelization.nside;
+  if (c.solver.preconditioner == "two_level" && c.solver.coarse_nside > z)
+    top.sub("solver").fail("coarse_nside", std::to_string(c.solver.coarse_nside) +
+                                               " is above the destriping resolution (" +
+                                               std::to_string(z) + ")");
 }
 
 void read_solver(const Section& s, SolverConfig& c) {
@@ -705,6 +730,12 @@ void read_solver(const Section& s, SolverConfig& c) {
   check_at_least(s, "maxiter", c.maxiter, 1);
   s.get("cross_check", c.cross_check);
   check_choice(s, "cross_check", c.cross_check, {"none", "belos", "ksp"}, "cross-check solver");
+  s.get("preconditioner", c.preconditioner);
+  check_choice(s, "preconditioner", c.preconditioner, {"diagonal", "banded", "two_level"}, "preconditioner");
+  s.get("precond_width", c.precond_width);
+  check_at_least(s, "precond_width", c.precond_width, 1);
+  s.get("coarse_nside", c.coarse_nside);
+  check_nside(s, "coarse_nside", c.coarse_nside, false);
   const Section cp = s.sub("checkpoint");
   cp.get("path", c.checkpoint.path);
   cp.get("every", c.checkpoint.every);
@@ -993,6 +1024,7 @@ Config parse_document(const std::string& yaml_text, const std::string& source,
   read_solver(top.sub("solver"), config.solver);
   read_output(top.sub("output"), config.output);
   check_checkpoint_path(top.sub("solver").sub("checkpoint"), config);
+  check_resolutions(top, config);
   return config;
 }
 
@@ -1095,6 +1127,7 @@ std::string to_yaml(const Config& c) {
   w.put("noise_prior", c.mapmaker.noise_prior);
   w.put("min_hits", c.mapmaker.min_hits);
   w.put("min_rcond", c.mapmaker.min_rcond);
+  w.put("nside_cross", c.mapmaker.nside_cross);
   w.end();
 
   w.begin("solver");
@@ -1102,6 +1135,9 @@ std::string to_yaml(const Config& c) {
   w.put("tol", c.solver.tol);
   w.put("maxiter", c.solver.maxiter);
   w.put("cross_check", c.solver.cross_check);
+  w.put("preconditioner", c.solver.preconditioner);
+  w.put("precond_width", c.solver.precond_width);
+  w.put("coarse_nside", c.solver.coarse_nside);
   w.raw() << YAML::Key << "checkpoint" << YAML::Value << YAML::Flow << YAML::BeginMap;
   w.put("path", c.solver.checkpoint.path);
   w.put("every", c.solver.checkpoint.every);

@@ -1,132 +1,193 @@
 #include "tod2map/mapmaker/destriper.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
+#include <numeric>
+#include <tuple>
 #include <string>
 
+#include "cross_level.hpp"
+#include "destripe_operator.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
+#include "tod2map/core/resources.hpp"
 #include "tod2map/io/map_output.hpp"
 #include "tod2map/mapmaker/kernels/baselines.hpp"
+#include "tod2map/mapmaker/map_error.hpp"
 #include "tod2map/mapmaker/noise_prior.hpp"
 
 namespace tod2map::mapmaker {
 
 namespace {
 
-// a -> (F^T N^-1 Z F + C_a^-1) a
-class DestripeOperator : public solvers::LinearOperator {
- public:
-  DestripeOperator(const PixelSystem& system, const LocalData& data, const NoisePrior* prior)
-      : system_(system),
-        data_(data),
-        prior_(prior),
-        rhs_(system.make_owned_map("tod2map::destripe_rhs")),
-        map_(system.make_owned_map("tod2map::destripe_map")) {}
+using detail::fix_gauge;
 
-  void apply(const solvers::Vector& a, const solvers::Vector& y) const override {
-    system_.project_amplitudes(a, rhs_);
-    system_.solve_blocks(rhs_, map_, 0.0);
-    const Vector& overlapped = system_.broadcast_map(map_);
-    kernels::baseline_residuals<ExecSpace>(ExecSpace(), data_.views(), overlapped, a, y);
-    if (prior_) prior_->apply_add(a, y);
-  }
-  std::int64_t local_size() const override { return data_.n_chunks(); }
-
- private:
-  const PixelSystem& system_;
-  const LocalData& data_;
-  const NoisePrior* prior_;
-  Vector rhs_, map_;
-};
-
-// Diagonal preconditioner; baselines without data (and without prior) stay at zero.
-class DiagonalPreconditioner : public solvers::LinearOperator {
- public:
-  explicit DiagonalPreconditioner(Vector inverse_diagonal) : inv_(std::move(inverse_diagonal)) {}
-  void apply(const solvers::Vector& x, const solvers::Vector& y) const override {
-    const auto inv = inv_;
-    Kokkos::parallel_for(
-        "tod2map::mapmaker::diagonal_preconditioner", Kokkos::RangePolicy<ExecSpace>(0, x.extent(0)),
-        KOKKOS_LAMBDA(const std::int64_t i) { y(i) = inv(i) * x(i); });
-  }
-  std::int64_t local_size() const override { return static_cast<std::int64_t>(inv_.extent(0)); }
-
- private:
-  Vector inv_;
-};
-
-// Gauge: removes the hit-weighted mean sum_c w_c a_c / sum_c w_c from the active baselines
-// (the degenerate direction, see destriper.hpp). A free function, not a lambda, because CUDA
-// does not allow device lambdas inside lambdas.
-void fix_gauge(MPI_Comm comm, const Vector& w, const Vector& active, const Vector& a) {
-  const std::int64_t nc = static_cast<std::int64_t>(a.extent(0));
-  double wa = 0, ww = 0;
-  Kokkos::parallel_reduce(
-      "tod2map::mapmaker::baseline_mean", Kokkos::RangePolicy<ExecSpace>(0, nc),
-      KOKKOS_LAMBDA(const std::int64_t c, double& s1, double& s2) {
-        s1 += w(c) * a(c);
-        s2 += w(c);
-      },
-      wa, ww);
-  double local[2] = {wa, ww}, sums[2] = {0, 0};
-  TOD2MAP_CHECK_MPI(MPI_Allreduce(local, sums, 2, MPI_DOUBLE, MPI_SUM, comm));
-  const double mean = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+// 1 on baselines with a used sample or a prior, else 0: those the CG moves.
+Vector active_baselines(const Vector& weights, const NoisePrior* prior) {
+  const std::int64_t nc = static_cast<std::int64_t>(weights.extent(0));
+  Vector active("tod2map::active_baselines", nc);
+  const Vector prior_diag = prior ? prior->diagonal() : Vector("tod2map::no_prior", nc);
+  const auto w = weights;
   Kokkos::parallel_for(
-      "tod2map::mapmaker::remove_baseline_mean", Kokkos::RangePolicy<ExecSpace>(0, nc),
-      KOKKOS_LAMBDA(const std::int64_t c) {
-        if (active(c) > 0) a(c) -= mean;
-      });
+      "tod2map::mapmaker::active_baselines", Kokkos::RangePolicy<ExecSpace>(0, nc),
+      KOKKOS_LAMBDA(const std::int64_t c) { active(c) = w(c) + prior_diag(c) > 0 ? 1.0 : 0.0; });
+  return active;
 }
+
+// y = x - y (in place on y).
+void subtract_from(const Vector& x, const Vector& y) {
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::subtract_from", Kokkos::RangePolicy<ExecSpace>(0, y.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t i) { y(i) = x(i) - y(i); });
+}
+
+// The binned map of d - F a: (P^T N^-1 P)^-1 (P^T N^-1 d - P^T N^-1 F a), with no copy of the
+// samples. rhs_d = P^T N^-1 d; work is overwritten.
+void map_of_baselines(const PixelSystem& system, const Vector& rhs_d, const Vector& a,
+                      const Vector& work, const Vector& owned_map) {
+  system.project_amplitudes(a, work);
+  subtract_from(rhs_d, work);
+  system.solve_blocks(work, owned_map, io::kUnseen);
+}
+
+// Snapshots of the iterate every kSnapshotEvery iterations: the map's change over the last of
+// them is the measure of what the last iterations still did.
+constexpr int kSnapshotEvery = 10;
 
 }  // namespace
 
 DestripeResult destripe(const PixelSystem& system, LocalData& data, const DestripeOptions& options,
                         const Vector& owned_map) {
+  Stopwatch clock;
   MPI_Comm comm = system.distribution().comm();
   ExecSpace exec;
+  DestripeResult result;
+
+  // The pixel system of Z: the map's own, or the coarser one of nside_cross (built from every
+  // used sample, before the map's masked pixels drop theirs).
+  std::unique_ptr<detail::CrossLevel> cross;
+  if (options.nside_cross > 0 && options.nside_cross != data.nside) {
+    cross = detail::make_cross_level(data, system.distribution(), options.nside_cross,
+                                     options.min_hits, options.min_rcond);
+    result.cross_pixels_observed = cross->system->n_observed();
+    result.cross_pixels_masked = cross->system->n_masked();
+    log::info("destripe: Z at nside_cross %lld: %lld pixels observed, %lld masked",
+              static_cast<long long>(options.nside_cross),
+              static_cast<long long>(result.cross_pixels_observed),
+              static_cast<long long>(result.cross_pixels_masked));
+  }
+  const PixelSystem& zsys = cross ? *cross->system : system;
+  LocalData& zdata = cross ? cross->data : data;
   system.drop_masked_samples(data);
-  const auto views = data.views();
+  if (cross) zsys.drop_masked_samples(zdata);
+  const auto views = zdata.views();
   const std::int64_t nc = data.n_chunks();
 
   std::unique_ptr<NoisePrior> prior;
-  if (options.noise_prior) prior = std::make_unique<NoisePrior>(data, options.baseline_seconds);
-
-  // Preconditioner and the weights of the gauge condition.
-  Vector weights("tod2map::baseline_weights", nc);
-  kernels::baseline_weights<ExecSpace>(exec, views, weights);
-  Vector inverse_diagonal("tod2map::baseline_precond", nc);
-  {
-    const auto w = weights;
-    Vector prior_diag = prior ? prior->diagonal() : Vector("tod2map::no_prior", nc);
-    Kokkos::parallel_for(
-        "tod2map::mapmaker::invert_diagonal", Kokkos::RangePolicy<ExecSpace>(0, nc),
-        KOKKOS_LAMBDA(const std::int64_t c) {
-          const double d = w(c) + prior_diag(c);
-          inverse_diagonal(c) = d > 0 ? 1.0 / d : 0.0;
-        });
+  if (options.noise_prior) {
+    prior = std::make_unique<NoisePrior>(data, options.baseline_seconds);
+    log::info("destripe: noise prior kernels of up to %d lags (largest over ranks)",
+              static_cast<int>(allreduce_max(comm, static_cast<double>(prior->max_kernel_length()))));
   }
 
-  // Right-hand side F^T N^-1 Z d = F^T N^-1 (d - P m_d), m_d the binned map of d.
+  // Weights F^T N^-1 F (the gauge condition's), the active baselines and the preconditioner.
+  Vector weights("tod2map::baseline_weights", nc);
+  kernels::baseline_weights<ExecSpace>(exec, views, weights);
+  const Vector active = active_baselines(weights, prior.get());
+  const detail::GaugeProjection gauge(comm, active);
+  detail::DestripeOperator A(zsys, zdata, prior.get(), gauge);
+  std::unique_ptr<solvers::LinearOperator> M = make_baseline_preconditioner(
+      options.preconditioner, zdata, weights, prior.get(), options.precond_width);
+  if (options.preconditioner == PreconditionerKind::two_level)
+    M = make_two_level_preconditioner(comm, A, std::move(M), zdata, active, options.coarse_nside);
+
+  // Right-hand side F^T N^-1 Z d = F^T N^-1 (d - P m_d), m_d the binned map of d (in Z's pixels).
   Vector rhs_d = system.make_owned_map("tod2map::rhs_d");
   system.project(data.signal, rhs_d);
-  Vector m_d = system.make_owned_map("tod2map::binned_d");
-  system.solve_blocks(rhs_d, m_d, 0.0);
   Vector b("tod2map::destripe_b", nc);
-  const Vector& m_d_overlapped = system.broadcast_map(m_d);
-  data.signal.visit([&](const auto& tod) {
-    kernels::baseline_rhs<ExecSpace>(exec, views, tod, m_d_overlapped, b);
-  });
+  {
+    Vector zrhs = cross ? zsys.make_owned_map("tod2map::rhs_d_cross") : rhs_d;
+    if (cross) zsys.project(zdata.signal, zrhs);
+    Vector m_d = zsys.make_owned_map("tod2map::binned_d");
+    zsys.solve_blocks(zrhs, m_d, 0.0);
+    const Vector& m_d_overlapped = zsys.broadcast_map(m_d);
+    zdata.signal.visit([&](const auto& tod) {
+      kernels::baseline_rhs<ExecSpace>(exec, views, tod, m_d_overlapped, b);
+    });
+  }
+  gauge.apply(b);
 
-  DestripeOperator A(system, data, prior.get());
-  DiagonalPreconditioner M(inverse_diagonal);
-  DestripeResult result;
   result.amplitudes = Vector("tod2map::baselines", nc);
   solvers::CgOptions cg = options.cg;
   cg.label = "destripe";
-  result.cg = solvers::pcg(comm, A, &M, b, result.amplitudes, cg);
+  cg.true_residual = true;
 
-  fix_gauge(comm, weights, inverse_diagonal, result.amplitudes);
+  // Observation of the iterates: snapshots for the map-change estimate, and the caller's map.
+  Vector snapshot[2] = {Vector("tod2map::baseline_snapshot0", nc),
+                        Vector("tod2map::baseline_snapshot1", nc)};
+  int snapshot_iteration[2] = {-1, -1};
+  Vector work_map = system.make_owned_map("tod2map::destripe_work_map");
+  Vector observed_map = options.observe_map ? system.make_owned_map("tod2map::observed_map") : Vector();
+  Vector gauged("tod2map::baselines_gauged", options.observe_map ? nc : 0);
+  const int observe_every = options.observe_map ? std::max(0, options.observe_every) : 0;
+  auto observe_map = [&](int k, const Vector& x) {
+    const double at = clock.seconds();
+    Kokkos::deep_copy(exec, gauged, x);
+    fix_gauge(comm, weights, active, gauged);
+    map_of_baselines(system, rhs_d, gauged, work_map, observed_map);
+    options.observe_map(k, observed_map, at);
+    clock.pause(clock.seconds() - at);
+  };
+  cg.observe_every = observe_every > 0 ? std::gcd(observe_every, kSnapshotEvery) : kSnapshotEvery;
+  cg.observe = [&](int k, const Vector& x) {
+    if (k % kSnapshotEvery == 0) {
+      const int slot = (k / kSnapshotEvery) % 2;
+      Kokkos::deep_copy(exec, snapshot[slot], x);
+      snapshot_iteration[slot] = k;
+    }
+    if (observe_every > 0 && k % observe_every == 0) observe_map(k, x);
+  };
+  result.cg = solvers::pcg(comm, A, M.get(), b, result.amplitudes, cg);
+  std::tie(result.eig_min, result.eig_max) = solvers::cg_eigen_estimates(result.cg);
+  // The caller also gets the last iterate when the solve ended between two observations.
+  if (observe_every > 0 && result.cg.iterations % observe_every != 0)
+    observe_map(result.cg.iterations, result.amplitudes);
+
+  fix_gauge(comm, weights, active, result.amplitudes);
+
+  // How much the map moved since the older usable snapshot, and the error that leaves.
+  {
+    const int k = result.cg.iterations;
+    // The latest snapshot at least kSnapshotEvery / 2 iterations back, else the latest one.
+    int use = -1;
+    for (int s = 0; s < 2; ++s) {
+      const int j = snapshot_iteration[s];
+      if (j < 0 || j >= k) continue;
+      const bool far = k - j >= kSnapshotEvery / 2;
+      const bool use_far = use >= 0 && k - snapshot_iteration[use] >= kSnapshotEvery / 2;
+      if (use < 0 || (far && !use_far) || (far == use_far && j > snapshot_iteration[use])) use = s;
+    }
+    if (use >= 0) {
+      const int j = snapshot_iteration[use];
+      Vector delta("tod2map::baseline_change", nc);
+      Kokkos::deep_copy(exec, delta, result.amplitudes);
+      const auto old = snapshot[use];
+      Kokkos::parallel_for(
+          "tod2map::mapmaker::baseline_change", Kokkos::RangePolicy<ExecSpace>(0, nc),
+          KOKKOS_LAMBDA(const std::int64_t c) { delta(c) -= old(c); });
+      fix_gauge(comm, weights, active, delta);
+      system.project_amplitudes(delta, work_map);
+      Vector change = system.make_owned_map("tod2map::map_change");
+      system.solve_blocks(work_map, change, 0.0);
+      result.map_change = noise_normalized_rms(system, change, true).all;
+      result.change_iterations = k - j;
+      const auto& res = result.cg.residuals;
+      const double ratio = res[static_cast<size_t>(k)] / res[static_cast<size_t>(j)];
+      if (ratio < 1 && ratio > 0) result.error_estimate = result.map_change * ratio / (1 - ratio);
+    }
+  }
 
   if (options.cross_check != solvers::CrossCheck::none) {
     // The same system, start (a = 0) and preconditioner, solved by the reference solver.
@@ -134,11 +195,13 @@ DestripeResult destripe(const PixelSystem& system, LocalData& data, const Destri
     check.solver = options.cross_check;
     const char* name = solvers::cross_check_name(options.cross_check);
     Vector reference("tod2map::baselines_reference", nc);
-    solvers::CgOptions rcg = cg;
+    solvers::CgOptions rcg;
+    rcg.tol = cg.tol;
+    rcg.maxiter = cg.maxiter;
     rcg.label = std::string("destripe/") + name;
     rcg.progress = false;
-    check.reference = solvers::reference_cg(options.cross_check, comm, A, &M, b, reference, rcg);
-    fix_gauge(comm, weights, inverse_diagonal, reference);
+    check.reference = solvers::reference_cg(options.cross_check, comm, A, M.get(), b, reference, rcg);
+    fix_gauge(comm, weights, active, reference);
     check.max_relative_difference =
         solvers::max_relative_difference(comm, result.amplitudes, reference);
     const double limit = 100 * cg.tol;
@@ -167,13 +230,8 @@ DestripeResult destripe(const PixelSystem& system, LocalData& data, const Destri
                    cg.maxiter);
   }
 
-  // Map of d - F a: (P^T N^-1 P)^-1 (P^T N^-1 d - P^T N^-1 F a), with no copy of the samples.
-  Vector rhs_a = system.make_owned_map("tod2map::rhs_a");
-  system.project_amplitudes(result.amplitudes, rhs_a);
-  Kokkos::parallel_for(
-      "tod2map::mapmaker::subtract_rhs", Kokkos::RangePolicy<ExecSpace>(0, rhs_a.extent(0)),
-      KOKKOS_LAMBDA(const std::int64_t i) { rhs_d(i) -= rhs_a(i); });
-  system.solve_blocks(rhs_d, owned_map, io::kUnseen);
+  map_of_baselines(system, rhs_d, result.amplitudes, work_map, owned_map);
+  result.seconds = clock.seconds();
   return result;
 }
 

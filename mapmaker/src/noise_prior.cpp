@@ -9,6 +9,7 @@
 
 #include "device_copies.hpp"
 #include "tod2map/core/error.hpp"
+#include "tod2map/mapmaker/kernels/fft.hpp"
 
 namespace tod2map::mapmaker {
 
@@ -24,9 +25,9 @@ std::int64_t next_pow2(std::int64_t n) {
 
 }  // namespace
 
-std::vector<double> NoisePrior::kernel_lags(double sigma, double fknee, double alpha,
-                                            double sample_rate, std::int64_t baseline_samples,
-                                            std::int64_t nof) {
+std::vector<double> NoisePrior::inverse_spectrum(double sigma, double fknee, double alpha,
+                                                 double sample_rate, std::int64_t baseline_samples,
+                                                 std::int64_t nof) {
   const double fa = sample_rate / static_cast<double>(baseline_samples);
   const double white = sigma * sigma / sample_rate;  // two-sided white level per Hz
   auto psd = [&](double f) { return white * std::pow(fknee / std::abs(f), alpha); };
@@ -46,6 +47,15 @@ std::vector<double> NoisePrior::kernel_lags(double sigma, double fknee, double a
     }
     fcov[static_cast<size_t>(i)] = spectrum > 0 ? 1.0 / (fa * spectrum) : 0.0;
   }
+  return fcov;
+}
+
+std::vector<double> NoisePrior::kernel_lags(double sigma, double fknee, double alpha,
+                                            double sample_rate, std::int64_t baseline_samples,
+                                            std::int64_t nof) {
+  const std::vector<double> fcov =
+      inverse_spectrum(sigma, fknee, alpha, sample_rate, baseline_samples, nof);
+  const std::int64_t nfreq = nof / 2 + 1;
   // Real, even spectrum -> real, even kernel: K[m] = (1/nof) sum_i fcov_i e^{2 pi i m / nof}.
   std::vector<double> kernel(static_cast<size_t>(nof));
   fftw_complex* in = fftw_alloc_complex(static_cast<size_t>(nfreq));
@@ -68,7 +78,9 @@ NoisePrior::NoisePrior(const LocalData& data, double baseline_seconds) {
   std::vector<std::int64_t> first(spans.size()), count(spans.size()), offset(spans.size() + 1, 0);
   std::vector<std::int32_t> length(spans.size(), 0);
   std::vector<std::int32_t> chunk_timeline(static_cast<size_t>(data.n_chunks()), 0);
-  std::vector<double> kernel, diag(static_cast<size_t>(data.n_chunks()), 0.0);
+  std::vector<double> kernel, diag(static_cast<size_t>(data.n_chunks()), 0.0), spectra;
+  std::vector<std::int32_t> fft_list, fft_log2, uses_fft(spans.size(), 0);
+  std::vector<std::int64_t> fft_offset;
   // Many timelines share parameters: compute each kernel once.
   std::map<std::tuple<double, double, double, double, std::int64_t, std::int64_t>, std::vector<double>> cache;
   for (size_t i = 0; i < spans.size(); ++i) {
@@ -102,6 +114,19 @@ NoisePrior::NoisePrior(const LocalData& data, double baseline_seconds) {
     const auto& lags = it->second;
     const std::int32_t n = static_cast<std::int32_t>(std::min<std::int64_t>(lags.size(), s.n_chunks));
     length[i] = n;
+    int log2nof = 0;
+    while ((std::int64_t{1} << log2nof) < nof) ++log2nof;
+    if (n > 8 * log2nof) {
+      // Long kernel: the exact product by FFT costs less than the convolution.
+      const std::vector<double> fcov =
+          inverse_spectrum(s.sigma, s.fknee, s.alpha, s.samprate, len, nof);
+      fft_list.push_back(static_cast<std::int32_t>(i));
+      fft_log2.push_back(log2nof);
+      fft_offset.push_back(static_cast<std::int64_t>(spectra.size()));
+      for (std::int64_t j = 0; j < nof; ++j) spectra.push_back(fcov[static_cast<size_t>(std::min(j, nof - j))]);
+      uses_fft[i] = 1;
+      fft_max_ = std::max(fft_max_, nof);
+    }
     kernel.insert(kernel.end(), lags.begin(), lags.begin() + n);
     offset[i + 1] = offset[i] + n;
     max_kernel_length_ = std::max(max_kernel_length_, static_cast<int>(n));
@@ -117,6 +142,21 @@ NoisePrior::NoisePrior(const LocalData& data, double baseline_seconds) {
   kernel_ = upload(kernel, "tod2map::prior_kernel");
   diagonal_ = upload(diag, "tod2map::prior_diagonal");
   work_ = Vector("tod2map::prior_work", static_cast<size_t>(data.n_chunks()));
+  fft_list_ = upload(fft_list, "tod2map::prior_fft_list");
+  fft_log2_ = upload(fft_log2, "tod2map::prior_fft_log2");
+  fft_offset_ = upload(fft_offset, "tod2map::prior_fft_offset");
+  uses_fft_ = upload(uses_fft, "tod2map::prior_uses_fft");
+  spectra_ = upload(spectra, "tod2map::prior_spectra");
+  fft_re_ = Vector("tod2map::prior_fft_re", spectra.size());
+  fft_im_ = Vector("tod2map::prior_fft_im", spectra.size());
+  std::vector<double> tw_re(static_cast<size_t>(fft_max_ / 2 + 1)), tw_im(tw_re.size());
+  for (std::size_t k = 0; k < tw_re.size(); ++k) {
+    const double angle = -2 * M_PI * static_cast<double>(k) / static_cast<double>(fft_max_);
+    tw_re[k] = std::cos(angle);
+    tw_im[k] = std::sin(angle);
+  }
+  twiddle_re_ = upload(tw_re, "tod2map::prior_twiddle_re");
+  twiddle_im_ = upload(tw_im, "tod2map::prior_twiddle_im");
   means_ = Vector("tod2map::prior_means", spans.size());
 }
 
@@ -129,6 +169,7 @@ void NoisePrior::apply_add(const Vector& a, const Vector& y) const {
   const auto kernel = kernel_;
   const auto work = work_;
   const auto means = means_;
+  const auto uses_fft = uses_fft_;
   const std::int64_t nc = static_cast<std::int64_t>(a.extent(0));
   // Timeline means of a (only where there is a kernel).
   Kokkos::parallel_for(
@@ -145,6 +186,7 @@ void NoisePrior::apply_add(const Vector& a, const Vector& y) const {
       KOKKOS_LAMBDA(const std::int64_t c) {
         const std::int32_t i = tl_of(c);
         const std::int32_t n = length(i);
+        if (uses_fft(i)) return;  // the FFT pass below
         if (n == 0) {
           work(c) = 0.0;
           return;
@@ -159,6 +201,39 @@ void NoisePrior::apply_add(const Vector& a, const Vector& y) const {
         }
         work(c) = s;
       });
+  // work = K (a - mean) exactly, by FFT, for the timelines with long kernels: (a - mean)
+  // zero-padded to the grid, times the spectrum, back (the 1/nof of the inverse applied here).
+  if (fft_list_.extent(0) > 0) {
+    const auto list = fft_list_;
+    const auto log2n = fft_log2_;
+    const auto at = fft_offset_;
+    const auto spectra = spectra_;
+    const auto re = fft_re_;
+    const auto im = fft_im_;
+    const kernels::FftTwiddles tw{twiddle_re_.data(), twiddle_im_.data(), fft_max_};
+    Kokkos::parallel_for(
+        "tod2map::mapmaker::prior_fft", Kokkos::RangePolicy<ExecSpace>(0, list.extent(0)),
+        KOKKOS_LAMBDA(const std::int64_t f) {
+          const std::int32_t i = list(f);
+          const std::int64_t nof = std::int64_t{1} << log2n(f), o = at(f), lo = first(i);
+          const std::int64_t n = count(i);
+          double* xr = &re(o);
+          double* xi = &im(o);
+          const double m = means(i);
+          for (std::int64_t j = 0; j < nof; ++j) {
+            xr[j] = j < n ? a(lo + j) - m : 0.0;
+            xi[j] = 0.0;
+          }
+          kernels::fft_inplace(xr, xi, nof, log2n(f), tw, false);
+          for (std::int64_t j = 0; j < nof; ++j) {
+            xr[j] *= spectra(o + j);
+            xi[j] *= spectra(o + j);
+          }
+          kernels::fft_inplace(xr, xi, nof, log2n(f), tw, true);
+          const double scale = 1.0 / static_cast<double>(nof);
+          for (std::int64_t j = 0; j < n; ++j) work(lo + j) = xr[j] * scale;
+        });
+  }
   // y += work - mean(work)
   Kokkos::parallel_for(
       "tod2map::mapmaker::prior_mean_out", Kokkos::RangePolicy<ExecSpace>(0, n_timelines_),

@@ -82,6 +82,51 @@ std::vector<io::MapOutput::Array> baseline_arrays(MPI_Comm comm, const LocalData
   return out;
 }
 
+// The summary's account of a destriping solve: whether it converged and on what measure, and
+// what the map error left is likely to be, in units a user can judge (the white-noise rms of
+// each pixel).
+std::string describe_convergence(const DestripeResult& d, const io::Config& config) {
+  const auto& cg = d.cg;
+  char line[512];
+  std::string s;
+  const double res = cg.residuals.empty() ? 0.0 : cg.residuals.back();
+  const char* verdict = cg.converged                           ? "converged"
+                        : cg.stop == solvers::CgStop::round_off ? "NOT converged: round-off limit"
+                                                                : "NOT converged: maxiter";
+  std::snprintf(line, sizeof line,
+                "solver: %d iterations (%s preconditioner), relative residual %.3e (true %.3e), "
+                "tol %.3g: %s",
+                cg.iterations, config.solver.preconditioner.c_str(), res, cg.true_residual,
+                config.solver.tol, verdict);
+  s += line;
+  if (d.map_change >= 0) {
+    std::snprintf(line, sizeof line,
+                  "\nsolver: the map moved %.2e (rms, in white-noise sigma per pixel) in the last "
+                  "%d iterations",
+                  d.map_change, d.change_iterations);
+    s += line;
+    if (d.error_estimate >= 0) {
+      std::snprintf(line, sizeof line, "; estimated map error left %.1e sigma", d.error_estimate);
+      s += line;
+    }
+  }
+  if (!cg.converged && d.eig_min > 0 && d.eig_max > 0) {
+    std::snprintf(line, sizeof line,
+                  "\nsolver: the preconditioned system's condition number is at least %.1e: "
+                  "try solver.preconditioner, mapmaker.nside_cross or a larger solver.maxiter",
+                  d.eig_max / d.eig_min);
+    s += line;
+  }
+  if (cg.true_residual > 10 * std::max(res, config.solver.tol)) {
+    std::snprintf(line, sizeof line,
+                  "\nsolver: the true residual is %.1e times the recursive one: round-off limits "
+                  "the attainable accuracy to about %.1e",
+                  cg.true_residual / std::max(res, 1e-300), cg.true_residual);
+    s += line;
+  }
+  return s;
+}
+
 void gather_peak_rss(MPI_Comm comm, MapMakingResult& result) {
   const double rss = static_cast<double>(peak_rss_bytes());
   result.peak_rss_bytes.assign(static_cast<size_t>(comm_size(comm)), 0.0);
@@ -133,7 +178,8 @@ MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& t
 }
 
 MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::string& coordsys,
-                         MPI_Comm comm, double expansion_seconds, CgCheckpointing* checkpointing) {
+                         MPI_Comm comm, double expansion_seconds, CgCheckpointing* checkpointing,
+                         const DestripeObserver* observer) {
   check_method(config);
   check_cross_check(config);
   // Before the first use of PETSc (backend petsc, cross-check ksp), which reads them.
@@ -183,12 +229,29 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
     dopt.cg.tol = config.solver.tol;
     dopt.cg.maxiter = config.solver.maxiter;
     dopt.cross_check = solvers::parse_cross_check(config.solver.cross_check);
+    dopt.preconditioner = parse_preconditioner(config.solver.preconditioner);
+    dopt.precond_width = config.solver.precond_width;
+    dopt.coarse_nside = config.solver.coarse_nside;
+    dopt.nside_cross = config.mapmaker.nside_cross;
+    dopt.min_hits = config.mapmaker.min_hits;
+    dopt.min_rcond = config.mapmaker.min_rcond;
     if (checkpointing) checkpointing->attach(dopt.cg);
-    log::info("destripe: %lld baselines of %g s, noise prior %s",
+    if (observer && observer->call) {
+      dopt.observe_every = observer->every;
+      dopt.observe_map = [&](int k, const Vector& m, double seconds) {
+        observer->call(k, system, m, seconds);
+      };
+    }
+    log::info("destripe: %lld baselines of %g s, noise prior %s, preconditioner %s%s",
               static_cast<long long>(allreduce_sum(comm, data.n_chunks())),
-              config.mapmaker.baseline_length, config.mapmaker.noise_prior ? "on" : "off");
+              config.mapmaker.baseline_length, config.mapmaker.noise_prior ? "on" : "off",
+              config.solver.preconditioner.c_str(),
+              config.solver.preconditioner == "banded"
+                  ? (" (width " + std::to_string(config.solver.precond_width) + ")").c_str()
+                  : "");
     DestripeResult d = destripe(system, data, dopt, map);
     result.solver = d.cg;
+    result.convergence = describe_convergence(d, config);
     if (config.output.baselines) baselines = baseline_arrays(comm, data, d.amplitudes);
   } else {
     result.solver = binned_map(system, data.signal, map);
@@ -235,7 +298,8 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   return result;
 }
 
-MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, bool resume) {
+MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, bool resume,
+                    const DestripeObserver* observer) {
   Stopwatch total;
   check_method(config);
   check_cross_check(config);
@@ -267,7 +331,7 @@ MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, 
   MapMakingResult result;
   try {
     result = make_map(config, std::move(data), agreed, comm, read.consume_seconds + clock.seconds(),
-                      &checkpointing);
+                      &checkpointing, observer);
   } catch (const Interrupted& e) {
     throw Interrupted(e.signal(), checkpointing.interrupted_message(e));
   }
@@ -302,9 +366,12 @@ std::string format_summary(const MapMakingResult& r, const io::Config& config) {
       static_cast<long long>(r.samples_flagged), static_cast<long long>(r.samples_nonfinite));
   add("pixels observed %lld, masked %lld\n", static_cast<long long>(r.pixels_observed),
       static_cast<long long>(r.pixels_masked));
-  add("solver: %d iterations, final relative residual %.3e%s\n", r.solver.iterations,
-      r.solver.residuals.empty() ? 0.0 : r.solver.residuals.back(),
-      r.solver.converged ? "" : " (NOT converged)");
+  if (!r.convergence.empty())
+    s += r.convergence + "\n";
+  else
+    add("solver: %d iterations, final relative residual %.3e%s\n", r.solver.iterations,
+        r.solver.residuals.empty() ? 0.0 : r.solver.residuals.back(),
+        r.solver.converged ? "" : " (NOT converged)");
   if (!r.checkpoint.empty()) s += r.checkpoint + "\n";
   add("%-10s %10s %14s\n", "phase", "seconds", "samples/s");
   for (const auto& p : r.phases)

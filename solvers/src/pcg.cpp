@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -68,6 +69,10 @@ void validate(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, c
 void allreduce(MPI_Comm comm, double* values, int count) {
   TOD2MAP_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, values, count, MPI_DOUBLE, MPI_SUM, comm));
 }
+
+// Below this relative residual a lost sign of p.Ap or r.Mr is round-off in a (numerically)
+// singular direction, not a wrong operator: the solve ends there instead of failing.
+constexpr double kRoundOffLevel = 1e-6;
 
 // Thins the progress output: every iteration at first, then every 10th, then every 100th.
 bool report_at(int k) { return k <= 10 || (k <= 100 && k % 10 == 0) || k % 100 == 0; }
@@ -173,14 +178,21 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
 
   Stopwatch since_report;
   int last_report = start;
+  double excluded = 0;  // seconds spent in options.observe
   for (int k = start + 1; k <= options.maxiter && !result.converged; ++k) {
     A.apply(p, q);
     double pq = kernels::dot(exec, p, q);
     allreduce(comm, &pq, 1);
-    if (!(pq > 0) || !std::isfinite(pq))
+    if (!(pq > 0) || !std::isfinite(pq)) {
+      if (std::isfinite(pq) && residual < kRoundOffLevel) {
+        result.stop = CgStop::round_off;
+        break;
+      }
       throw Error(where(options) + ": p.Ap = " + num(pq) + " at iteration " + std::to_string(k) +
                   ": the operator is not positive definite");
+    }
     const double alpha = rz / pq;
+    result.alphas.push_back(alpha);
     // {r.r, r.z, stop} of the new residual, summed over ranks in one allreduce: r.z only with
     // a preconditioner (else it is r.r), the stop flag only while signals are caught.
     double sums[3];
@@ -200,7 +212,15 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
     if (!std::isfinite(residual))
       throw Error(where(options) + ": residual is not finite at iteration " + std::to_string(k));
     result.converged = residual <= options.tol;
-    if (options.progress && (report_at(k) || result.converged || k == options.maxiter)) {
+    const bool last = result.converged || k == options.maxiter;
+    if (options.observe && options.observe_every > 0 && (k % options.observe_every == 0 || last)) {
+      exec.fence();
+      Stopwatch observing;
+      options.observe(k, x);
+      excluded += observing.seconds();
+      since_report.pause(observing.seconds());
+    }
+    if (options.progress && (report_at(k) || last)) {
       log::info("%s iter %d  residual %.3e  %.3g s/iter", options.label.c_str(), k, residual,
                 since_report.seconds() / (k - last_report));
       since_report.reset();
@@ -209,8 +229,13 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
     if (result.converged && !stop) break;
     if (rz_next > 0) {
       const double beta = rz_next / rz;
+      result.betas.push_back(beta);
       kernels::cg_direction(exec, beta, z, p);
     } else if (!result.converged) {
+      if (std::isfinite(rz_next) && residual < kRoundOffLevel && !stop) {
+        result.stop = CgStop::round_off;
+        break;
+      }
       throw Error(where(options) + ": r.Mr = " + num(rz_next) + " at iteration " +
                   std::to_string(k) + ": the preconditioner is not positive definite");
     }  // else converged with r.Mr = 0 (r = 0): no direction is needed to continue
@@ -231,17 +256,74 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
                                     num(residual) + "), its state saved");
     }
   }
+  if (result.converged) result.stop = CgStop::converged;
   exec.fence();
-  result.seconds = clock.seconds();
+  result.seconds = clock.seconds() - excluded;
+  if (options.true_residual) {
+    A.apply(x, q);
+    const auto norms = kernels::initial_residual(exec, b, q, q);
+    double rr = norms.rr;
+    allreduce(comm, &rr, 1);
+    result.true_residual = std::sqrt(rr) / b_norm;
+  }
   if (options.progress) {
+    char true_text[64] = "";
+    if (result.true_residual >= 0)
+      std::snprintf(true_text, sizeof true_text, " (true residual %.3e)", result.true_residual);
     if (result.converged)
-      log::info("%s converged: %d iterations, residual %.3e <= tol %.3g, %.3g s",
-                options.label.c_str(), result.iterations, residual, options.tol, result.seconds);
+      log::info("%s converged: %d iterations, residual %.3e%s <= tol %.3g, %.3g s",
+                options.label.c_str(), result.iterations, residual, true_text, options.tol,
+                result.seconds);
+    else if (result.stop == CgStop::round_off)
+      log::warning("%s stopped at the round-off limit: %d iterations, residual %.3e%s > tol %.3g "
+                   "(p.Ap or r.Mr lost its sign: nothing left that double precision can reduce), "
+                   "%.3g s",
+                   options.label.c_str(), result.iterations, residual, true_text, options.tol,
+                   result.seconds);
     else
-      log::warning("%s did not converge: %d iterations, residual %.3e > tol %.3g, %.3g s",
-                   options.label.c_str(), result.iterations, residual, options.tol, result.seconds);
+      log::warning("%s did not converge: %d iterations, residual %.3e%s > tol %.3g, %.3g s",
+                   options.label.c_str(), result.iterations, residual, true_text, options.tol,
+                   result.seconds);
   }
   return result;
+}
+
+std::pair<double, double> cg_eigen_estimates(const CgResult& result) {
+  // Lanczos tridiagonal T of the CG coefficients: T_jj = 1/alpha_j + beta_{j-1}/alpha_{j-1},
+  // T_j,j+1 = sqrt(beta_j)/alpha_j; its extreme eigenvalues by Sturm-sequence bisection.
+  const std::size_t n = std::min(result.alphas.size(), result.betas.size() + 1);
+  if (n < 2) return {0.0, 0.0};
+  std::vector<double> diag(n), off2(n, 0.0);
+  for (std::size_t j = 0; j < n; ++j) {
+    diag[j] = 1.0 / result.alphas[j] + (j > 0 ? result.betas[j - 1] / result.alphas[j - 1] : 0.0);
+    if (j + 1 < n) off2[j] = result.betas[j] / (result.alphas[j] * result.alphas[j]);
+  }
+  double lo = diag[0], hi = diag[0];
+  for (std::size_t j = 0; j < n; ++j) {  // Gershgorin bounds
+    const double rad = std::sqrt(off2[j]) + (j > 0 ? std::sqrt(off2[j - 1]) : 0.0);
+    lo = std::min(lo, diag[j] - rad);
+    hi = std::max(hi, diag[j] + rad);
+  }
+  auto below = [&](double x) {  // eigenvalues of T below x
+    int count = 0;
+    double d = 1.0;
+    for (std::size_t j = 0; j < n; ++j) {
+      d = diag[j] - x - (j > 0 ? off2[j - 1] / d : 0.0);
+      if (d == 0.0) d = -1e-300;
+      if (d < 0) ++count;
+    }
+    return count;
+  };
+  auto kth = [&](int k) {  // k-th smallest eigenvalue (0-based)
+    double a = lo, b = hi;
+    for (int it = 0; it < 200 && b - a > 1e-15 * std::max(std::abs(a), std::abs(b)); ++it) {
+      const double mid = 0.5 * (a + b);
+      if (below(mid) > k) b = mid;
+      else a = mid;
+    }
+    return 0.5 * (a + b);
+  };
+  return {kth(0), kth(static_cast<int>(n) - 1)};
 }
 
 }  // namespace tod2map::solvers

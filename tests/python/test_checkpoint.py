@@ -61,7 +61,7 @@ def test_stopped_at_maxiter_then_resumed_equals_uninterrupted(sim, tmp_path):
     first = run_tod2map(["run", cfg, "--set", "solver.maxiter=12"], ranks=2, cwd=tmp_path)
     for k in (5, 10, 12):
         assert f"checkpoint: iteration {k} written to out/ckpt.h5 in " in first.stdout
-    assert "(NOT converged)" in first.stdout
+    assert "NOT converged: maxiter" in first.stdout
     assert "kept (continue with --resume and a larger solver.maxiter)" in first.stdout
     ckpt = tmp_path / "out" / "ckpt.h5"
     assert checkpoint_iteration(ckpt) == 12

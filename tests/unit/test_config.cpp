@@ -742,7 +742,7 @@ TEST(Config, UnknownKeysSuggestTheClosestKnownKey) {
        "'simulation.focal_plane[1].sigma'?)"},
       {"mapmaker: {zzz: 1}",
        "key mapmaker.zzz: unknown key (expected one of: method, baseline_length, noise_prior, "
-       "min_hits, min_rcond)"},
+       "min_hits, min_rcond, nside_cross)"},
       // reported before the value error the misspelling causes (sky.path left at its default)
       {"simulation: {sky: {type: file, pth: x.fits}}",
        "key simulation.sky.pth: unknown key (did you mean 'simulation.sky.path'?)"},
@@ -899,7 +899,7 @@ TEST(Config, BadOverridesNameTheOverride) {
   // An override that needs a section where the file has a value.
   EXPECT_EQ(parse_error("solver: 3", {"solver.tol=1e-3"}),
             "(config text): key solver: expected a mapping of keys (backend, tol, maxiter, cross_check, "
-            "petsc_options, checkpoint), got '3'");
+            "preconditioner, precond_width, coarse_nside, petsc_options, checkpoint), got '3'");
 }
 
 // ---------------------------------------------------------------------------------------------

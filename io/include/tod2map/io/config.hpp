@@ -43,6 +43,7 @@ struct MapmakerConfig {
   bool noise_prior = false;
   std::int64_t min_hits = 3;
   double min_rcond = 1.0e-3;
+  std::int64_t nside_cross = 0;          ///< destriping resolution; 0 = pixelization.nside
 };
 
 struct SolverConfig {
@@ -55,6 +56,9 @@ struct SolverConfig {
   /// After our CG (destriping), solve the same system again with a reference solver from the
   /// same start and compare: none | belos (Trilinos) | ksp (PETSc KSPCG).
   std::string cross_check = "none";
+  std::string preconditioner = "diagonal";  ///< diagonal | banded (destriping)
+  int precond_width = 32;                ///< banded: half-bandwidth in baselines
+  std::int64_t coarse_nside = 2;         ///< two_level: resolution of the coarse sky modes
   /// Checkpoints of the destriping CG (docs/checkpoint.md): `tod2map run --resume` continues
   /// from the file.
   struct Checkpoint {

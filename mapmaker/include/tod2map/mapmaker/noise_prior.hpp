@@ -10,8 +10,12 @@
 // is not constrained by the prior: C_a^-1 = Pi K Pi with Pi removing the timeline mean), and
 // the filter is applied per timeline, never across timelines. The convolution kernel K is the
 // inverse FFT of 1/(f_a S_a) on a grid of the next power of two >= 2 n_baselines, truncated
-// where the dropped lags hold less than 1e-12 of its energy, and applied in real space by a
-// Kokkos kernel (no FFT during the iterations, so it runs on any execution space).
+// where the dropped lags hold less than 1e-12 of its energy. A short kernel is applied in real
+// space; a long one (steep or low-knee spectra reach thousands of lags, more than
+// 8 log2(grid) of them) exactly by FFT: the timeline, zero-padded to the grid (>= 2n, so the
+// circular convolution is the Toeplitz product), times 1/(f_a S_a) in Fourier space. Both are
+// Kokkos kernels (our own radix-2 FFT, one timeline per thread), so they run on any execution
+// space.
 #include <vector>
 
 #include "tod2map/mapmaker/local_data.hpp"
@@ -30,6 +34,17 @@ class NoisePrior {
   void apply_add(const Vector& a, const Vector& y) const;
   /// Diagonal of C_a^-1 per baseline (for the preconditioner).
   const Vector& diagonal() const { return diagonal_; }
+  /// The kernels, as the banded preconditioner reads them: timeline i covers chunks
+  /// first_chunk(i) .. first_chunk(i) + n_chunks(i) - 1 and has lags
+  /// lags(offset(i) + l), l < length(i) (length 0: no prior on that timeline).
+  struct Kernels {
+    Kokkos::View<const std::int64_t*, MemSpace> first_chunk, n_chunks, offset;
+    Kokkos::View<const std::int32_t*, MemSpace> length;
+    Kokkos::View<const double*, MemSpace> lags;
+  };
+  Kernels kernels() const {
+    return {first_chunk_, n_chunks_, kernel_offset_, kernel_length_, kernel_};
+  }
   /// Longest kernel (lags kept), for reports.
   int max_kernel_length() const { return max_kernel_length_; }
 
@@ -37,6 +52,12 @@ class NoisePrior {
   static std::vector<double> kernel_lags(double sigma, double fknee, double alpha,
                                          double sample_rate, std::int64_t baseline_samples,
                                          std::int64_t fft_length);
+  /// Its spectrum 1/(f_a S_a(nu_i)) on the grid, i = 0..nof/2 (0 at i = 0): K is its inverse DFT.
+  static std::vector<double> inverse_spectrum(double sigma, double fknee, double alpha,
+                                              double sample_rate, std::int64_t baseline_samples,
+                                              std::int64_t fft_length);
+  /// Timelines whose prior is applied by FFT (for reports and tests).
+  std::int64_t fft_timelines() const { return static_cast<std::int64_t>(fft_list_.extent(0)); }
 
  private:
   std::int64_t n_timelines_ = 0;
@@ -45,6 +66,12 @@ class NoisePrior {
   Kokkos::View<double*, MemSpace> kernel_;
   Vector diagonal_, work_, means_;
   int max_kernel_length_ = 0;
+  // FFT path: the timelines it serves, their grid (offset into the spectra and workspaces,
+  // log2 of the size), the spectra (the full grid of each, symmetric) and the twiddles.
+  Kokkos::View<std::int32_t*, MemSpace> fft_list_, fft_log2_, uses_fft_;
+  Kokkos::View<std::int64_t*, MemSpace> fft_offset_;
+  Kokkos::View<double*, MemSpace> spectra_, fft_re_, fft_im_, twiddle_re_, twiddle_im_;
+  std::int64_t fft_max_ = 1;
 };
 
 }  // namespace tod2map::mapmaker

@@ -3,6 +3,7 @@
 // system, solve with the configured method, write the map, report.
 #include <mpi.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,18 @@
 namespace tod2map::mapmaker {
 
 class CgCheckpointing;
+class PixelSystem;
+
+/// For benchmarks (tod2map_bench_convergence): called collectively every `every` destriping
+/// iterations, and after the last, with the map of the current baselines (owned layout of
+/// `system`, masked pixels UNSEEN) and the seconds the method has run so far, the time of
+/// these calls excluded.
+struct DestripeObserver {
+  int every = 0;
+  std::function<void(int iteration, const PixelSystem& system,
+                     const Kokkos::View<double*, MemSpace>& owned_map, double seconds)>
+      call;
+};
 
 /// Wall-clock seconds of one phase (max over ranks).
 struct PhaseTiming {
@@ -35,6 +48,9 @@ struct MapMakingResult {
   double sample_bytes_per_sample = 0;  ///< max over ranks of the sample arrays' bytes / samples
   std::int64_t pixel_bytes = 0;        ///< max over ranks of PixelSystem's arrays (not the backend's buffers)
   std::string checkpoint;              ///< the summary's line on CG checkpoints ("" when off)
+  /// Destriping: the summary's lines on convergence (what the residual is, the map's change in
+  /// the last iterations and the error it implies, the conditioning seen); "" otherwise.
+  std::string convergence;
 };
 
 /// Makes the map from timelines already in memory (this rank's share). Collective.
@@ -48,7 +64,8 @@ MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& t
 /// Every other make_map ends here. Collective.
 MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::string& coordsys,
                          MPI_Comm comm, double expansion_seconds = 0,
-                         CgCheckpointing* checkpointing = nullptr);
+                         CgCheckpointing* checkpointing = nullptr,
+                         const DestripeObserver* observer = nullptr);
 
 /// The pointing options a config asks for (nside, ordering, Stokes, baseline length).
 PointingOptions pointing_options(const io::Config& config);
@@ -63,7 +80,7 @@ std::string agree_coordsys(MPI_Comm comm, const std::string& mine);
 /// the one there, checked against this run before any timeline is read (CgCheckpointing).
 /// A signal that stops the CG throws Interrupted, after the checkpoint is written.
 MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output = true,
-                    bool resume = false);
+                    bool resume = false, const DestripeObserver* observer = nullptr);
 
 /// The one-screen summary printed at the end of a run.
 std::string format_summary(const MapMakingResult& result, const io::Config& config);

@@ -4,6 +4,7 @@
 #include <mpi.h>
 
 #include <functional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,23 @@ struct CgOptions {
   /// SIGUSR1 while it runs (InterruptGuard). The views are pcg's own: copy what you keep.
   std::function<void(const CgState&)> save;
   int checkpoint_every = 0;  ///< >= 0; 0: save() only at a signal
+  /// Called collectively with the iterate x_k after every observe_every-th iteration and after
+  /// the last one (benchmarks follow the map error this way). Its time is left out of
+  /// CgResult::seconds and of the progress lines' s/iter.
+  std::function<void(int iteration, const Vector& x)> observe;
+  int observe_every = 0;  ///< >= 0; 0: never
+  /// After the loop, apply A once more and report ||b - A x|| / ||b|| (CgResult::true_residual):
+  /// the recursively updated residual can drift from it by round-off.
+  bool true_residual = false;
+};
+
+/// Why pcg() stopped.
+enum class CgStop {
+  converged,  ///< the residual reached tol
+  maxiter,    ///< maxiter iterations without reaching tol
+  round_off,  ///< p.Ap or r.Mr lost its sign after the residual fell below 1e-6: the operator
+              ///< is (numerically) singular along what is left, so no further progress is
+              ///< possible in double precision; x is the last good iterate
 };
 
 /// Outcome of a solve.
@@ -50,7 +68,15 @@ struct CgResult {
   std::vector<double> residuals;  ///< relative residual ||r_k||/||b||, k = 0..iterations
   double seconds = 0;             ///< wall time of the solve
   int resumed_from = -1;          ///< iteration the solve continued from (options.resume), or -1
+  CgStop stop = CgStop::maxiter;  ///< why the loop ended
+  double true_residual = -1;      ///< ||b - A x|| / ||b|| with options.true_residual, else -1
+  std::vector<double> alphas, betas;  ///< CG coefficients per iteration (Lanczos: condition estimate)
 };
+
+/// Extreme eigenvalues of M A estimated from the CG coefficients (the Lanczos tridiagonal
+/// matrix of the iterations done): {smallest, largest}; {0, 0} with fewer than 2 iterations.
+/// The ratio is a lower bound of the condition number of the preconditioned system.
+std::pair<double, double> cg_eigen_estimates(const CgResult& result);
 
 /// Preconditioned CG: solves A x = b for symmetric positive definite A. x holds the initial
 /// guess on entry and the solution on exit; b and x are local parts of length
@@ -58,8 +84,9 @@ struct CgResult {
 /// The residual is the recursively updated one, relative to ||b||; b = 0 gives x = 0 at once.
 /// Per iteration: two MPI_Allreduce (p.Ap, then r.r with r.z in one call of two values).
 /// Collective over comm: every rank gets the same result, and the same exception for a size
-/// mismatch on any rank (InvalidArgument) or a breakdown (Error: non-positive p.Ap or r.z, or
-/// a non-finite residual). With options.progress, rank 0 logs
+/// mismatch on any rank (InvalidArgument) or a breakdown (Error: non-positive p.Ap or r.z while
+/// the residual is above 1e-6, or a non-finite residual; below it the solve ends with
+/// CgStop::round_off). With options.progress, rank 0 logs
 /// "<label> iter 12  residual 3.2e-07  0.015 s/iter" (every iteration up to 10, every 10th up
 /// to 100, then every 100th, and the last) and a closing line.
 ///
