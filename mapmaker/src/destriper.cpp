@@ -68,7 +68,9 @@ DestripeResult destripe(const PixelSystem& system, LocalData& data, const Destri
   // The pixel system of Z: the map's own, or the coarser one of nside_cross (built from every
   // used sample, before the map's masked pixels drop theirs).
   std::unique_ptr<detail::CrossLevel> cross;
-  if (options.nside_cross > 0 && options.nside_cross != data.nside) {
+  // Any value but 0 and the map's nside goes to make_cross_level, which refuses what is not a
+  // power of two below nside (a negative value included, rather than taking it as 0).
+  if (options.nside_cross != 0 && options.nside_cross != data.nside) {
     cross = detail::make_cross_level(data, system.distribution(), options.nside_cross,
                                      options.min_hits, options.min_rcond);
     result.cross_pixels_observed = cross->system->n_observed();
@@ -128,6 +130,11 @@ DestripeResult destripe(const PixelSystem& system, LocalData& data, const Destri
   Vector snapshot[2] = {Vector("tod2map::baseline_snapshot0", nc),
                         Vector("tod2map::baseline_snapshot1", nc)};
   int snapshot_iteration[2] = {-1, -1};
+  // The starting iterate is the first snapshot (a = 0, or the state resumed from), so that a
+  // solve shorter than kSnapshotEvery iterations still reports its map change.
+  const int first_iteration = cg.resume ? cg.resume->iteration : 0;
+  if (cg.resume) Kokkos::deep_copy(exec, snapshot[0], cg.resume->x);
+  snapshot_iteration[0] = first_iteration;
   Vector work_map = system.make_owned_map("tod2map::destripe_work_map");
   Vector observed_map = options.observe_map ? system.make_owned_map("tod2map::observed_map") : Vector();
   Vector gauged("tod2map::baselines_gauged", options.observe_map ? nc : 0);
@@ -169,7 +176,7 @@ DestripeResult destripe(const PixelSystem& system, LocalData& data, const Destri
       const bool use_far = use >= 0 && k - snapshot_iteration[use] >= kSnapshotEvery / 2;
       if (use < 0 || (far && !use_far) || (far == use_far && j > snapshot_iteration[use])) use = s;
     }
-    if (use >= 0) {
+    if (use >= 0 && k - first_iteration >= 2) {  // -1 below 2 iterations (destriper.hpp)
       const int j = snapshot_iteration[use];
       Vector delta("tod2map::baseline_change", nc);
       Kokkos::deep_copy(exec, delta, result.amplitudes);

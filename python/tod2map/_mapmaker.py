@@ -67,11 +67,13 @@ _OPTIONS = {
     "method": "mapmaker.method",
     "baseline_length": "mapmaker.baseline_length",
     "noise_prior": "mapmaker.noise_prior",
+    "nside_cross": "mapmaker.nside_cross",
     "min_hits": "mapmaker.min_hits",
     "min_rcond": "mapmaker.min_rcond",
     "backend": "solver.backend",
     "tol": "solver.tol",
     "maxiter": "solver.maxiter",
+    "preconditioner": "solver.preconditioner",
     "baselines": "output.baselines",
 }
 
@@ -107,7 +109,8 @@ class MapMaker:
         Default COMM_WORLD.
     **options
         Shortcuts for config keys: pixelization (a Healpix), nside, ordering, stokes, method,
-        baseline_length, noise_prior, min_hits, min_rcond, backend, tol, maxiter, baselines.
+        baseline_length, noise_prior, nside_cross, min_hits, min_rcond, backend, tol, maxiter,
+        preconditioner, baselines.
 
     Examples
     --------

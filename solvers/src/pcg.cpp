@@ -257,6 +257,15 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
     }
   }
   if (result.converged) result.stop = CgStop::converged;
+  // A round-off stop leaves the loop before its observation: the last iterate is observed here
+  // (unless it already was), as documented ("and after the last one").
+  if (result.stop == CgStop::round_off && options.observe && options.observe_every > 0 &&
+      result.iterations > start && result.iterations % options.observe_every != 0) {
+    exec.fence();
+    Stopwatch observing;
+    options.observe(result.iterations, x);
+    excluded += observing.seconds();
+  }
   exec.fence();
   result.seconds = clock.seconds() - excluded;
   if (options.true_residual) {

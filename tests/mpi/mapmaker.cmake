@@ -6,3 +6,10 @@ if(TOD2MAP_HAVE_TPETRA)
   tod2map_add_test(test_destripe_dense SOURCES test_destripe_dense.cpp
                    LIBRARIES tod2map::mapmaker Eigen3::Eigen RANKS 1 2 3 LABELS integration tpetra)
 endif()
+# The destriper's new parts against the dense reference of destripe_reference.hpp: every
+# preconditioner, nside_cross, and the solve's diagnostics (observe hook, true residual,
+# eigenvalue and map-change estimates). Any backend will do (the first one built).
+foreach(_t test_destripe_preconditioners test_destripe_nside_cross test_destripe_diagnostics)
+  tod2map_add_test(${_t} SOURCES ${_t}.cpp TIMEOUT 120
+                   LIBRARIES tod2map::mapmaker Eigen3::Eigen RANKS 1 2 3 LABELS integration)
+endforeach()

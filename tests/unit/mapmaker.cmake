@@ -1,2 +1,11 @@
 tod2map_add_test(test_binning_kernels SOURCES test_binning_kernels.cpp
                  LIBRARIES tod2map::mapmaker Eigen3::Eigen LABELS unit)
+# The destriper's kernels and helpers against dense references: band Cholesky against Eigen,
+# the noise prior's FFT and real-space paths against dense Toeplitz products, the
+# noise-normalised map rms against a hand computation.
+tod2map_add_test(test_band_cholesky SOURCES test_band_cholesky.cpp
+                 LIBRARIES tod2map::mapmaker Eigen3::Eigen LABELS unit)
+tod2map_add_test(test_noise_prior_fft SOURCES test_noise_prior_fft.cpp
+                 LIBRARIES tod2map::mapmaker Eigen3::Eigen LABELS unit)
+tod2map_add_test(test_map_error SOURCES test_map_error.cpp
+                 LIBRARIES tod2map::mapmaker Eigen3::Eigen LABELS unit)

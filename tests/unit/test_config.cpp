@@ -17,6 +17,7 @@
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/io/config.hpp"
+#include "config_error.hpp"
 
 namespace fs = std::filesystem;
 using testing::HasSubstr;
@@ -29,22 +30,10 @@ using tod2map::io::load_config;
 using tod2map::io::parse_config;
 using tod2map::io::to_yaml;
 
+using tod2map::test::config_error;
+using tod2map::test::parse_error;
+
 namespace {
-
-/// The message of the ConfigError that `f` throws ("" and a test failure if it throws none).
-std::string config_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a ConfigError";
-  return "";
-}
-
-std::string parse_error(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
-  return config_error([&] { parse_config(yaml, ".", overrides); });
-}
 
 /// A fresh folder under the system temporary folder, removed with its contents at the end.
 class TempDir {
@@ -97,6 +86,11 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.solver.tol, b.solver.tol);
   EXPECT_EQ(a.solver.maxiter, b.solver.maxiter);
   EXPECT_EQ(a.solver.petsc_options, b.solver.petsc_options);
+  EXPECT_EQ(a.solver.cross_check, b.solver.cross_check);
+  EXPECT_EQ(a.solver.preconditioner, b.solver.preconditioner);
+  EXPECT_EQ(a.solver.precond_width, b.solver.precond_width);
+  EXPECT_EQ(a.solver.coarse_nside, b.solver.coarse_nside);
+  EXPECT_EQ(a.mapmaker.nside_cross, b.mapmaker.nside_cross);
   EXPECT_EQ(a.output.path, b.output.path);
   EXPECT_EQ(a.output.baselines, b.output.baselines);
   EXPECT_EQ(a.output.hdf5.stripe_size, b.output.hdf5.stripe_size);
@@ -223,12 +217,16 @@ TEST(Config, EmptyDocumentGivesDocumentedDefaults) {
     EXPECT_EQ(c.pixelization.stokes, "IQU");
     EXPECT_EQ(c.mapmaker.method, "destripe");
     EXPECT_EQ(c.mapmaker.baseline_length, 1.0);
-    EXPECT_FALSE(c.mapmaker.noise_prior);
+    EXPECT_TRUE(c.mapmaker.noise_prior);
     EXPECT_EQ(c.mapmaker.min_hits, 3);
     EXPECT_EQ(c.mapmaker.min_rcond, 1.0e-3);
     EXPECT_EQ(c.solver.backend, "tpetra");
-    EXPECT_EQ(c.solver.tol, 1.0e-10);
+    EXPECT_EQ(c.solver.tol, 1.0e-8);
     EXPECT_EQ(c.solver.maxiter, 500);
+    EXPECT_EQ(c.solver.preconditioner, "banded");
+    EXPECT_EQ(c.solver.precond_width, 32);
+    EXPECT_EQ(c.solver.coarse_nside, 2);
+    EXPECT_EQ(c.mapmaker.nside_cross, 0);
     EXPECT_TRUE(c.solver.petsc_options.empty());
     EXPECT_EQ(c.output.path, "out/map.h5");
     EXPECT_FALSE(c.output.baselines);
@@ -512,9 +510,9 @@ TEST(Config, ToYamlWritesEveryKeyWithPlainNumbers) {
   // attribute with PyYAML) see numbers, not strings.
   EXPECT_EQ(doc["pixelization"]["nside"].Tag(), "?");
   EXPECT_EQ(doc["solver"]["tol"].Tag(), "?");
-  EXPECT_EQ(doc["solver"]["tol"].Scalar(), "1.0e-10");  // PyYAML needs the dot
+  EXPECT_EQ(doc["solver"]["tol"].Scalar(), "1.0e-08");  // PyYAML needs the dot
   EXPECT_EQ(doc["mapmaker"]["baseline_length"].Scalar(), "1.0");
-  EXPECT_EQ(doc["mapmaker"]["noise_prior"].Scalar(), "false");
+  EXPECT_EQ(doc["mapmaker"]["noise_prior"].Scalar(), "true");
   EXPECT_EQ(doc["input"]["detectors"].Scalar(), "all");
   EXPECT_EQ(doc["simulation"]["focal_plane"].size(), 4u);
   // A config without a simulation section does not grow one.
@@ -818,10 +816,10 @@ TEST(Config, OverridesSetScalarsListsAndBooleans) {
   const std::string file = "solver: {tol: 1e-3}\ninput: {files: x.fits}\n";
   const Config c = parse_config(file, ".",
                                 {"solver.tol=1e-6", "input.files=[a.fits,b.fits]",
-                                 "mapmaker.noise_prior=true", "pixelization.ordering=nest"});
+                                 "mapmaker.noise_prior=false", "pixelization.ordering=nest"});
   EXPECT_EQ(c.solver.tol, 1e-6);
   EXPECT_EQ(c.input.files, (std::vector<std::string>{"a.fits", "b.fits"}));
-  EXPECT_TRUE(c.mapmaker.noise_prior);
+  EXPECT_FALSE(c.mapmaker.noise_prior);
   EXPECT_EQ(c.pixelization.ordering, "NEST");
   // The last override of a key wins; a value may contain '='.
   const Config last = parse_config(

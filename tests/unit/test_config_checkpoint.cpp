@@ -8,22 +8,15 @@
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/io/config.hpp"
+#include "config_error.hpp"
 
 using testing::HasSubstr;
 using tod2map::ConfigError;
 using tod2map::io::parse_config;
 
-namespace {
+using tod2map::test::parse_error;
 
-std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
-  try {
-    parse_config(yaml, ".", overrides);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a ConfigError for: " << yaml;
-  return "";
-}
+namespace {
 
 TEST(ConfigCheckpoint, DefaultIsOff) {
   const auto c = parse_config("");
@@ -47,26 +40,26 @@ TEST(ConfigCheckpoint, ValuesAndRoundTrip) {
 }
 
 TEST(ConfigCheckpoint, Rejections) {
-  EXPECT_THAT(error_of("solver: {checkpoint: {every: -1}}"),
+  EXPECT_THAT(parse_error("solver: {checkpoint: {every: -1}}"),
               HasSubstr("key solver.checkpoint.every: "));
-  EXPECT_THAT(error_of("solver: {checkpoint: {every: 1.5}}"),
+  EXPECT_THAT(parse_error("solver: {checkpoint: {every: 1.5}}"),
               HasSubstr("key solver.checkpoint.every: expected an integer"));
-  EXPECT_THAT(error_of("solver: {checkpoint: {path: [a, b]}}"),
+  EXPECT_THAT(parse_error("solver: {checkpoint: {path: [a, b]}}"),
               HasSubstr("key solver.checkpoint.path: expected a string"));
-  EXPECT_THAT(error_of("solver: {checkpoint: {evry: 3}}"),
+  EXPECT_THAT(parse_error("solver: {checkpoint: {evry: 3}}"),
               HasSubstr("key solver.checkpoint.evry: unknown key (did you mean "
                         "'solver.checkpoint.every'?)"));
-  EXPECT_THAT(error_of("solver: {checkpoint: 5}"),
+  EXPECT_THAT(parse_error("solver: {checkpoint: 5}"),
               HasSubstr("key solver.checkpoint: expected a mapping of keys (path, every)"));
   // The map and the checkpoint must be different files.
-  EXPECT_THAT(error_of("solver: {checkpoint: {path: out/map.h5}}"),
+  EXPECT_THAT(parse_error("solver: {checkpoint: {path: out/map.h5}}"),
               HasSubstr("key solver.checkpoint.path: 'out/map.h5' is the map file output.path"));
-  EXPECT_THAT(error_of("solver: {checkpoint: {path: ./out/m.h5.partial}}\n"
+  EXPECT_THAT(parse_error("solver: {checkpoint: {path: ./out/m.h5.partial}}\n"
                        "output: {path: out/m.h5}"),
               HasSubstr("is the map file output.path (or its .partial)"));
-  EXPECT_THAT(error_of("solver: {checkpoint: {path: out/}}"),
+  EXPECT_THAT(parse_error("solver: {checkpoint: {path: out/}}"),
               HasSubstr("key solver.checkpoint.path: 'out/' names a folder"));
-  EXPECT_THAT(error_of("", {"solver.checkpoint.every=-2"}),
+  EXPECT_THAT(parse_error("", {"solver.checkpoint.every=-2"}),
               HasSubstr("--set solver.checkpoint.every=-2: key solver.checkpoint.every"));
 }
 

@@ -14,78 +14,19 @@
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/solvers/pcg.hpp"
+#include "dense_cg_support.hpp"
 
 using tod2map::Error;
 using tod2map::InvalidArgument;
 using namespace tod2map::solvers;
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
+using namespace tod2map::test;
 
 namespace {
 
-// y = A x with a dense host matrix; copies through host mirrors so it works on any device.
-// Counts its applications, to check that pcg wastes none.
-class DenseOperator : public LinearOperator {
- public:
-  explicit DenseOperator(MatrixXd a) : a_(std::move(a)) {}
-  void apply(const Vector& x, const Vector& y) const override {
-    ++applies;
-    auto hx = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x);
-    auto hy = Kokkos::create_mirror_view(y);
-    VectorXd::Map(hy.data(), a_.rows()) = a_ * VectorXd::Map(hx.data(), a_.cols());
-    Kokkos::deep_copy(y, hy);
-  }
-  std::int64_t local_size() const override { return a_.rows(); }
-  mutable int applies = 0;
-
- private:
-  MatrixXd a_;
-};
-
 DenseOperator jacobi(const MatrixXd& a) {
   return DenseOperator(a.diagonal().cwiseInverse().asDiagonal().toDenseMatrix());
-}
-
-// Q diag(lambda) Q^T with lambda log-uniform in [1, kappa]: condition number <= kappa, so a
-// relative residual of 1e-12 bounds the relative error by kappa * 1e-12.
-MatrixXd random_spd(int n, double kappa, std::mt19937_64& rng) {
-  std::normal_distribution<double> g;
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  MatrixXd m(n, n);
-  for (int i = 0; i < n * n; ++i) m.data()[i] = g(rng);
-  const MatrixXd q = Eigen::HouseholderQR<MatrixXd>(m).householderQ();
-  VectorXd lambda(n);
-  for (int i = 0; i < n; ++i) lambda[i] = std::pow(kappa, u(rng));
-  const MatrixXd a = q * lambda.asDiagonal() * q.transpose();
-  return 0.5 * (a + a.transpose());
-}
-
-VectorXd random_vector(int n, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  VectorXd v(n);
-  for (int i = 0; i < n; ++i) v[i] = u(rng);
-  return v;
-}
-
-Vector to_device(const VectorXd& v) {
-  Vector d("test", v.size());
-  auto h = Kokkos::create_mirror_view(d);
-  for (int i = 0; i < v.size(); ++i) h(i) = v[i];
-  Kokkos::deep_copy(d, h);
-  return d;
-}
-
-VectorXd to_host(const Vector& d) {
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d);
-  return VectorXd::Map(h.data(), h.extent(0));
-}
-
-CgOptions quiet(double tol, int maxiter) {
-  CgOptions o;
-  o.tol = tol;
-  o.maxiter = maxiter;
-  o.progress = false;
-  return o;
 }
 
 double rel_error(const VectorXd& x, const VectorXd& ref) { return (x - ref).norm() / ref.norm(); }

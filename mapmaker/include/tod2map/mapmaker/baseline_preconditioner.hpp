@@ -32,7 +32,8 @@ namespace tod2map::mapmaker {
 
 enum class PreconditionerKind { diagonal, banded, two_level };
 
-/// "diagonal" | "banded" (as config.md spells them); throws InvalidArgument otherwise.
+/// "diagonal" | "banded" | "two_level" (as config.md spells them); throws InvalidArgument
+/// otherwise.
 PreconditionerKind parse_preconditioner(const std::string& name);
 const char* preconditioner_name(PreconditionerKind kind);
 
