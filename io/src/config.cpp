@@ -583,6 +583,10 @@ class Section {
   std::string scalar_text(const YAML::Node& v, const std::string& where,
                           const std::string& expected) const {
     if (!v.IsScalar()) ctx_->fail(where, "expected " + expected + ", got " + describe(v));
+    // A NUL would end the text where C APIs (open, CFITSIO, HDF5) read it: "out/ma\0p.h5"
+    // would write "out/ma".
+    if (v.Scalar().find('\0') != std::string::npos)
+      ctx_->fail(where, "contains a NUL character (\\0), which no path or name can hold");
     return v.Scalar();
   }
 

@@ -177,6 +177,21 @@ TEST(PixelBlocks, InverseAndRcondMatchEigen) {
   EXPECT_DOUBLE_EQ(kernels::rcond_sym3(identity), 1.0);
 }
 
+TEST(PixelBlocks, MinRcondZeroStillMasksNumericallySingularBlocks) {
+  // diag(1, 1, 5e-47): rcond 5e-47, "invertible" in exact arithmetic; diag(1, 1, 1e-10): kept.
+  std::vector<double> blocks = {1, 0, 0, 1, 0, 5e-47, 1, 0, 0, 1, 0, 1e-10};
+  std::vector<double> hits = {10, 10};
+  Kokkos::View<double*, MemSpace> inv("inv", 12), rc("rc", 2);
+  Kokkos::View<std::uint8_t*, MemSpace> mask("mask", 2);
+  kernels::invert_blocks<ExecSpace>(ExecSpace(), 3, to_device(blocks), to_device(hits), 0, 0.0, inv, rc, mask);
+  const auto m = to_vec(mask), r = to_vec(rc), iv = to_vec(inv);
+  EXPECT_EQ(m, (std::vector<double>{1, 0}));
+  EXPECT_NEAR(r[0], 5e-47, 1e-60);  // reported as computed
+  EXPECT_NEAR(r[1], 1e-10, 1e-22);
+  for (int k = 0; k < 6; ++k) EXPECT_EQ(iv[k], 0.0);
+  EXPECT_NEAR(iv[11], 1e10, 1e-3);
+}
+
 TEST(PixelBlocks, MaskingByHitsAndRcond) {
   // pixel 0: well conditioned, 10 hits; 1: 2 hits (< min_hits 3); 2: singular; 3: no hits
   std::vector<double> blocks = {10, 0, 0, 5, 0, 5, 2, 0, 0, 1, 0, 1, 4, 4, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0};

@@ -580,6 +580,11 @@ TEST(Config, ImpossibleValuesAreRejectedWithTheKeyPath) {
       // input
       {"input: {files: []}", "key input.files: empty list (expected at least one entry)"},
       {"input: {files: [a.fits, '']}", "key input.files[1]: empty string (expected a name)"},
+      // A NUL would cut the path where the C libraries read it ("out/ma" written for out/ma\0p.h5).
+      {"output: {path: \"out/ma\\0p.h5\"}",
+       "key output.path: contains a NUL character (\\0), which no path or name can hold"},
+      {"input: {files: [a.fits, \"b\\0.fits\"]}",
+       "key input.files[1]: contains a NUL character (\\0), which no path or name can hold"},
       {"input: {files: {a: b}}",
        "key input.files: expected a string or a list of strings, got a mapping"},
       {"input: {files: [a.fits, [b.fits]]}", "key input.files[1]: expected a string, got a list"},

@@ -196,7 +196,7 @@ void gather(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_
 }
 
 /// Per owned pixel: rcond of its block; the inverse block where hits >= min_hits and
-/// rcond >= min_rcond, else zeros and mask = 1. blocks/inverse: n*ncov, hits/rcond/mask: n.
+/// rcond >= max(min_rcond, kSingularRcond) (IQU), else zeros and mask = 1. blocks/inverse: n*ncov, hits/rcond/mask: n.
 template <class ExecSpace>
 void invert_blocks(const ExecSpace& exec, int nstokes,
                    const Kokkos::View<const double*, typename ExecSpace::memory_space>& blocks,
@@ -226,7 +226,7 @@ void invert_blocks(const ExecSpace& exec, int nstokes,
             ok = rc > 0.0;
           } else {
             rc = rcond_sym3(b);
-            ok = rc > 0.0 && invert_sym3(b, inv);
+            ok = rc >= kSingularRcond && invert_sym3(b, inv);
           }
         }
         rcond(p) = rc;

@@ -12,6 +12,12 @@ KOKKOS_INLINE_FUNCTION constexpr int packed_size(int nstokes) {
   return nstokes * (nstokes + 1) / 2;
 }
 
+/// Blocks with a smaller rcond are singular in double precision whatever min_rcond says: their
+/// smallest eigenvalue is within a few round-offs of the block's norm (the Jacobi eigenvalues
+/// below are accurate to about 1e-16 of it), so an inverse would carry fewer than 4 correct
+/// digits and blow up the map (rcond 5e-47 gave U values of 4e17 with min_rcond 0).
+constexpr double kSingularRcond = 1e-12;
+
 /// Eigenvalue ratio min/max of a symmetric 3x3 matrix given packed (a00 a01 a02 a11 a12 a22):
 /// the reciprocal condition number in the 2-norm, 0 for singular or non-positive blocks.
 /// Cyclic Jacobi rotations: eigenvalues to round-off of the block's norm even when they repeat
