@@ -218,6 +218,15 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
             static_cast<long long>(result.pixels_masked),
             static_cast<long long>(config.mapmaker.min_hits), config.mapmaker.min_rcond,
             dist->backend());
+  // A map of UNSEEN only is no map: say why before the solve rather than write it with exit 0.
+  if (result.pixels_observed > 0 && result.pixels_masked >= result.pixels_observed) {
+    char why[160];
+    std::snprintf(why, sizeof why, "(min_hits %lld, min_rcond %g)",
+                  static_cast<long long>(config.mapmaker.min_hits), config.mapmaker.min_rcond);
+    throw InvalidArgument("mapmaker: all " + std::to_string(result.pixels_observed) +
+                          " observed pixels are masked " + why +
+                          ": there is no map to make (lower them, or give more data)");
+  }
 
   clock.reset();
   Vector map = system.make_owned_map("tod2map::map");

@@ -170,6 +170,16 @@ def test_all_flagged_input_fails_cleanly(tmp_path):
     assert not os.path.exists(str(tmp_path / "out" / "map.h5") + ".partial")
 
 
+def test_every_pixel_masked_is_an_error_not_a_map(noiseless, tmp_path):
+    folder, cfg = noiseless
+    out = tmp_path / "masked.h5"
+    proc = run_tod2map(["run", cfg, "--set", "mapmaker.min_hits=1000000000", "--set", f"output.path={out}"],
+                       ranks=2, check=False)
+    assert proc.returncode != 0
+    assert "observed pixels are masked (min_hits 1000000000" in proc.stderr
+    assert not os.path.exists(out) and not os.path.exists(str(out) + ".partial")
+
+
 def test_unwritable_output_keeps_earlier_map(noiseless, tmp_path):
     folder, cfg = noiseless
     good = tmp_path / "good.h5"
