@@ -406,6 +406,10 @@ ObservationInfo read_observation_header(const FitsInput& in) {
   return obs;
 }
 
+// Header values whose noise weights and pointing angles stay finite and normal in double
+// precision (docs/formats.md).
+constexpr double kMinSigma = 1e-100, kMaxSigma = 1e100, kMaxAngle = 1e4;
+
 DetectorInfo read_detector_header(const FitsInput& in, bool need_sigma) {
   DetectorInfo det;
   det.name = in.extname();
@@ -423,13 +427,25 @@ DetectorInfo read_detector_header(const FitsInput& in, bool need_sigma) {
           "noise weighting needs)");
     if (!(std::isfinite(det.sigma) && det.sigma > 0))
       in.fail("header key 'SIGMA' = " + format_double(det.sigma) + " (expected a positive number)");
+    // The weight 1/SIGMA^2 and its sums over samples must stay finite and normal: SIGMA = 1e-200
+    // made every weight infinite and the map all UNSEEN or NaN.
+    if (det.sigma < kMinSigma || det.sigma > kMaxSigma)
+      in.fail("header key 'SIGMA' = " + format_double(det.sigma) + " (expected " +
+              format_double(kMinSigma) + " to " + format_double(kMaxSigma) +
+              " so that the noise weight 1/SIGMA^2 stays finite)");
   }
   det.fknee = finite_key("FKNEE", det.fknee);
   if (det.fknee < 0)
     in.fail("header key 'FKNEE' = " + format_double(det.fknee) + " (expected >= 0 Hz)");
   det.alpha = finite_key("ALPHA", det.alpha);
   det.polang = finite_key("POLANG", det.polang);
+  // 2 (PSI + POLANG) must stay a meaningful angle: POLANG = 1e308 overflowed to a NaN weight.
+  if (std::fabs(det.polang) > kMaxAngle)
+    in.fail("header key 'POLANG' = " + format_double(det.polang) + " (expected an angle in radians, " +
+            "at most " + format_double(kMaxAngle) + " in magnitude)");
   det.poleff = finite_key("POLEFF", det.poleff);
+  if (det.poleff < 0 || det.poleff > 1)
+    in.fail("header key 'POLEFF' = " + format_double(det.poleff) + " (expected 0 to 1)");
   if (const auto coordsys = in.string_key("COORDSYS")) {
     // Single letters as DESIGN.md writes them; healpy-style words are accepted too.
     const std::string c = upper(*coordsys);
