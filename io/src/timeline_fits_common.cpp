@@ -351,6 +351,13 @@ TimelineLayout inspect_timeline_hdu(const FitsInput& in, const ColumnNames& colu
   }
   if (layout.psi.num == 0) missing("column '" + columns.psi + "'");
   if (layout.signal.num == 0) missing("column '" + columns.signal + "'");
+  // TIME and FLAG may be absent from a file, but one the config names explicitly must be there:
+  // a user's QUALITY flags silently ignored would put flagged samples in the map.
+  const ColumnNames defaults;
+  if (layout.flag.num == 0 && !columns.flag.empty() && upper(columns.flag) != defaults.flag)
+    missing("column '" + columns.flag + "' (input.columns.flag)");
+  if (layout.time.num == 0 && !columns.time.empty() && upper(columns.time) != defaults.time)
+    missing("column '" + columns.time + "' (input.columns.time)");
 
   if (layout.time.num != 0) check_scalar_column(in, layout.time, true);
   if (layout.use_pixels) {

@@ -181,6 +181,32 @@ TEST(TimelineErrors, MissingSigmaWhenNeeded) {
                                               "(expected a number)");
 }
 
+TEST(TimelineErrors, ColumnsNamedInTheConfigMustExist) {
+  const std::string path = scratch_dir() + "/obs.fits";
+  write_raw(path, primary_keys(), {detector_hdu("d", 4)});
+  io::InputConfig input;
+  input.columns.flag = "QUALITY";
+  const std::string e = io_error([&] { io::read_timeline({path, 2, "d", 4}, input, true); });
+  EXPECT_EQ(e.rfind("io::read_timeline: " + path +
+                        "[HDU 2 'd']: column 'QUALITY' (input.columns.flag) not found (columns: ",
+                    0),
+            0u)
+      << e;
+  input.columns.flag = "FLAG";
+  input.columns.time = "MJD";
+  const std::string t = io_error([&] { io::read_timeline({path, 2, "d", 4}, input, true); });
+  EXPECT_NE(t.find("column 'MJD' (input.columns.time) not found"), std::string::npos) << t;
+  // The default names may be absent (a file without FLAG is unflagged), and "" switches a
+  // column off.
+  Hdu bare = detector_hdu("d", 4);
+  drop_column(bare, "FLAG");
+  write_raw(path, primary_keys(), {bare});
+  EXPECT_NO_THROW(io::read_timeline({path, 2, "d", 4}, {}, true));
+  input = {};
+  input.columns.flag = "";
+  EXPECT_NO_THROW(io::read_timeline({path, 2, "d", 4}, input, true));
+}
+
 TEST(TimelineErrors, HeaderValuesThatWouldBreakTheWeights) {
   // Each passed the old checks and gave an all-UNSEEN map or NaN in invcov with exit 0.
   const std::string path = scratch_dir() + "/obs.fits";
