@@ -1,7 +1,8 @@
 #pragma once
 // Shared by the destriper's MPI tests (test_destripe_preconditioners, test_destripe_nside_cross,
-// test_destripe_diagnostics): a small random scan, its dense reference solution, and a helper
-// that runs destripe() on this rank's share of it and gathers the result in global order.
+// test_destripe_diagnostics; test_destripe_dense takes its prior block and gather): a small
+// random scan, its dense reference solution, and a helper that runs destripe() on this rank's
+// share of it and gathers the result in global order.
 //
 // The reference is written from the equations of destriper.hpp and noise_prior.hpp alone:
 //   a = (F^T N^-1 Z F + C_a^-1)^+ F^T N^-1 Z d,  Z = I - P_z (P_z^T N^-1 P_z)^-1 P_z^T N^-1,

@@ -23,9 +23,14 @@
 #include "tod2map/mapmaker/pixel_system.hpp"
 #include "tod2map/solvers/cross_check.hpp"
 #include "tod2map/solvers/pixel_distribution.hpp"
+#include "destripe_reference.hpp"
 
 using namespace tod2map;
 using namespace tod2map::mapmaker;
+
+// The prior block and the gather are the shared ones (same rate and 20-sample baselines).
+using destripe_test::dense_prior;
+using destripe_test::gather;
 
 namespace {
 
@@ -78,19 +83,6 @@ struct Dense {
   Eigen::VectorXd a, m;
 };
 
-// Dense prior block of one timeline: Pi T Pi with T the symmetric Toeplitz matrix of the
-// (untruncated) kernel lags, as documented in noise_prior.hpp.
-Eigen::MatrixXd dense_prior(const io::Timeline& tl, int nb) {
-  std::int64_t nof = 16;
-  while (nof < 2 * nb) nof *= 2;
-  const auto lags = NoisePrior::kernel_lags(tl.det.sigma, tl.det.fknee, tl.det.alpha, kRate, 20, nof);
-  Eigen::MatrixXd t(nb, nb);
-  for (int i = 0; i < nb; ++i)
-    for (int j = 0; j < nb; ++j) t(i, j) = lags[std::abs(i - j)];
-  const Eigen::MatrixXd pi = Eigen::MatrixXd::Identity(nb, nb) - Eigen::MatrixXd::Constant(nb, nb, 1.0 / nb);
-  return pi * t * pi;
-}
-
 Dense dense_solution(const Truth& truth, bool prior) {
   int nsamp = 0, nb = 0;
   for (const auto& tl : truth.timelines) {
@@ -130,18 +122,6 @@ Dense dense_solution(const Truth& truth, bool prior) {
   out.a.array() -= w.dot(out.a) / w.sum();
   out.m = Minv * P.transpose() * N * (d - F * out.a);
   return out;
-}
-
-std::vector<double> gather(const Kokkos::View<double*, MemSpace>& v) {
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
-  const int size = comm_size(MPI_COMM_WORLD);
-  int n = static_cast<int>(h.extent(0));
-  std::vector<int> counts(size), displs(size);
-  MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
-  for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + counts[r - 1];
-  std::vector<double> all(displs[size - 1] + counts[size - 1]);
-  MPI_Allgatherv(h.data(), n, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, MPI_COMM_WORLD);
-  return all;
 }
 
 struct DestripeRun {
