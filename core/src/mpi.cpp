@@ -1,5 +1,6 @@
 #include "tod2map/core/mpi.hpp"
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,41 @@ double allreduce_sum(MPI_Comm comm, double value) {
 double allreduce_max(MPI_Comm comm, double value) {
   double out = 0;
   TOD2MAP_CHECK_MPI(MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, MPI_MAX, comm));
+  return out;
+}
+
+std::vector<std::string> gather_strings(MPI_Comm comm, const std::vector<std::string>& mine,
+                                        int root) {
+  // Each string as (int64 length, bytes), so any byte may appear in a string.
+  std::vector<char> buf;
+  for (const auto& s : mine) {
+    const auto n = static_cast<std::int64_t>(s.size());
+    const char* p = reinterpret_cast<const char*>(&n);
+    buf.insert(buf.end(), p, p + sizeof n);
+    buf.insert(buf.end(), s.begin(), s.end());
+  }
+  const int size = comm_size(comm);
+  const bool is_root = comm_rank(comm) == root;
+  int count = static_cast<int>(buf.size());
+  std::vector<int> counts(is_root ? static_cast<std::size_t>(size) : 0);
+  TOD2MAP_CHECK_MPI(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm));
+  std::vector<int> displs(counts.size());
+  std::size_t total = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    displs[r] = static_cast<int>(total);
+    total += static_cast<std::size_t>(counts[r]);
+  }
+  std::vector<char> all(total);
+  TOD2MAP_CHECK_MPI(MPI_Gatherv(buf.data(), count, MPI_CHAR, all.data(), counts.data(),
+                                displs.data(), MPI_CHAR, root, comm));
+  std::vector<std::string> out;
+  for (std::size_t pos = 0; pos + sizeof(std::int64_t) <= all.size();) {
+    std::int64_t n = 0;
+    std::memcpy(&n, all.data() + pos, sizeof n);
+    pos += sizeof n;
+    out.emplace_back(all.data() + pos, static_cast<std::size_t>(n));
+    pos += static_cast<std::size_t>(n);
+  }
   return out;
 }
 

@@ -66,6 +66,7 @@ constexpr KeyInfo kSchema[] = {
     {"input.columns.flag", Kind::leaf},
     {"input.columns.pixel", Kind::leaf},
     {"input.flag_mask", Kind::leaf},
+    {"input.max_rejected_fraction", Kind::leaf},
     {"pixelization", Kind::section},
     {"pixelization.scheme", Kind::leaf},
     {"pixelization.nside", Kind::leaf},
@@ -681,6 +682,8 @@ void read_input(const Section& s, InputConfig& c, const SimulationConfig& sim) {
   s.get("flag_mask", c.flag_mask);
   if (c.flag_mask < 0)
     s.fail("flag_mask", "expected a non-negative bit mask, got " + std::to_string(c.flag_mask));
+  s.get("max_rejected_fraction", c.max_rejected_fraction);
+  check_interval(s, "max_rejected_fraction", c.max_rejected_fraction, 0.0, 1.0, false);
 }
 
 void read_pixelization(const Section& s, PixelizationConfig& c) {
@@ -1059,7 +1062,12 @@ class Writer {
     out_ << YAML::Key << key << YAML::Value << std::to_string(v);
   }
   void put_list(const std::string& key, const std::vector<std::string>& items) {
-    out_ << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    // Short lists on one line; long ones (input.files of a survey) one item per line, so no
+    // line grows with the list (the FITS map stores one line per row).
+    std::size_t chars = 0;
+    for (const auto& s : items) chars += s.size() + 2;
+    out_ << YAML::Key << key << YAML::Value << (chars > 200 ? YAML::Block : YAML::Flow)
+         << YAML::BeginSeq;
     for (const auto& s : items) str(s);
     out_ << YAML::EndSeq;
   }
@@ -1116,6 +1124,7 @@ std::string to_yaml(const Config& c) {
   w.put("pixel", c.input.columns.pixel);
   w.end();
   w.put("flag_mask", c.input.flag_mask);
+  w.put("max_rejected_fraction", c.input.max_rejected_fraction);
   w.end();
 
   w.begin("pixelization");

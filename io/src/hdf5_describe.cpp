@@ -279,7 +279,21 @@ void describe_hdf5_file(const std::string& path, std::ostream& out) {
   std::stable_sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
     return rank_of(a) < rank_of(b);
   });
-  for (const auto& name : names) describe_dataset(file, name, stokes, text, where);
+  for (const auto& name : names) {
+    if (is_map && name == "config") continue;  // the text, shown below
+    describe_dataset(file, name, stokes, text, where);
+  }
+  if (is_map && std::find(names.begin(), names.end(), "config") != names.end()) {
+    // The dataset holds the config whatever its size (the attribute only when small).
+    Handle dset = checked(H5Dopen2(file, "config", H5P_DEFAULT), H5Dclose, where,
+                          "cannot open dataset 'config'");
+    const auto dims = hdf5::dataset_dims(dset, where, "cannot read dataset 'config'");
+    std::string bytes(dims.size() == 1 ? static_cast<std::size_t>(dims[0]) : 0, '\0');
+    if (!bytes.empty())
+      check(H5Dread(dset, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()), where,
+            "cannot read dataset 'config'");
+    ctx.config = bytes;
+  }
 
   if (!ctx.config.empty()) {
     text << "config:\n";

@@ -121,7 +121,17 @@ class FitsWriter {
 
   /// The resolved config, one YAML line per row, in a second HDU that healpy does not read.
   void write_config() {
-    const auto lines = split_lines(layout_.config_yaml);
+    // Rows of at most kMaxConfigRow characters: a longer line (a huge string value) continues
+    // on the next rows, where a wider column would fail in CFITSIO.
+    constexpr std::size_t kMaxConfigRow = 8192;
+    std::vector<std::string> lines;
+    for (const auto& line : split_lines(layout_.config_yaml)) {
+      for (std::size_t at = kMaxConfigRow; at < line.size(); at += kMaxConfigRow)
+        lines.push_back(line.substr(at - kMaxConfigRow, kMaxConfigRow));
+      lines.push_back(line.size() > kMaxConfigRow
+                          ? line.substr((line.size() - 1) / kMaxConfigRow * kMaxConfigRow)
+                          : line);
+    }
     if (lines.empty()) return;
     std::size_t width = 1;
     for (const auto& l : lines) width = std::max(width, l.size());

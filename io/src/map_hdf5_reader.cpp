@@ -91,7 +91,14 @@ MapFile read_map_hdf5(const std::string& path) {
   m.units = hdf5::read_string_attribute(file, "units", where);
   m.method = hdf5::read_string_attribute(file, "method", where);
   m.version = hdf5::read_string_attribute(file, "tod2map_version", where);
-  m.config_yaml = hdf5::read_string_attribute(file, "config", where);
+  // The dataset 'config' when the file has it (always, since it was introduced; a large
+  // config has no attribute), else the attribute of older files.
+  if (check(H5Lexists(file, "config", H5P_DEFAULT), where, "cannot look up 'config'") > 0) {
+    const auto bytes = read_dataset<unsigned char>(file, "config", H5T_NATIVE_UCHAR, {}, where);
+    m.config_yaml.assign(bytes.begin(), bytes.end());
+  } else {
+    m.config_yaml = hdf5::read_string_attribute(file, "config", where);
+  }
   m.created = hdf5::read_string_attribute(file, "created", where);
   if (m.stokes != "IQU" && m.stokes != "I")
     throw IoError(where + ": attribute 'stokes' is '" + m.stokes + "', expected IQU or I");
@@ -121,7 +128,8 @@ MapFile read_map_hdf5(const std::string& path) {
     m.residuals = read_dataset<double>(file, name, H5T_NATIVE_DOUBLE, dims, where);
   }
 
-  const std::set<std::string> standard{"map", "hits", "rcond", "invcov", "solver/residuals"};
+  const std::set<std::string> standard{"map",    "hits",   "rcond", "invcov", "solver/residuals",
+                                       "config"};
   for (const auto& name : hdf5::list_datasets(file, where)) {
     if (standard.count(name)) continue;
     // Extra arrays are 1-D; anything else someone added is returned flattened.

@@ -95,7 +95,10 @@ class Writer {
     hdf5::write_string_attribute(file_, "units", layout_.units, where_);
     hdf5::write_string_attribute(file_, "method", layout_.method, where_);
     hdf5::write_string_attribute(file_, "tod2map_version", layout_.version, where_);
-    hdf5::write_string_attribute(file_, "config", layout_.config_yaml, where_);
+    // The dataset 'config' always holds the config; the attribute only when it is small, as an
+    // object header cannot hold a large one ("cannot query the file size" at about 1.5 MB).
+    if (layout_.config_yaml.size() <= detail::kMaxConfigAttribute)
+      hdf5::write_string_attribute(file_, "config", layout_.config_yaml, where_);
     hdf5::write_string_attribute(file_, "created", layout_.created, where_);
   }
 
@@ -198,6 +201,7 @@ void write_map_hdf5(const MapLayout& layout, const MapOutput& local, const Hdf5O
   const auto npix = static_cast<hsize_t>(layout.npix);
   const auto nres = static_cast<hsize_t>(layout.n_residuals);
   const std::size_t nextra = layout.extra_names.size();
+  const auto nconfig = static_cast<hsize_t>(layout.config_yaml.size());
   Writer w(layout, comm);
 
   // Metadata first (file, attributes, every dataset), then the space, then the raw data.
@@ -212,6 +216,7 @@ void write_map_hdf5(const MapLayout& layout, const MapOutput& local, const Hdf5O
     for (std::size_t k = 0; k < nextra; ++k)                                      // 5 + k
       w.create(layout.extra_names[k], 0, static_cast<hsize_t>(layout.extra_offsets[k].back()),
                H5T_IEEE_F64LE);
+    if (nconfig > 0) w.create("config", 0, nconfig, H5T_STD_U8LE);                // 5 + nextra
   });
   collective(comm, [&] { w.reserve_space(); });
 
@@ -238,6 +243,12 @@ void write_map_hdf5(const MapLayout& layout, const MapOutput& local, const Hdf5O
       w.write(w.dataset(5 + k), layout.extra_names[k], 0, static_cast<hsize_t>(offsets[rank]),
               static_cast<hsize_t>(offsets[rank + 1] - offsets[rank]), H5T_NATIVE_DOUBLE,
               local.extra[k].local.data());
+    });
+  }
+  if (nconfig > 0) {
+    collective(comm, [&] {
+      w.write(w.dataset(5 + nextra), "config", 0, 0, rank == 0 ? nconfig : 0, H5T_NATIVE_UCHAR,
+              layout.config_yaml.data());
     });
   }
   collective(comm, [&] { w.close(); });

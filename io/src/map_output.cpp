@@ -3,10 +3,14 @@
 // it when every rank succeeded, and any failure removes it, leaving an earlier file untouched.
 #include "tod2map/io/map_output.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -108,6 +112,19 @@ void check_local_shapes(const std::string& where, const MapOutput& local, int ns
 
 }  // namespace
 
+// A NaN or infinity in a map file would pass for data in every tool that reads it: refused
+// (masked pixels are UNSEEN, which is finite).
+static void check_finite(const std::string& where, const char* name,
+                         const std::vector<double>& values,
+                  int ncomp, std::int64_t first_pixel) {
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]))
+      throw InvalidArgument(where + ": " + name + " has a non-finite value at pixel " +
+                            std::to_string(first_pixel + static_cast<std::int64_t>(i) / ncomp) +
+                            " (component " + std::to_string(static_cast<int>(i) % ncomp) +
+                            "); nothing was written");
+}
+
 MapLayout validate_map_output(const std::string& path, const MapOutput& local, MPI_Comm comm) {
   const std::string where = "io::write_map: " + path;
   const int rank = comm_rank(comm);
@@ -153,6 +170,9 @@ MapLayout validate_map_output(const std::string& path, const MapOutput& local, M
     layout.nstokes = local.stokes == "I" ? 1 : 3;
     layout.ncov = layout.nstokes * (layout.nstokes + 1) / 2;
     check_local_shapes(where, local, layout.nstokes, layout.ncov, rank);
+    check_finite(where, "map", local.map, layout.nstokes, local.first_pixel);
+    check_finite(where, "rcond", local.rcond, 1, local.first_pixel);
+    check_finite(where, "invcov", local.invcov, layout.ncov, local.first_pixel);
   });
   layout.npix = 12 * nside * nside;
 
@@ -243,6 +263,65 @@ void prepare_output_folder(const std::string& where, const std::string& path) {
                   std::strerror(errno) + ")");
   if (fs::is_directory(fs::path(path), ec)) throw IoError(where + ": a folder of that name exists");
 }
+
+std::string gigabytes(double bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g GB", bytes * 1e-9);
+  return text;
+}
+
+}  // namespace
+
+std::int64_t check_map_destination(const std::string& path, std::int64_t nside, int nstokes,
+                                   std::int64_t extra_bytes, MPI_Comm comm) {
+  const std::string where = "output.path: " + path;
+  const std::int64_t npix = 12 * nside * nside;
+  const std::int64_t ncov = nstokes * (nstokes + 1) / 2;
+  // map, hits, rcond, invcov, plus the config, residuals and HDF5/FITS headers.
+  // In double: nside 2^29 IQU would overflow 64-bit integers (3.8e19 bytes).
+  const double estimate = static_cast<double>(npix) * static_cast<double>(nstokes + 2 + ncov) * 8 +
+                          static_cast<double>(extra_bytes) + 1048576.0;
+  collective(comm, [&] {
+    if (comm_rank(comm) != 0) return;
+    const Format format = format_of(path);
+    if (format == Format::kUnknown)
+      throw InvalidArgument(where + ": unknown map format, expected a path ending in .h5, "
+                                    ".hdf5 or .fits");
+    const std::string partial = path + ".partial";
+    if (format == Format::kHdf5 && partial.size() > kMaxHdf5PartialPath)
+      throw IoError(where + ": the file is written as '<path>.partial', " +
+                    std::to_string(partial.size()) + " characters, and MPI-IO fails on paths "
+                    "longer than " + std::to_string(kMaxHdf5PartialPath) +
+                    ": give a path of at most " +
+                    std::to_string(kMaxHdf5PartialPath - 8) + " characters");
+    prepare_output_folder(where, path);
+    // The probe: a file that can be created here can be written at the end (write_map
+    // replaces a stale .partial of a killed run the same way).
+    const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+      throw IoError(where + ": cannot create '" + partial + "' (" + std::strerror(errno) + ")");
+    ::close(fd);
+    ::unlink(partial.c_str());
+    std::filesystem::path folder = std::filesystem::path(path).parent_path();
+    if (folder.empty()) folder = ".";
+    struct statvfs fs {};
+    if (::statvfs(folder.c_str(), &fs) == 0) {
+      const double free_bytes = static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize);
+      if (free_bytes < estimate)
+        throw IoError(where + ": the map needs about " + gigabytes(estimate) + " but '" +
+                      folder.string() + "' has " + gigabytes(free_bytes) + " free");
+    }
+    struct rlimit limit {};
+    if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+        static_cast<double>(limit.rlim_cur) < estimate)
+      throw IoError(where + ": the map needs about " + gigabytes(estimate) +
+                    " but the file-size limit (ulimit -f) is " +
+                    std::to_string(static_cast<long long>(limit.rlim_cur)) + " bytes");
+  });
+  return static_cast<std::int64_t>(std::min(estimate, 9.0e18));
+}
+
+namespace {
 
 /// A private duplicate of the caller's communicator, so the FITS writer's point-to-point
 /// messages can never match messages the caller has in flight.

@@ -39,6 +39,10 @@ MapLayout validate_map_output(const std::string& path, const MapOutput& local, M
 void write_map_hdf5(const MapLayout& layout, const MapOutput& local, const Hdf5OutputConfig& hdf5,
                     MPI_Comm comm);
 
+/// Largest config (bytes) also stored as the HDF5 attribute 'config' (the dataset 'config'
+/// always holds it): well below the 64 KiB an attribute can have in an object header.
+constexpr std::size_t kMaxConfigAttribute = 32768;
+
 /// Pixels per message and per column write of the FITS writer: bounds the memory rank 0 needs
 /// for other ranks' data (32 MiB for IQU) and keeps MPI counts far below INT_MAX.
 constexpr std::int64_t kFitsBlockPixels = std::int64_t{1} << 20;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -161,6 +162,7 @@ std::vector<HduSummary> FitsInput::walk() {
     extname_.clear();
     extname_ = string_key("EXTNAME").value_or("");
     check_not_truncated();
+    check_header_cards();
     hdus.push_back({number, type, extname_});
   }
   return hdus;
@@ -189,6 +191,26 @@ void FitsInput::check_not_truncated() const {
   if (needed > size)
     fail("file is truncated: this HDU needs " + std::to_string(needed) +
          " bytes but the file has " + std::to_string(size));
+}
+
+void FitsInput::check_header_cards() const {
+  // A header whose END card is lost (blanked, overwritten) runs on into the next HDU: CFITSIO
+  // then reads the two HDUs as one, and the second detector vanished without a word.
+  int nkeys = 0, more = 0, status = 0;
+  fits_get_hdrspace(fptr_, &nkeys, &more, &status);
+  check(status, "cannot count the header cards");
+  char card[FLEN_CARD];
+  for (int k = 2; k <= nkeys; ++k) {
+    fits_read_record(fptr_, k, card, &status);
+    check(status, "cannot read header card " + std::to_string(k));
+    if (std::strncmp(card, "XTENSION=", 9) == 0 || std::strncmp(card, "SIMPLE  =", 9) == 0)
+      fail("header card " + std::to_string(k) + " starts another HDU (" +
+           std::string(card, 8) + "): a lost END card (corrupt file)");
+    for (const char* c = card; *c != '\0'; ++c)
+      if (static_cast<unsigned char>(*c) < 32 || static_cast<unsigned char>(*c) > 126)
+        fail("header card " + std::to_string(k) +
+             " is not printable ASCII (a lost END card, or a corrupt header)");
+  }
 }
 
 std::optional<std::string> FitsInput::raw_key(const std::string& key) const {

@@ -10,6 +10,7 @@
 
 #include "timeline_fits_detail.hpp"
 #include "tod2map/core/error.hpp"
+#include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/io/timeline_fits.hpp"
 
@@ -26,6 +27,13 @@ std::vector<TimelineRef> scan_file(const std::string& path, const InputConfig& i
   const std::vector<detail::HduSummary> hdus = in.walk();
   in.move_to(1);
   detail::read_observation_header(in);
+  // NEXTEND (written by tod2map sim) counts the extensions: a file cut at an HDU boundary
+  // passes every other check and would silently lose the detectors after the cut.
+  if (const auto extensions = in.int_key("NEXTEND"))
+    if (*extensions != static_cast<std::int64_t>(hdus.size()) - 1)
+      in.fail("header key 'NEXTEND' = " + std::to_string(*extensions) + " but the file has " +
+              std::to_string(hdus.size() - 1) +
+              " extensions (a file cut at an HDU boundary, or extensions added later?)");
 
   const std::set<std::string> wanted(input.detectors.begin(), input.detectors.end());
   std::vector<TimelineRef> refs;
@@ -115,6 +123,30 @@ std::vector<TimelineRef> allgather_refs(const std::vector<TimelineRef>& local, M
   return deserialize(all);
 }
 
+// Names the observations (files) that lack a detector other observations have: a file cut at
+// an HDU boundary by a writer that does not set NEXTEND, or a detector really switched off.
+void warn_missing_detectors(const std::vector<TimelineRef>& refs) {
+  std::map<std::string, std::set<std::string>> by_file;
+  std::set<std::string> every;
+  for (const auto& r : refs) {
+    by_file[r.file].insert(r.detector);
+    every.insert(r.detector);
+  }
+  std::vector<std::string> lines;
+  for (const auto& [file, dets] : by_file) {
+    if (dets.size() == every.size()) continue;
+    std::string missing;
+    for (const auto& d : every)
+      if (!dets.count(d)) missing += (missing.empty() ? "'" : ", '") + d + "'";
+    lines.push_back(file + " lacks " + missing);
+  }
+  constexpr std::size_t kShown = 10;
+  for (std::size_t i = 0; i < std::min(lines.size(), kShown); ++i)
+    log::warning("input: %s (found in other observations)", lines[i].c_str());
+  if (lines.size() > kShown)
+    log::warning("input: %zu more observations lack detectors", lines.size() - kShown);
+}
+
 }  // namespace
 
 std::vector<TimelineRef> index_timelines(const std::vector<std::string>& files,
@@ -141,7 +173,10 @@ std::vector<TimelineRef> index_timelines(const std::vector<std::string>& files,
   std::sort(all.begin(), all.end(), [](const TimelineRef& a, const TimelineRef& b) {
     return std::tie(a.file, a.hdu) < std::tie(b.file, b.hdu);
   });
-  if (input.detectors.empty()) return all;
+  if (input.detectors.empty()) {
+    warn_missing_detectors(all);
+    return all;
+  }
 
   // Same list on every rank from here on, so every rank reaches the same verdict.
   std::set<std::string> present;
@@ -163,6 +198,7 @@ std::vector<TimelineRef> index_timelines(const std::vector<std::string>& files,
   all.erase(std::remove_if(all.begin(), all.end(),
                            [&](const TimelineRef& r) { return !wanted.count(r.detector); }),
             all.end());
+  warn_missing_detectors(all);
   return all;
 }
 

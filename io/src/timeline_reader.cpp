@@ -9,9 +9,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <future>
 #include <limits>
+#include <map>
+#include <string>
+#include <vector>
 
 #ifdef __linux__
 #include <sys/mman.h>
@@ -249,6 +253,86 @@ Timeline recycle(Timeline&& used) {
   return t;
 }
 
+// The unflagged samples one timeline loses, by fault, with the extreme values that caused them:
+// enough to say which column is wrong and guess why ("THETA values up to 179.9: degrees?").
+struct FaultTally {
+  std::int64_t nonfinite = 0, pointing = 0, weight = 0;
+  std::int64_t nonfinite_in[4] = {0, 0, 0, 0};  // SIGNAL, PSI, THETA, PHI
+  double theta_low = 0, theta_high = 0;          // extremes of THETA outside [0, pi]
+  std::int64_t theta_bad = 0, phi_bad = 0;
+  double phi_extreme = 0, psi_extreme = 0;       // largest |PHI|, |PSI| out of range
+
+  void add(SampleFault fault, double signal, double psi, double theta, double phi) {
+    if (fault == SampleFault::nonfinite) {
+      ++nonfinite;
+      nonfinite_in[0] += std::isfinite(signal) ? 0 : 1;
+      nonfinite_in[1] += std::isfinite(psi) ? 0 : 1;
+      nonfinite_in[2] += std::isfinite(theta) ? 0 : 1;
+      nonfinite_in[3] += std::isfinite(phi) ? 0 : 1;
+    } else if (fault == SampleFault::pointing) {
+      ++pointing;
+      if (theta >= 0.0 && theta <= 3.141592653589793238462643383279502884197) {
+        ++phi_bad;
+        phi_extreme = std::max(phi_extreme, std::fabs(phi));
+      } else {
+        theta_low = theta_bad ? std::min(theta_low, theta) : theta;
+        theta_high = theta_bad ? std::max(theta_high, theta) : theta;
+        ++theta_bad;
+      }
+    } else if (fault == SampleFault::weight) {
+      ++weight;
+      psi_extreme = std::max(psi_extreme, std::fabs(psi));
+    }
+  }
+
+  std::string note(const detail::TimelineLayout& layout) const {
+    constexpr double kPi = 3.141592653589793238462643383279502884197;
+    std::vector<std::string> parts;
+    auto number = [](double v) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.6g", v);
+      return std::string(text);
+    };
+    if (theta_bad > 0) {
+      const std::string& name = layout.theta.name;
+      if (theta_high > kPi) {
+        std::string p = name + " values up to " + number(theta_high);
+        if (theta_high <= 180.0 && theta_low >= 0.0) p += ": degrees? (the format wants radians)";
+        parts.push_back(p);
+      }
+      if (theta_low < 0.0) {
+        std::string p = name + " values down to " + number(theta_low);
+        if (theta_low >= -kPi / 2 && theta_high <= kPi / 2)
+          p += ": latitude? (the format wants the colatitude, 0 at the north pole)";
+        else if (theta_low >= -90.0 && theta_high <= 90.0)
+          p += ": latitude in degrees? (the format wants the colatitude in radians)";
+        parts.push_back(p);
+      }
+    }
+    if (phi_bad > 0)
+      parts.push_back(layout.phi.name + " values up to " + number(phi_extreme) +
+                      " in magnitude (at most 1e8 rad)");
+    if (weight > 0)
+      parts.push_back(layout.psi.name + " values up to " + number(psi_extreme) +
+                      " in magnitude (at most 1e8 rad)");
+    if (nonfinite > 0) {
+      const std::string* names[4] = {&layout.signal.name, &layout.psi.name, &layout.theta.name,
+                                     &layout.phi.name};
+      std::string p = "non-finite values in";
+      bool first = true;
+      for (int c = 0; c < 4; ++c)
+        if (nonfinite_in[c] > 0) {
+          p += (first ? " " : ", ") + *names[c] + " (" + std::to_string(nonfinite_in[c]) + ")";
+          first = false;
+        }
+      parts.push_back(p);
+    }
+    std::string out;
+    for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? "; " : "") + parts[i];
+    return out;
+  }
+};
+
 // read_timeline into the arrays of `t`, reusing whatever capacity they have (fresh scalars).
 void read_into(Timeline& t, const TimelineRef& ref, const InputConfig& input,
                const TimelineReadOptions& options) {
@@ -272,6 +356,7 @@ void read_into(Timeline& t, const TimelineRef& ref, const InputConfig& input,
   const auto un = static_cast<std::size_t>(n);
   const bool has_time = layout.time.num != 0;
   const bool has_flag = layout.flag.num != 0;
+  t.has_flag_column = has_flag;
   // Every array is either sized here and then overwritten in full below, or emptied.
   if (options.read_time)
     size_array(t.time, un);
@@ -301,7 +386,7 @@ void read_into(Timeline& t, const TimelineRef& ref, const InputConfig& input,
   const std::int64_t npix = 12 * layout.nside * layout.nside;
 
   ColumnReader time, theta, phi, pixel, flag;
-  if (options.read_time && has_time) time = plan_column(in, layout.time);
+  if (has_time) time = plan_column(in, layout.time);
   if (layout.use_pixels) {
     pixel = plan_column(in, layout.pixel);
   } else {
@@ -317,6 +402,12 @@ void read_into(Timeline& t, const TimelineRef& ref, const InputConfig& input,
   const std::int64_t block_rows = std::min(chunk, n);
   std::vector<unsigned char> block(static_cast<std::size_t>(block_rows * rowlen));
   std::vector<std::int64_t> flags(has_flag ? static_cast<std::size_t>(block_rows) : 0);
+  // TIME is checked even when not kept: a time that goes back is a corrupt table, such as a
+  // NAXIS2 larger than the rows written, whose last "row" is the zero padding of the HDU.
+  std::vector<double> times(has_time && !options.read_time ? static_cast<std::size_t>(block_rows)
+                                                           : 0);
+  double last_time = -std::numeric_limits<double>::infinity();
+  FaultTally faults;
 
   for (std::int64_t first = 0; first < n; first += chunk) {
     const std::int64_t m = std::min(chunk, n - first);
@@ -326,14 +417,21 @@ void read_into(Timeline& t, const TimelineRef& ref, const InputConfig& input,
     in.check(status, "cannot read " + rows_text(first, m));
     const unsigned char* b = block.data();
 
-    if (options.read_time) {
-      if (has_time) {
-        read_doubles(in, time, b, rowlen, first, m, &t.time[f]);
-      } else {
-        for (std::int64_t i = first; i < first + m; ++i)
-          t.time[static_cast<std::size_t>(i)] = static_cast<double>(i) / t.obs.samprate;
+    if (has_time) {
+      double* when = options.read_time ? &t.time[f] : times.data();
+      read_doubles(in, time, b, rowlen, first, m, when);
+      for (std::int64_t k = 0; k < m; ++k) {
+        if (when[k] < last_time)
+          in.fail("column '" + layout.time.name + "' row " + std::to_string(first + k + 1) +
+                  ": time " + detail::format_double(when[k]) + " is before the previous row's " +
+                  detail::format_double(last_time) +
+                  " (times must not decrease; a NAXIS2 larger than the rows written?)");
+        if (std::isfinite(when[k])) last_time = when[k];
       }
     }
+    if (options.read_time && !has_time)
+      for (std::int64_t i = first; i < first + m; ++i)
+        t.time[static_cast<std::size_t>(i)] = static_cast<double>(i) / t.obs.samprate;
     if (layout.use_pixels) {
       read_integers(in, pixel, b, rowlen, first, m, &t.pixel[f]);
       for (std::int64_t k = 0; k < m; ++k) {
@@ -365,27 +463,34 @@ void read_into(Timeline& t, const TimelineRef& ref, const InputConfig& input,
           t.flag[f + static_cast<std::size_t>(k)] = static_cast<std::int32_t>(
               static_cast<std::uint32_t>(flags[static_cast<std::size_t>(k)]));
     }
-    // One pass for good[]: a flagged sample counts as flagged even when it is also non-finite.
+    // One pass for good[]: a flagged sample counts as flagged even when it is also non-finite
+    // or out of range; the rest is classified by sample_fault, and the faults' values are kept
+    // for the note that names their likely cause.
     const double* sig = &t.signal[f];
     const double* ps = &t.psi[f];
     const double* th = layout.use_pixels ? nullptr : &t.theta[f];
     const double* ph = layout.use_pixels ? nullptr : &t.phi[f];
+    const bool angles = th != nullptr;
     std::uint8_t* good = &t.good[f];
-    std::int64_t n_flagged = 0, n_nonfinite = 0;
+    std::int64_t n_flagged = 0;
     for (std::int64_t k = 0; k < m; ++k) {
       if (has_flag && (flags[static_cast<std::size_t>(k)] & input.flag_mask) != 0) {
         good[k] = 0;
         ++n_flagged;
         continue;
       }
-      const bool finite = std::isfinite(sig[k]) && std::isfinite(ps[k]) &&
-                          (th == nullptr || (std::isfinite(th[k]) && std::isfinite(ph[k])));
-      good[k] = finite ? 1 : 0;
-      n_nonfinite += finite ? 0 : 1;
+      const SampleFault fault =
+          sample_fault(sig[k], ps[k], angles, angles ? th[k] : 0.0, angles ? ph[k] : 0.0);
+      good[k] = fault == SampleFault::none ? 1 : 0;
+      if (fault != SampleFault::none)
+        faults.add(fault, sig[k], ps[k], angles ? th[k] : 0.0, angles ? ph[k] : 0.0);
     }
     t.n_flagged += n_flagged;
-    t.n_nonfinite += n_nonfinite;
   }
+  t.n_nonfinite = faults.nonfinite;
+  t.n_bad_pointing = faults.pointing;
+  t.n_bad_weight = faults.weight;
+  t.rejection_note = faults.note(layout);
 }
 
 }  // namespace
@@ -445,6 +550,74 @@ std::future<ReadAhead> read_ahead(Timeline&& recycled, const TimelineRef& ref,
 
 }  // namespace
 
+namespace {
+
+std::string percent(std::int64_t part, std::int64_t whole) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g%%", whole > 0 ? 100.0 * part / whole : 0.0);
+  return text;
+}
+
+// Adds t's line to `lines` when it lost unflagged samples; throws when it lost more than
+// input.max_rejected_fraction of them.
+void account_rejections(const Timeline& t, const InputConfig& input,
+                        std::vector<std::string>& lines) {
+  const std::int64_t lost = t.n_unusable();
+  if (lost == 0) return;
+  const std::int64_t unflagged = t.size() - t.n_flagged;
+  std::string counts;
+  auto count = [&](std::int64_t n, const char* what) {
+    if (n > 0) counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + what;
+  };
+  count(t.n_nonfinite, "non-finite");
+  count(t.n_bad_pointing, "pointing out of range");
+  count(t.n_bad_weight, "PSI out of range");
+  const std::string label = detail::hdu_label(t.ref.file, t.ref.hdu, t.ref.detector);
+  const std::string what = std::to_string(lost) + " of " + std::to_string(unflagged) +
+                           " unflagged samples rejected (" + percent(lost, unflagged) + "; " +
+                           counts + "): " + t.rejection_note;
+  if (static_cast<double>(lost) > input.max_rejected_fraction * static_cast<double>(unflagged))
+    throw IoError(std::string(kReadFunc) + ": " + label + ": " + what +
+                  ". That is more than input.max_rejected_fraction = " +
+                  detail::format_double(input.max_rejected_fraction) +
+                  "; fix the file, flag those samples, or raise the limit");
+  lines.push_back(label + ": " + what);
+}
+
+// Rank 0 names the timelines that lost unflagged samples and the files read without flags.
+void report_rejections(MPI_Comm comm, std::vector<std::string> lines,
+                       std::vector<std::string> flagless, std::int64_t flagless_timelines,
+                       const InputConfig& input) {
+  if (comm_rank(comm) != 0) return;
+  constexpr std::size_t kShown = 20;
+  std::sort(lines.begin(), lines.end());
+  for (std::size_t i = 0; i < std::min(lines.size(), kShown); ++i)
+    log::warning("input: %s", lines[i].c_str());
+  if (lines.size() > kShown)
+    log::warning("input: %zu more timelines lost unflagged samples", lines.size() - kShown);
+  if (flagless.empty()) return;
+  std::map<std::string, long long> per_file;
+  for (const auto& entry : flagless) {
+    const std::size_t space = entry.find(' ');
+    per_file[entry.substr(space + 1)] += std::stoll(entry.substr(0, space));
+  }
+  std::string files;
+  std::size_t shown = 0;
+  for (const auto& [file, count] : per_file) {
+    if (shown++ == kShown) break;
+    files += (shown > 1 ? ", " : "") + file + " (" + std::to_string(count) + " detector" +
+             (count == 1 ? "" : "s") + ")";
+  }
+  if (per_file.size() > kShown)
+    files += " and " + std::to_string(per_file.size() - kShown) + " more files";
+  log::warning("input: %lld timelines have no '%s' column, so all their samples count as "
+               "unflagged: %s",
+               static_cast<long long>(flagless_timelines), input.columns.flag.c_str(),
+               files.c_str());
+}
+
+}  // namespace
+
 TimelineReadSummary read_each_timeline(const std::vector<TimelineRef>& mine,
                                        const InputConfig& input,
                                        const TimelineReadOptions& options, MPI_Comm comm,
@@ -453,7 +626,9 @@ TimelineReadSummary read_each_timeline(const std::vector<TimelineRef>& mine,
   const std::size_t count = mine.size();
   // Progress every ~10% of rank 0's timelines, only when there are enough to be worth it.
   const std::size_t step = count >= 20 ? (count + 9) / 10 : 0;
-  std::int64_t samples = 0, flagged = 0, nonfinite = 0;
+  std::int64_t samples = 0, flagged = 0, nonfinite = 0, bad_pointing = 0, bad_weight = 0;
+  std::map<std::string, int> without_flags;  // file -> timelines read without a FLAG column
+  std::vector<std::string> rejections;       // one line per timeline that lost samples
   double consume_seconds = 0, reader_seconds = 0;
   collective(comm, [&] {
     // Read-ahead: timeline k+1 is read and decoded on a second thread while consume() works on
@@ -481,6 +656,10 @@ TimelineReadSummary read_each_timeline(const std::vector<TimelineRef>& mine,
       samples += t.size();
       flagged += t.n_flagged;
       nonfinite += t.n_nonfinite;
+      bad_pointing += t.n_bad_pointing;
+      bad_weight += t.n_bad_weight;
+      if (!t.has_flag_column) ++without_flags[t.ref.file];
+      account_rejections(t, input, rejections);
       Stopwatch consuming;
       consume(std::move(t));
       consume_seconds += consuming.seconds();
@@ -494,13 +673,27 @@ TimelineReadSummary read_each_timeline(const std::vector<TimelineRef>& mine,
   summary.samples = allreduce_sum(comm, samples);
   summary.flagged = allreduce_sum(comm, flagged);
   summary.nonfinite = allreduce_sum(comm, nonfinite);
+  summary.bad_pointing = allreduce_sum(comm, bad_pointing);
+  summary.bad_weight = allreduce_sum(comm, bad_weight);
+  std::int64_t unflagged_timelines = 0;
+  std::vector<std::string> flagless;  // "count file": a file's detectors may be on many ranks
+  for (const auto& [file, count] : without_flags) {
+    unflagged_timelines += count;
+    flagless.push_back(std::to_string(count) + " " + file);
+  }
+  summary.timelines_without_flags = allreduce_sum(comm, unflagged_timelines);
+  report_rejections(comm, gather_strings(comm, rejections), gather_strings(comm, flagless),
+                    summary.timelines_without_flags, input);
   summary.read_seconds = allreduce_max(comm, clock.seconds() - consume_seconds);
   summary.reader_seconds = allreduce_max(comm, reader_seconds);
   summary.consume_seconds = allreduce_max(comm, consume_seconds);
-  log::info("input: %lld samples (%lld flagged, %lld non-finite) read in %.2f s (reader busy "
-            "%.2f s, overlapped with %.2f s in the consumer)",
+  log::info("input: %lld samples (%lld flagged, %lld non-finite, %lld pointing out of range, "
+            "%lld PSI out of range) read in %.2f s (reader busy %.2f s, overlapped with %.2f s "
+            "in the consumer)",
             static_cast<long long>(summary.samples), static_cast<long long>(summary.flagged),
-            static_cast<long long>(summary.nonfinite), summary.read_seconds,
+            static_cast<long long>(summary.nonfinite),
+            static_cast<long long>(summary.bad_pointing),
+            static_cast<long long>(summary.bad_weight), summary.read_seconds,
             summary.reader_seconds, summary.consume_seconds);
   return summary;
 }

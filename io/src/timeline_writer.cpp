@@ -35,7 +35,7 @@ class Writer {
     return std::string(kWriteFunc) + ": " + detail::hdu_label(path_, hdu, extname);
   }
 
-  void primary(const ObservationInfo& obs) {
+  void primary(const ObservationInfo& obs, std::size_t n_detectors) {
     const std::string w = where(1);
     if (obs.obsid.empty()) throw InvalidArgument(w + ": OBSID is empty");
     if (!valid_header_string(obs.obsid))
@@ -59,6 +59,11 @@ class Writer {
     }
     check_fits(status, w, "cannot write header key 'OBSID'");
     double_key(w, "SAMPRATE", obs.samprate, "sample rate [Hz]");
+    // Lets a reader tell a file cut at an HDU boundary from one with fewer detectors.
+    long long extensions = static_cast<long long>(n_detectors);
+    fits_write_key(f_, TLONGLONG, "NEXTEND", &extensions, "number of detector extensions",
+                   &status);
+    check_fits(status, w, "cannot write header key 'NEXTEND'");
   }
 
   void detector(const Timeline& t, int hdu, const TimelineWriteOptions& options) {
@@ -233,7 +238,7 @@ void write_timeline_file(const std::string& path, const ObservationInfo& obs,
   }
   try {
     Writer writer(f, path);
-    writer.primary(obs);
+    writer.primary(obs, detectors.size());
     for (std::size_t k = 0; k < detectors.size(); ++k)
       writer.detector(detectors[k], static_cast<int>(k) + 2, options);
     fitsfile* done = f;

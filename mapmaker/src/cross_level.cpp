@@ -68,6 +68,8 @@ std::unique_ptr<CrossLevel> make_cross_level(const LocalData& data,
   c.n_used = data.n_used;
   c.n_flagged = data.n_flagged;
   c.n_nonfinite = data.n_nonfinite;
+  c.n_bad_pointing = data.n_bad_pointing;
+  c.n_bad_weight = data.n_bad_weight;
   auto dist = solvers::make_pixel_distribution(map_distribution.backend(), map_distribution.comm(),
                                                healpix::nside2npix(nside_cross), c.touched);
   cross->system = std::make_unique<PixelSystem>(c, std::move(dist), min_hits, min_rcond);

@@ -3,6 +3,7 @@
 #include <Kokkos_Sort.hpp>
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "device_copies.hpp"
@@ -12,6 +13,9 @@
 namespace tod2map::mapmaker {
 
 namespace {
+
+// Largest |SIGNAL| / SIGMA^2 of a used sample (see LocalDataBuilder::add).
+constexpr double kMaxWeightedSignal = 1e100;
 
 using detail::HostUnmanaged;
 using detail::upload;
@@ -187,6 +191,8 @@ void LocalDataBuilder::add(const TimelineView& tl) {
   data_.spans.push_back(s);
   data_.n_flagged += tl.n_flagged;
   data_.n_nonfinite += tl.n_nonfinite;
+  data_.n_bad_pointing += tl.n_bad_pointing;
+  data_.n_bad_weight += tl.n_bad_weight;
   filled_ += s.size;
   if (s.size == 0) return;
 
@@ -199,6 +205,20 @@ void LocalDataBuilder::add(const TimelineView& tl) {
         throw InvalidArgument("mapmaker: " + tl.where() + ": pixel " +
                               std::to_string(tl.pixel[t]) + " at sample " + std::to_string(t) +
                               " outside 0.." + std::to_string(npix - 1));
+  }
+
+  // The map-maker sums SIGNAL / SIGMA^2 over samples and squares those sums in its norms: a
+  // finite but enormous product would overflow there, far from the timeline that caused it.
+  double peak = 0;
+  for (std::int64_t t = 0; t < s.size; ++t)
+    if (tl.good[t]) peak = std::max(peak, std::fabs(tl.signal[t]));
+  const double weight = 1.0 / (tl.det.sigma * tl.det.sigma);
+  if (peak * weight > kMaxWeightedSignal) {
+    char values[96];
+    std::snprintf(values, sizeof values, "SIGNAL values up to %.6g with SIGMA %.6g", peak,
+                  tl.det.sigma);
+    throw InvalidArgument("mapmaker: " + tl.where() + ": " + values + " give noise-weighted values SIGNAL / SIGMA^2 above 1e100, which "
+                          "would overflow the map-maker's sums (wrong units in SIGNAL or SIGMA?)");
   }
 
   ExecSpace exec;

@@ -9,6 +9,7 @@
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/log.hpp"
+#include "tod2map/core/memory.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/core/resources.hpp"
 #include "tod2map/io/timeline_fits.hpp"
@@ -191,11 +192,16 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   result.samples_used = allreduce_sum(comm, data.n_used);
   result.samples_flagged = allreduce_sum(comm, data.n_flagged);
   result.samples_nonfinite = allreduce_sum(comm, data.n_nonfinite);
+  result.samples_bad_pointing = allreduce_sum(comm, data.n_bad_pointing);
+  result.samples_bad_weight = allreduce_sum(comm, data.n_bad_weight);
   if (result.samples_used == 0)
     throw InvalidArgument("mapmaker: no usable sample in the input (" +
                           std::to_string(result.samples) + " samples, " +
                           std::to_string(result.samples_flagged) + " flagged by input.flag_mask, " +
-                          std::to_string(result.samples_nonfinite) + " not finite)");
+                          std::to_string(result.samples_nonfinite) + " not finite, " +
+                          std::to_string(result.samples_bad_pointing) +
+                          " pointing out of range, " + std::to_string(result.samples_bad_weight) +
+                          " PSI out of range)");
   const double t_expand = allreduce_max(comm, expansion_seconds + clock.seconds());
   std::shared_ptr<const solvers::PixelDistribution> dist = solvers::make_pixel_distribution(
       config.solver.backend, comm, healpix::nside2npix(pix.nside), data.touched);
@@ -307,6 +313,34 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   return result;
 }
 
+namespace {
+
+// The output arrays (map, hits, rcond, invcov) hold each rank's share of the whole sky, however
+// few pixels are observed: at nside 8192 that is 77 GB, which used to end the run after the
+// solve with a bare std::bad_alloc. Refused before any work when the share cannot fit.
+void check_output_memory(const io::Config& config, MPI_Comm comm) {
+  const auto& pix = config.pixelization;
+  const int nstokes = pix.nstokes();
+  const std::int64_t npix = healpix::nside2npix(pix.nside);
+  const int size = comm_size(comm);
+  // One double per Stokes parameter, rcond and covariance element; hits as double and int64.
+  const double per_pixel = 8.0 * (nstokes + 3 + nstokes * (nstokes + 1) / 2);
+  const double per_rank = per_pixel * static_cast<double>((npix + size - 1) / size);
+  const std::int64_t available = available_memory_per_rank(comm);
+  if (available < 0 || per_rank <= static_cast<double>(available)) return;
+  char text[400];
+  std::snprintf(text, sizeof text,
+                "pixelization.nside %lld: the output arrays (map, hits, rcond, invcov) cover the "
+                "whole sky, %.0f bytes for each of its %lld pixels, %.3g GB per rank on %d "
+                "rank%s, but a rank has %.3g GB of memory available: run on more ranks or "
+                "nodes, or lower pixelization.nside",
+                static_cast<long long>(pix.nside), per_pixel, static_cast<long long>(npix),
+                per_rank * 1e-9, size, size == 1 ? "" : "s", available * 1e-9);
+  throw InvalidArgument(text);
+}
+
+}  // namespace
+
 MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, bool resume,
                     const DestripeObserver* observer) {
   Stopwatch total;
@@ -314,6 +348,12 @@ MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, 
   check_cross_check(config);
   // Before any timeline is read: a checkpoint that cannot be used fails the run now.
   CgCheckpointing checkpointing(config, resume, comm);
+  check_output_memory(config, comm);
+  // And an output that cannot be written fails it now, not after the solve.
+  if (write_output)
+    io::check_map_destination(config.output.path, config.pixelization.nside,
+                              config.pixelization.nstokes(),
+                              static_cast<std::int64_t>(io::to_yaml(config).size()), comm);
   Stopwatch clock;
   // Timelines are streamed: each is read, expanded onto the device and freed before the next,
   // so the host never holds more than one (the map-maker needs neither TIME nor raw flags).
@@ -345,6 +385,7 @@ MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, 
     throw Interrupted(e.signal(), checkpointing.interrupted_message(e));
   }
   result.phases.insert(result.phases.begin(), {"read", plan_seconds + read.read_seconds});
+  result.timelines_without_flags = read.timelines_without_flags;
 
   if (write_output) {
     clock.reset();
@@ -370,9 +411,15 @@ std::string format_summary(const MapMakingResult& r, const io::Config& config) {
   add("method %s, nside %lld %s, stokes %s, backend %s\n", config.mapmaker.method.c_str(),
       static_cast<long long>(config.pixelization.nside), config.pixelization.ordering.c_str(),
       config.pixelization.stokes.c_str(), config.solver.backend.c_str());
-  add("samples %lld: used %lld, flagged %lld, not finite %lld\n",
+  add("samples %lld: used %lld, flagged %lld, not finite %lld, pointing out of range %lld, "
+      "PSI out of range %lld\n",
       static_cast<long long>(r.samples), static_cast<long long>(r.samples_used),
-      static_cast<long long>(r.samples_flagged), static_cast<long long>(r.samples_nonfinite));
+      static_cast<long long>(r.samples_flagged), static_cast<long long>(r.samples_nonfinite),
+      static_cast<long long>(r.samples_bad_pointing),
+      static_cast<long long>(r.samples_bad_weight));
+  if (r.timelines_without_flags > 0)
+    add("timelines without a FLAG column (all samples unflagged): %lld\n",
+        static_cast<long long>(r.timelines_without_flags));
   add("pixels observed %lld, masked %lld\n", static_cast<long long>(r.pixels_observed),
       static_cast<long long>(r.pixels_masked));
   if (!r.convergence.empty())

@@ -55,6 +55,8 @@ TimelineView view_of(const io::Timeline& t) {
   v.good = t.good.data();
   v.n_flagged = t.n_flagged;
   v.n_nonfinite = t.n_nonfinite;
+  v.n_bad_pointing = t.n_bad_pointing;
+  v.n_bad_weight = t.n_bad_weight;
   return v;
 }
 
@@ -71,6 +73,8 @@ void mark_good_samples(TimelineView& v, const std::int64_t* flag, std::int64_t f
   }
   v.n_flagged = 0;
   v.n_nonfinite = 0;
+  v.n_bad_pointing = 0;
+  v.n_bad_weight = 0;
   for (std::int64_t i = 0; i < v.size; ++i) {
     if (v.has_pixels() && (v.pixel[i] < 0 || v.pixel[i] >= npix))
       throw InvalidArgument("mapmaker: " + v.where() + ": pixel " + std::to_string(v.pixel[i]) +
@@ -83,10 +87,14 @@ void mark_good_samples(TimelineView& v, const std::int64_t* flag, std::int64_t f
       ++v.n_flagged;
       continue;
     }
-    const bool finite = std::isfinite(v.signal[i]) && std::isfinite(v.psi[i]) &&
-                        (v.has_pixels() || (std::isfinite(v.theta[i]) && std::isfinite(v.phi[i])));
-    good[i] = finite ? 1 : 0;
-    if (!finite) ++v.n_nonfinite;
+    const bool angles = !v.has_pixels();
+    const io::SampleFault fault = io::sample_fault(v.signal[i], v.psi[i], angles,
+                                                   angles ? v.theta[i] : 0.0,
+                                                   angles ? v.phi[i] : 0.0);
+    good[i] = fault == io::SampleFault::none ? 1 : 0;
+    v.n_nonfinite += fault == io::SampleFault::nonfinite ? 1 : 0;
+    v.n_bad_pointing += fault == io::SampleFault::pointing ? 1 : 0;
+    v.n_bad_weight += fault == io::SampleFault::weight ? 1 : 0;
   }
   v.good = good;
 }

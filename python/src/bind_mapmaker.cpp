@@ -134,6 +134,10 @@ Use tod2map.Result, which wraps it.
                              [](const MapResult& r) { return r.result.samples_flagged; })
       .def_property_readonly("samples_nonfinite",
                              [](const MapResult& r) { return r.result.samples_nonfinite; })
+      .def_property_readonly("samples_bad_pointing",
+                             [](const MapResult& r) { return r.result.samples_bad_pointing; })
+      .def_property_readonly("samples_bad_weight",
+                             [](const MapResult& r) { return r.result.samples_bad_weight; })
       .def_property_readonly("pixels_observed",
                              [](const MapResult& r) { return r.result.pixels_observed; })
       .def_property_readonly("pixels_masked",

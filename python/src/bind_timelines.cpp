@@ -57,6 +57,8 @@ mapmaker::TimelineView Timeline::view() const {
   v.good = data_of<std::uint8_t>(good);
   v.n_flagged = n_flagged;
   v.n_nonfinite = n_nonfinite;
+  v.n_bad_pointing = n_bad_pointing;
+  v.n_bad_weight = n_bad_weight;
   return v;
 }
 
@@ -94,6 +96,8 @@ Timeline Timeline::from_arrays(const py::object& signal_in, const py::object& ps
   t.good = std::move(good);
   t.n_flagged = v.n_flagged;
   t.n_nonfinite = v.n_nonfinite;
+  t.n_bad_pointing = v.n_bad_pointing;
+  t.n_bad_weight = v.n_bad_weight;
   return t;
 }
 
@@ -125,6 +129,8 @@ Timeline Timeline::from_io(io::Timeline&& read) {
   }
   t.n_flagged = r.n_flagged;
   t.n_nonfinite = r.n_nonfinite;
+  t.n_bad_pointing = r.n_bad_pointing;
+  t.n_bad_weight = r.n_bad_weight;
   return t;
 }
 
@@ -206,6 +212,10 @@ time : array_like, optional
       .def_readonly("ordering", &Timeline::pixel_ordering, "Ordering of `pixel`.")
       .def_readonly("n_flagged", &Timeline::n_flagged)
       .def_readonly("n_nonfinite", &Timeline::n_nonfinite)
+      .def_readonly("n_bad_pointing", &Timeline::n_bad_pointing,
+                    "Unflagged samples with theta outside [0, pi] or |phi| > 1e8 rad.")
+      .def_readonly("n_bad_weight", &Timeline::n_bad_weight,
+                    "Unflagged samples with |psi| > 1e8 rad.")
       .def_property_readonly("detector", [](const Timeline& t) { return t.det.name; })
       .def_property_readonly("sigma", [](const Timeline& t) { return t.det.sigma; })
       .def_property_readonly("polang", [](const Timeline& t) { return t.det.polang; })

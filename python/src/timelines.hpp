@@ -20,7 +20,7 @@ struct Timeline {
              pixel = py::none(), time = py::none(), flags = py::none(), good = py::none();
   std::int64_t pixel_nside = 0;
   std::string pixel_ordering;
-  std::int64_t n_flagged = 0, n_nonfinite = 0;
+  std::int64_t n_flagged = 0, n_nonfinite = 0, n_bad_pointing = 0, n_bad_weight = 0;
 
   /// Borrowed pointers into the arrays (the GIL must be held while making it; the Timeline
   /// must outlive the view).

@@ -167,6 +167,11 @@ class Result:
     samples_used = property(lambda self: self._core.samples_used)
     samples_flagged = property(lambda self: self._core.samples_flagged)
     samples_nonfinite = property(lambda self: self._core.samples_nonfinite)
+    samples_bad_pointing = property(
+        lambda self: self._core.samples_bad_pointing,
+        doc="Unflagged samples with THETA outside [0, pi] or |PHI| > 1e8 rad, all ranks.")
+    samples_bad_weight = property(lambda self: self._core.samples_bad_weight,
+                                  doc="Unflagged samples with |PSI| > 1e8 rad, all ranks.")
     pixels_observed = property(lambda self: self._core.pixels_observed)
     pixels_masked = property(lambda self: self._core.pixels_masked)
     peak_rss_bytes = property(lambda self: self._core.peak_rss_bytes,

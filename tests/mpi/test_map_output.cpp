@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -435,6 +436,82 @@ TEST(MapOutputValidation, BadShapesNamesAndFormatsAreRefusedOnEveryRank) {
     EXPECT_NE(msg.find("stokes 'QU' is not valid"), std::string::npos) << msg;
   }
   EXPECT_FALSE(fs::exists(dir / "m.h5"));
+}
+
+TEST(MapOutputValidation, NonFiniteValuesAreNeverWritten) {
+  TempDir dir;
+  const int rank = comm_rank(world()), size = comm_size(world());
+  const char* arrays[] = {"map", "rcond", "invcov"};
+  for (const char* name : arrays) {
+    io::MapOutput local = make_local(2, "IQU");
+    if (rank == size - 1) {
+      auto& v = std::string(name) == "map" ? local.map
+                : std::string(name) == "rcond" ? local.rcond
+                                               : local.invcov;
+      v.back() = std::numeric_limits<double>::quiet_NaN();
+    }
+    for (const char* file : {"m.h5", "m.fits"}) {
+      const std::string msg = expect_throw_everywhere<InvalidArgument>(
+          [&] { io::write_map(dir / file, local, kSmallStripes, world()); });
+      EXPECT_NE(msg.find(std::string(name) + " has a non-finite value at pixel 47"),
+                std::string::npos)
+          << msg;
+      EXPECT_FALSE(fs::exists(dir / file));
+    }
+  }
+}
+
+TEST(MapOutputHdf5, ConfigOfAnySizeIsStoredAsADataset) {
+  TempDir dir;
+  io::MapOutput local = make_local(2, "IQU");
+  // 3 MB: far over what an HDF5 attribute can hold; the attribute is then left out.
+  std::string big = "input:\n  files:\n";
+  while (big.size() < 3000000) big += "    - data/observation_with_a_long_name_0000.fits\n";
+  local.config_yaml = big;
+  io::write_map(dir / "big.h5", local, kSmallStripes, world());
+  const io::MapFile back = io::read_map_hdf5(dir / "big.h5");
+  EXPECT_EQ(back.config_yaml, big);
+  EXPECT_TRUE(back.extra.find("config") == back.extra.end());
+  // A small config has both the dataset and the attribute (as files from before the dataset).
+  io::write_map(dir / "small.h5", make_local(2, "IQU"), kSmallStripes, world());
+  EXPECT_EQ(io::read_map_hdf5(dir / "small.h5").config_yaml, make_local(2, "IQU").config_yaml);
+  // FITS: one line per row, a line longer than a row continues on the next one.
+  local.config_yaml = "units: " + std::string(30000, 'x') + "\n" + big;
+  io::write_map(dir / "big.fits", local, kSmallStripes, world());
+  EXPECT_TRUE(fs::exists(dir / "big.fits"));
+}
+
+TEST(MapOutputDestination, ProblemsAreFoundBeforeAnyWork) {
+  TempDir dir;
+  const std::string ok = dir / "sub/m.h5";
+  EXPECT_GT(io::check_map_destination(ok, 16, 3, 0, world()), 12 * 16 * 16 * 11 * 8);
+  EXPECT_TRUE(fs::is_directory(dir / "sub"));
+  EXPECT_FALSE(fs::exists(ok + ".partial"));  // the probe is gone
+  {
+    const std::string msg = expect_throw_everywhere<IoError>(
+        [&] { io::check_map_destination("/proc/tod2map/m.h5", 16, 3, 0, world()); });
+    EXPECT_NE(msg.find("output.path: /proc/tod2map/m.h5: cannot create folder"),
+              std::string::npos)
+        << msg;
+  }
+  {
+    const std::string longer = dir / (std::string(240, 'x') + ".h5");
+    const std::string msg = expect_throw_everywhere<IoError>(
+        [&] { io::check_map_destination(longer, 16, 3, 0, world()); });
+    EXPECT_NE(msg.find("MPI-IO fails on paths longer than 240"), std::string::npos) << msg;
+  }
+  {
+    // nside 2^29 needs exabytes: no file system has them.
+    const std::string msg = expect_throw_everywhere<IoError>(
+        [&] { io::check_map_destination(ok, std::int64_t{1} << 29, 3, 0, world()); });
+    EXPECT_NE(msg.find("the map needs about"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("free"), std::string::npos) << msg;
+  }
+  {
+    const std::string msg = expect_throw_everywhere<InvalidArgument>(
+        [&] { io::check_map_destination(dir / "m.txt", 16, 3, 0, world()); });
+    EXPECT_NE(msg.find("unknown map format"), std::string::npos) << msg;
+  }
 }
 
 /// Reads a FITS map with raw CFITSIO (not our writer's code) and checks header and values.

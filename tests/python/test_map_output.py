@@ -68,6 +68,7 @@ def test_hdf5_datasets_shapes_and_dtypes(written):
         "invcov": ((6, NPIX), np.float64),
         "solver/residuals": ((3,), np.float64),
         "baselines/det0A": ((ranks * (ranks + 1) // 2,), np.float64),
+        "config": ((len(f"pixelization:\n  nside: {NSIDE}\n  stokes: IQU\n"),), np.uint8),
     }
 
 

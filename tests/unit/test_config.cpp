@@ -73,6 +73,7 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(ca.flag, cb.flag);
   EXPECT_EQ(ca.pixel, cb.pixel);
   EXPECT_EQ(a.input.flag_mask, b.input.flag_mask);
+  EXPECT_EQ(a.input.max_rejected_fraction, b.input.max_rejected_fraction);
   EXPECT_EQ(a.pixelization.scheme, b.pixelization.scheme);
   EXPECT_EQ(a.pixelization.nside, b.pixelization.nside);
   EXPECT_EQ(a.pixelization.ordering, b.pixelization.ordering);
@@ -445,6 +446,7 @@ TEST(Config, ToYamlWritesEveryKeyWithPlainNumbers) {
                               "input.columns.flag",
                               "input.columns.pixel",
                               "input.flag_mask",
+                              "input.max_rejected_fraction",
                               "pixelization.scheme",
                               "pixelization.nside",
                               "pixelization.ordering",
@@ -594,6 +596,8 @@ TEST(Config, ImpossibleValuesAreRejectedWithTheKeyPath) {
       {"input: {detectors: [a, b, a]}", "key input.detectors: detector 'a' is listed twice"},
       {"input: {columns: {psi: ''}}", "key input.columns.psi: empty column name"},
       {"input: {flag_mask: -1}", "key input.flag_mask: expected a non-negative bit mask, got -1"},
+      {"input: {max_rejected_fraction: 1.5}",
+       "key input.max_rejected_fraction: expected a value in [0.0, 1.0], got 1.5"},
       // output
       {"output: {path: out/map.txt}",
        "key output.path: 'out/map.txt' has no known map format (expected a file name ending in "

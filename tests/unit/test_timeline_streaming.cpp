@@ -84,6 +84,9 @@ io::Config config_for(const std::string& dir) {
   config.base_dir = dir;
   config.input.files = {"obs_*.fits"};
   config.input.flag_mask = 4;
+  // The files hold non-finite samples on purpose, far above the default rejection limit
+  // (whose own tests are in tests/python/test_input_accounting.py).
+  config.input.max_rejected_fraction = 1.0;
   return config;
 }
 

@@ -7,6 +7,7 @@
 #include <exception>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "tod2map/core/error.hpp"
 
@@ -51,5 +52,9 @@ std::int64_t allreduce_sum(MPI_Comm comm, std::int64_t value);
 double allreduce_sum(MPI_Comm comm, double value);
 /// Maximum of a double over all ranks.
 double allreduce_max(MPI_Comm comm, double value);
+
+/// Every rank's strings, concatenated in rank order, on `root` (empty elsewhere).
+std::vector<std::string> gather_strings(MPI_Comm comm, const std::vector<std::string>& mine,
+                                        int root = 0);
 
 }  // namespace tod2map

@@ -27,6 +27,9 @@ struct InputConfig {
   std::vector<std::string> detectors;    ///< empty = all
   ColumnNames columns;
   std::int64_t flag_mask = 255;
+  /// A timeline whose unflagged samples are rejected (non-finite, pointing or PSI out of range)
+  /// in a larger fraction stops the run: a unit mistake (THETA in degrees) loses most samples.
+  double max_rejected_fraction = 0.01;
 };
 
 struct PixelizationConfig {

@@ -55,6 +55,20 @@ constexpr double kUnseen = -1.6375e30;
 void write_map(const std::string& path, const MapOutput& local, const Hdf5OutputConfig& hdf5,
                MPI_Comm comm);
 
+/// Longest `<path>.partial` the HDF5 writer accepts: Open MPI's MPI-IO aborts the process
+/// ("buffer overflow detected") on file names of 245 characters or more.
+constexpr std::size_t kMaxHdf5PartialPath = 240;
+
+/// Before any work, what write_map(path, ...) would meet later: an unknown extension, a folder
+/// that cannot be created or written, a path MPI-IO cannot take, a file that cannot be created
+/// there, less free space than the file needs, or a file-size limit (ulimit -f) below it. The
+/// file's size is estimated for a full-sky map at nside with nstokes Stokes parameters plus
+/// `extra_bytes`. Creates the folder (as write_map would) and removes the probe file it makes.
+/// Collective; errors are agreed (IoError or InvalidArgument naming the path). Returns the
+/// estimated size in bytes.
+std::int64_t check_map_destination(const std::string& path, std::int64_t nside, int nstokes,
+                                   std::int64_t extra_bytes, MPI_Comm comm);
+
 /// A whole tod2map HDF5 map file, as stored on disk.
 struct MapFile {
   std::int64_t nside = 0;

@@ -1,6 +1,7 @@
 #pragma once
 // In-memory form of the timeline FITS files of DESIGN.md section 3. One Timeline is one
 // observation x one detector: the unit that is distributed over ranks.
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -35,6 +36,33 @@ struct TimelineRef {
   std::int64_t nsamples = 0; ///< NAXIS2
 };
 
+/// Largest |PHI| and |PSI| of a usable sample, in radians. Unwrapped angles are fine (a year of
+/// scanning at 1 rpm reaches 3e6 rad), but beyond 1e8 rad a double no longer holds the angle to
+/// 1e-8 rad, and 1e308 overflows 2 PSI: such values are corrupt, not pointing.
+inline constexpr double kMaxSampleAngle = 1e8;
+
+/// Why a sample that passed the flag test is left out of the map (docs/formats.md).
+enum class SampleFault : std::uint8_t {
+  none = 0,      ///< used
+  nonfinite,     ///< SIGNAL, PSI, THETA or PHI is NaN or infinite
+  pointing,      ///< THETA outside [0, pi] or |PHI| > kMaxSampleAngle
+  weight,        ///< |PSI| > kMaxSampleAngle: no polarization weight can be formed
+};
+
+/// The fault of one unflagged sample; theta and phi are ignored when has_angles is false
+/// (PIXEL pointing, whose range the reader checks as an error).
+inline SampleFault sample_fault(double signal, double psi, bool has_angles, double theta,
+                                double phi) {
+  if (!(std::isfinite(signal) && std::isfinite(psi)) ||
+      (has_angles && !(std::isfinite(theta) && std::isfinite(phi))))
+    return SampleFault::nonfinite;
+  constexpr double kPi = 3.141592653589793238462643383279502884197;  // healpix::pi, as ang2pix
+  if (has_angles && !(theta >= 0.0 && theta <= kPi && std::fabs(phi) <= kMaxSampleAngle))
+    return SampleFault::pointing;
+  if (std::fabs(psi) > kMaxSampleAngle) return SampleFault::weight;
+  return SampleFault::none;
+}
+
 /// One detector's samples for one observation, as read (or as simulated before writing).
 /// Pointing is given either as theta/phi (radians) or as pixel (with pixel_nside and
 /// pixel_ordering); psi is always given. `good[i]` is 1 where the sample is used: its flag
@@ -55,10 +83,18 @@ struct Timeline {
   std::vector<std::uint8_t> good;        ///< 1 = sample used
   std::int64_t n_flagged = 0;            ///< samples rejected by flag_mask
   std::int64_t n_nonfinite = 0;          ///< samples rejected for a non-finite value
+  std::int64_t n_bad_pointing = 0;       ///< unflagged, finite, pointing out of range
+  std::int64_t n_bad_weight = 0;         ///< unflagged, finite, PSI out of range
+  bool has_flag_column = true;           ///< false: the file had no FLAG column (all good)
+  /// Where the non-flag rejections come from and their likely cause, for messages
+  /// ("THETA values up to 179.9: degrees?"); empty when none.
+  std::string rejection_note;
   bool signal_float32 = false;           ///< SIGNAL is stored as E (float32) in the file
 
   std::int64_t size() const { return static_cast<std::int64_t>(signal.size()); }
   bool has_pixels() const { return !pixel.empty(); }
+  /// Unflagged samples left out: non-finite, pointing or weight out of range.
+  std::int64_t n_unusable() const { return n_nonfinite + n_bad_pointing + n_bad_weight; }
 };
 
 }  // namespace tod2map::io

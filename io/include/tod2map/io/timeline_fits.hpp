@@ -50,6 +50,8 @@ std::vector<TimelineRef> plan_timelines(const Config& config, MPI_Comm comm);
 /// What read_each_timeline did, agreed over the ranks.
 struct TimelineReadSummary {
   std::int64_t samples = 0, flagged = 0, nonfinite = 0;  ///< sums over ranks
+  std::int64_t bad_pointing = 0, bad_weight = 0;         ///< sums over ranks
+  std::int64_t timelines_without_flags = 0;  ///< timelines read from HDUs without a FLAG column
   /// Max over ranks of the time the caller waited for data (consume excluded): what reading
   /// adds to the run once the read-ahead overlaps it with consume.
   double read_seconds = 0;

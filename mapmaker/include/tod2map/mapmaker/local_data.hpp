@@ -74,6 +74,7 @@ struct LocalData {
   Kokkos::View<std::int64_t*, MemSpace> chunk_begin;
   Kokkos::View<double*, MemSpace> chunk_weight;
   std::int64_t n_samples = 0, n_used = 0, n_flagged = 0, n_nonfinite = 0;
+  std::int64_t n_bad_pointing = 0, n_bad_weight = 0;  ///< see TimelineView
 
   kernels::SampleViews<MemSpace> views() const;
   /// Global pixel of each local index (host copy), for tools and tests.

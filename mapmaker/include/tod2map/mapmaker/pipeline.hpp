@@ -42,6 +42,8 @@ struct MapMakingResult {
   std::int64_t samples = 0;        ///< all samples, all ranks
   std::int64_t samples_used = 0;   ///< unflagged, finite samples, all ranks
   std::int64_t samples_flagged = 0, samples_nonfinite = 0;
+  std::int64_t samples_bad_pointing = 0, samples_bad_weight = 0;  ///< out of range, all ranks
+  std::int64_t timelines_without_flags = 0;  ///< read from HDUs without a FLAG column
   std::int64_t pixels_observed = 0, pixels_masked = 0;
   std::vector<PhaseTiming> phases;
   std::vector<double> peak_rss_bytes;  ///< per rank (filled on every rank)

@@ -39,6 +39,8 @@ struct TimelineView {
   const std::uint8_t* good = nullptr;  ///< 1 = sample used (see mark_good_samples)
   std::int64_t n_flagged = 0;          ///< samples rejected by the flag mask
   std::int64_t n_nonfinite = 0;        ///< samples rejected for a non-finite value
+  std::int64_t n_bad_pointing = 0;     ///< theta outside [0, pi] or |phi| > io::kMaxSampleAngle
+  std::int64_t n_bad_weight = 0;       ///< |psi| > io::kMaxSampleAngle
 
   bool has_pixels() const { return pixel != nullptr; }
   /// Throws InvalidArgument naming the timeline when an array that size > 0 needs is null
@@ -51,9 +53,9 @@ struct TimelineView {
 /// A view of a timeline read by io::read_timeline (its vectors must outlive the view).
 TimelineView view_of(const io::Timeline& timeline);
 
-/// Fills good[0..size) with the rule of io::read_timeline and sets view.good, n_flagged and
-/// n_nonfinite: a sample is flagged where (flag & flag_mask) != 0 (flag may be null: no
-/// flags), else rejected as non-finite where signal, psi or theta/phi is not finite. Checks
+/// Fills good[0..size) with the rule of io::read_timeline and sets view.good and the counts:
+/// a sample is flagged where (flag & flag_mask) != 0 (flag may be null: no flags), else
+/// rejected by io::sample_fault (non-finite, pointing or psi out of range). Checks
 /// that the pointing arrays are present and that pixels lie in 0 .. 12 nside^2 - 1; throws
 /// InvalidArgument naming the timeline otherwise. Not collective.
 void mark_good_samples(TimelineView& view, const std::int64_t* flag, std::int64_t flag_mask,
