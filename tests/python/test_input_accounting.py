@@ -184,3 +184,20 @@ def test_detector_missing_from_one_observation_is_named(copy):
     proc = run_tod2map(["run", cfg], ranks=2)
     warn = [l for l in proc.stderr.splitlines() if "lacks" in l]
     assert len(warn) == 1 and FILE in warn[0] and "'d'" in warn[0], proc.stderr
+
+
+def test_signal_that_would_overflow_the_sums_names_the_timeline(copy):
+    # Finite, so no sample is rejected, but SIGNAL / SIGMA^2 = 1e254 would make the solver's
+    # right-hand side infinite ("b has non-finite entries", naming nothing).
+    folder, cfg = copy
+
+    def huge(signal):
+        signal[100] = 1e250
+        return signal
+
+    edit_column(folder, "d", "SIGNAL", huge)
+    proc = run_tod2map(["run", cfg, "--set", "mapmaker.method=destripe"], ranks=2, check=False)
+    assert proc.returncode == 1
+    assert FILE in proc.stderr and "'d'" in proc.stderr, proc.stderr
+    assert "SIGNAL values up to 1e+250 with SIGMA 0.2" in proc.stderr, proc.stderr
+    assert "non-finite entries" not in proc.stderr
