@@ -9,6 +9,7 @@ tod2map.run and tod2map.simulate raises KeyboardInterrupt within a second and th
 runs another map afterwards; an error met by every rank is printed once, by rank 0.
 """
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -248,6 +249,41 @@ def test_ctrl_c_in_python_raises_keyboard_interrupt_and_the_interpreter_goes_on(
     assert partials(data) == [] and not (data / "out" / "py.h5").exists()
     print(f"Python: KeyboardInterrupt {float(got['run']):.3f} s (run), "
           f"{float(got['simulate']):.3f} s (simulate) after SIGINT")
+
+
+PY_MPI_SCRIPT = r"""
+import os, signal, threading, time
+from mpi4py import MPI
+import tod2map
+tod2map.set_quiet(True)
+comm = MPI.COMM_WORLD
+def ctrl_c():
+    time.sleep(2.0)
+    os.kill(os.getpid(), signal.SIGINT)
+if comm.rank == 1:  # one rank only: the other must stop with it, not wait for it
+    threading.Thread(target=ctrl_c, daemon=True).start()
+try:
+    tod2map.run("config.yaml", overrides=["output.path=out/py_mpi.h5"])
+    print(f"{comm.rank} not interrupted", flush=True)
+except KeyboardInterrupt:
+    print(f"{comm.rank} KeyboardInterrupt", flush=True)
+r = tod2map.run("config.yaml", overrides=["output.path=out/py_mpi_again.h5", "solver.maxiter=3"])
+print(f"{comm.rank} again {r.iterations}", flush=True)
+"""
+
+
+def test_ctrl_c_on_one_python_rank_stops_every_rank(data):
+    if not BUILD:
+        pytest.skip("TOD2MAP_BUILD_DIR is not set (run through ctest)")
+    env = dict(os.environ, PYTHONPATH=os.path.join(BUILD, "python"))
+    proc = subprocess.run(mpirun(2) + [sys.executable, "-c", PY_MPI_SCRIPT], cwd=data,
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    # The ranks' lines may interleave (mpirun forwards what each writes): look for the words.
+    said = sorted(re.findall(r"([01]) (KeyboardInterrupt|again 3|not interrupted)", proc.stdout))
+    assert said == [("0", "KeyboardInterrupt"), ("0", "again 3"), ("1", "KeyboardInterrupt"),
+                    ("1", "again 3")], proc.stdout
+    assert partials(data) == [] and not (data / "out" / "py_mpi.h5").exists()
 
 
 def test_collective_error_is_printed_once(data):
