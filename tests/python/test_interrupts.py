@@ -207,10 +207,15 @@ def test_file_size_limit_is_a_clean_error(data, tmp_path):
     assert not (data / "out" / "map.h5").exists() and not (data / "out" / "m.fits").exists()
 
 
+# Overrides that make the run take several seconds even on an idle machine (the CG needs
+# hundreds of iterations): a Ctrl-C after 1.5 or 2 s finds it reading or solving.
+SLOW = ["solver.preconditioner=diagonal", "mapmaker.baseline_length=0.1", "solver.tol=1e-12"]
+
 PY_SCRIPT = r"""
 import os, signal, sys, threading, time
 import tod2map
 tod2map.set_quiet(True)
+SLOW = %r
 sent = []
 def ctrl_c(delay):
     time.sleep(delay)
@@ -224,14 +229,14 @@ def interrupted(call, delay):
         return time.monotonic() - sent[-1]
     raise SystemExit("not interrupted: " + call.__name__)
 def run():
-    tod2map.run("config.yaml", overrides=["output.path=out/py.h5"])
+    tod2map.run("config.yaml", overrides=["output.path=out/py.h5"] + SLOW)
 def simulate():
     tod2map.simulate("config.yaml", overrides=["simulation.output_dir=py_data"])
 print("run", interrupted(run, 1.5))
 print("simulate", interrupted(simulate, 0.3))
 r = tod2map.run("config.yaml", overrides=["output.path=out/again.h5", "solver.maxiter=3"])
 print("again", r.iterations, os.path.exists("out/again.h5"))
-"""
+""" % (SLOW,)
 
 
 def test_ctrl_c_in_python_raises_keyboard_interrupt_and_the_interpreter_goes_on(data):
@@ -256,6 +261,7 @@ import os, signal, threading, time
 from mpi4py import MPI
 import tod2map
 tod2map.set_quiet(True)
+SLOW = %r
 comm = MPI.COMM_WORLD
 def ctrl_c():
     time.sleep(2.0)
@@ -263,13 +269,13 @@ def ctrl_c():
 if comm.rank == 1:  # one rank only: the other must stop with it, not wait for it
     threading.Thread(target=ctrl_c, daemon=True).start()
 try:
-    tod2map.run("config.yaml", overrides=["output.path=out/py_mpi.h5"])
+    tod2map.run("config.yaml", overrides=["output.path=out/py_mpi.h5"] + SLOW)
     print(f"{comm.rank} not interrupted", flush=True)
 except KeyboardInterrupt:
     print(f"{comm.rank} KeyboardInterrupt", flush=True)
 r = tod2map.run("config.yaml", overrides=["output.path=out/py_mpi_again.h5", "solver.maxiter=3"])
 print(f"{comm.rank} again {r.iterations}", flush=True)
-"""
+""" % (SLOW,)
 
 
 def test_ctrl_c_on_one_python_rank_stops_every_rank(data):
