@@ -42,6 +42,13 @@ PyObject* g_kept_type = nullptr;
 PyObject* g_kept_value = nullptr;
 PyObject* g_kept_traceback = nullptr;
 
+// Under the GIL: forgets the kept exception.
+void drop_kept_exception() {
+  Py_CLEAR(g_kept_type);
+  Py_CLEAR(g_kept_value);
+  Py_CLEAR(g_kept_traceback);
+}
+
 int python_poller() {
   using clock = std::chrono::steady_clock;
   static thread_local clock::time_point last{};
@@ -52,9 +59,7 @@ int python_poller() {
   const PyGILState_STATE gil = PyGILState_Ensure();
   int signal = 0;
   if (PyErr_CheckSignals() != 0) {
-    Py_XDECREF(g_kept_type);
-    Py_XDECREF(g_kept_value);
-    Py_XDECREF(g_kept_traceback);
+    drop_kept_exception();
     PyErr_Fetch(&g_kept_type, &g_kept_value, &g_kept_traceback);
     signal = SIGINT;
   }
@@ -115,18 +120,27 @@ PYBIND11_MODULE(_core, m) {
   // OSError, NotCompiled -> NotImplementedError, Interrupted (a signal stopped the CG after
   // saving its checkpoint) -> KeyboardInterrupt, any other tod2map::Error -> RuntimeError.
   py::register_exception_translator([](std::exception_ptr p) {
+    if (!p) return;
     try {
-      if (p) std::rethrow_exception(p);
+      std::rethrow_exception(p);
+    } catch (const tod2map::Interrupted& e) {
+      // Ctrl-C polled on this rank: the exception Python's handler raised; else (a checkpointed
+      // CG stopped by a signal, or another rank's Ctrl-C) a KeyboardInterrupt saying what.
+      if (!raise_kept_exception()) PyErr_SetString(PyExc_KeyboardInterrupt, e.what());
+      return;
+    } catch (...) {
+      // Another error won the agreement over a Ctrl-C polled here: that error is raised, and
+      // the kept exception must not come back with a later, unrelated Interrupted.
+      drop_kept_exception();
+    }
+    try {
+      std::rethrow_exception(p);
     } catch (const tod2map::InvalidArgument& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const tod2map::IoError& e) {
       PyErr_SetString(PyExc_OSError, e.what());
     } catch (const tod2map::NotCompiled& e) {
       PyErr_SetString(PyExc_NotImplementedError, e.what());
-    } catch (const tod2map::Interrupted& e) {
-      // Ctrl-C polled on this rank: the exception Python's handler raised; else (a checkpointed
-      // CG stopped by a signal, or another rank's Ctrl-C) a KeyboardInterrupt saying what.
-      if (!raise_kept_exception()) PyErr_SetString(PyExc_KeyboardInterrupt, e.what());
     } catch (const tod2map::Error& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
     }

@@ -6,7 +6,9 @@ during <phase>" (not one per rank), status 128 + signal (mpirun's own status und
 no .partial file left; a run whose output exceeds `ulimit -f` fails with "file too large", status
 1 and no .partial, instead of being killed by SIGXFSZ; from Python, Ctrl-C (SIGINT) during
 tod2map.run and tod2map.simulate raises KeyboardInterrupt within a second and the interpreter
-runs another map afterwards; an error met by every rank is printed once, by rank 0.
+runs another map afterwards, and a Ctrl-C that reaches one of two Python ranks stops both (no
+hang); an error met by every rank is printed once, by rank 0 (an error on one rank alone, which
+ends the job with MPI_Abort, is tested in tests/mpi/test_core_errors.cpp: no input makes one).
 """
 import os
 import re
