@@ -21,10 +21,15 @@ int comm_size(MPI_Comm comm) {
 namespace {
 // Kinds of exception carried between ranks; order is irrelevant, values are a wire format.
 enum Kind : int { kError = 0, kInvalid, kConfig, kIo, kBackend, kNotCompiled, kOther };
+// Interrupted carries its signal: kind kInterrupted + signal (so that a Ctrl-C polled on one rank
+// stops every rank as Interrupted, not as a generic Error).
+constexpr int kInterrupted = 1000;
 
 std::pair<int, std::string> describe(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
+  } catch (const Interrupted& x) {
+    return {kInterrupted + x.signal(), x.what()};
   } catch (const ConfigError& x) {
     return {kConfig, x.what()};
   } catch (const InvalidArgument& x) {
@@ -45,6 +50,7 @@ std::pair<int, std::string> describe(const std::exception_ptr& e) {
 }
 
 [[noreturn]] void rethrow_as(int kind, const std::string& msg) {
+  if (kind >= kInterrupted) throw Interrupted(kind - kInterrupted, msg);
   switch (kind) {
     case kConfig: throw ConfigError(msg);
     case kInvalid: throw InvalidArgument(msg);

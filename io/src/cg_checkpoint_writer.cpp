@@ -17,6 +17,8 @@
 #include "fnv_hash.hpp"
 #include "hdf5_util.hpp"
 #include "tod2map/core/error.hpp"
+#include "tod2map/core/failure.hpp"
+#include "tod2map/core/interrupt.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/io/cg_checkpoint.hpp"
 
@@ -161,6 +163,16 @@ void write_file(const std::string& partial, const RunIdentity& id, const CgCheck
   std::string created = rank == 0 ? utc_now() : std::string(20, ' ');
   TOD2MAP_CHECK_MPI(MPI_Bcast(created.data(), static_cast<int>(created.size()), MPI_CHAR, 0, comm));
 
+  // Past `ulimit -f` HDF5 could neither write nor close the file (and crashes at MPI_Finalize
+  // after such a close): refuse before creating it. Data, plus room for the metadata.
+  collective(comm, [&] {
+    if (rank == 0)
+      check_file_size_limit(
+          "io::write_cg_checkpoint: " + partial,
+          8 * static_cast<std::uint64_t>(3 * total + 2 * static_cast<std::int64_t>(sizes.size()) +
+                                         static_cast<std::int64_t>(s.residuals.size())) +
+              id.config.size() + id.input_files.size() + 65536);
+  });
   Writer w(partial, comm);
   hid_t x = -1, r = -1, p = -1, local_sizes = -1, checksums = -1, residuals = -1;
   collective(comm, [&] { w.create(); });
@@ -250,6 +262,8 @@ void write_cg_checkpoint(const std::string& path, const RunIdentity& id, const C
   const std::int64_t mine = static_cast<std::int64_t>(local.x.size());
   TOD2MAP_CHECK_MPI(MPI_Allgather(&mine, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, comm));
   prepare_checkpoint_folder(path, comm);
+  const PartialFileScope registered(partial);  // removed by a stopping signal (interrupt.hpp)
+  const PhaseScope phase("writing a checkpoint");
   try {
     write_file(partial, id, local, sizes, comm);
     collective(comm, [&] {

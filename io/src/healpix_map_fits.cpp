@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tod2map/core/error.hpp"
+#include "tod2map/core/interrupt.hpp"
 #include "tod2map/io/fits_check.hpp"
 
 namespace tod2map::io {
@@ -278,6 +279,8 @@ void write_healpix_map(const std::string& path, const HealpixMap& map) {
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   if (ec)
     throw IoError(fn + ": cannot create folder " + parent.string() + " (" + ec.message() + ")");
+  const PartialFileScope registered(partial);  // removed by a stopping signal (interrupt.hpp)
+  const PhaseScope phase("writing");
   std::remove(partial.c_str());  // a stale partial from a killed run must not block us
   int status = 0;
   fitsfile* raw = nullptr;

@@ -15,6 +15,7 @@
 #include "hdf5_util.hpp"
 #include "map_output_detail.hpp"
 #include "tod2map/core/error.hpp"
+#include "tod2map/core/interrupt.hpp"
 #include "tod2map/core/mpi.hpp"
 
 namespace tod2map::io::detail {
@@ -218,16 +219,28 @@ void write_map_hdf5(const MapLayout& layout, const MapOutput& local, const Hdf5O
                H5T_IEEE_F64LE);
     if (nconfig > 0) w.create("config", 0, nconfig, H5T_STD_U8LE);                // 5 + nextra
   });
-  collective(comm, [&] { w.reserve_space(); });
-
-  collective(comm, [&] { w.write_pixel_major(w.dataset(0), "map", layout.nstokes, local.map); });
+  // poll_interrupt(): Ctrl-C in Python between the steps (core/interrupt.hpp), agreed.
   collective(comm, [&] {
+    poll_interrupt();
+    w.reserve_space();
+  });
+
+  collective(comm, [&] {
+    poll_interrupt();
+    w.write_pixel_major(w.dataset(0), "map", layout.nstokes, local.map);
+  });
+  collective(comm, [&] {
+    poll_interrupt();
     w.write(w.dataset(1), "hits", 0, first, n, H5T_NATIVE_INT64, local.hits.data());
   });
   collective(comm, [&] {
+    poll_interrupt();
     w.write(w.dataset(2), "rcond", 0, first, n, H5T_NATIVE_DOUBLE, local.rcond.data());
   });
-  collective(comm, [&] { w.write_pixel_major(w.dataset(3), "invcov", layout.ncov, local.invcov); });
+  collective(comm, [&] {
+    poll_interrupt();
+    w.write_pixel_major(w.dataset(3), "invcov", layout.ncov, local.invcov);
+  });
   // The history is the same on every rank: rank 0 writes it, the others join empty. An empty
   // dataset has no storage to write to (HDF5 fails on it), so then nobody writes.
   if (nres > 0) {

@@ -20,6 +20,8 @@
 
 #include "map_output_detail.hpp"
 #include "tod2map/core/error.hpp"
+#include "tod2map/core/failure.hpp"
+#include "tod2map/core/interrupt.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/core/resources.hpp"
@@ -363,10 +365,22 @@ void write_map(const std::string& path, const MapOutput& local, const Hdf5Output
   });
   const detail::MapLayout layout = detail::validate_map_output(path, local, comm);
   collective(comm, [&] {
-    if (rank == 0) prepare_output_folder(where, path);
+    if (rank != 0) return;
+    prepare_output_folder(where, path);
+    // Past `ulimit -f` HDF5 can neither write nor close the file (and then crashes at
+    // MPI_Finalize): refuse before creating it. The data, plus room for headers and metadata.
+    std::uint64_t values = static_cast<std::uint64_t>(
+        layout.npix * (layout.nstokes + 2 + layout.ncov) + layout.n_residuals);
+    for (const auto& offsets : layout.extra_offsets) values += offsets.back();
+    check_file_size_limit(where, 8 * values + 4096 * (5 + layout.extra_names.size()) +
+                                     layout.config_yaml.size() + 65536);
   });
 
+  // A signal that ends the command-line tool removes it on every rank (core/interrupt.hpp).
+  const PartialFileScope registered(layout.partial);
+  const PhaseScope phase("writing");
   try {
+    collective(comm, [] { poll_interrupt(); });  // Ctrl-C in Python
     if (format == Format::kHdf5)
       detail::write_map_hdf5(layout, local, hdf5, comm);
     else

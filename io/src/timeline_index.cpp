@@ -10,6 +10,7 @@
 
 #include "timeline_fits_detail.hpp"
 #include "tod2map/core/error.hpp"
+#include "tod2map/core/interrupt.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/io/timeline_fits.hpp"
@@ -163,6 +164,7 @@ std::vector<TimelineRef> index_timelines(const std::vector<std::string>& files,
     std::vector<TimelineRef> refs;
     for (std::size_t i = static_cast<std::size_t>(rank); i < paths.size();
          i += static_cast<std::size_t>(size)) {
+      poll_interrupt();  // Ctrl-C in Python (core/interrupt.hpp), agreed by collective()
       auto file_refs = scan_file(paths[i], input);
       refs.insert(refs.end(), file_refs.begin(), file_refs.end());
     }

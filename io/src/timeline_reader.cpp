@@ -23,6 +23,7 @@
 
 #include "timeline_fits_detail.hpp"
 #include "tod2map/core/error.hpp"
+#include "tod2map/core/interrupt.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/core/resources.hpp"
@@ -643,6 +644,8 @@ TimelineReadSummary read_each_timeline(const std::vector<TimelineRef>& mine,
     }
     Timeline spare;
     for (std::size_t k = 0; k < count; ++k) {
+      // Ctrl-C in Python (core/interrupt.hpp); agreed over the ranks by collective().
+      poll_interrupt();
       ReadAhead done = next.get();
       reader_seconds += done.seconds;
       Timeline t = std::move(done.timeline);

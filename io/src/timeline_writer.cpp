@@ -10,6 +10,7 @@
 
 #include "timeline_fits_detail.hpp"
 #include "tod2map/core/error.hpp"
+#include "tod2map/core/interrupt.hpp"
 #include "tod2map/io/fits_check.hpp"
 #include "tod2map/io/timeline_fits.hpp"
 
@@ -228,6 +229,9 @@ void write_timeline_file(const std::string& path, const ObservationInfo& obs,
   // Written under a temporary name and renamed when complete, so a failed or interrupted write
   // never leaves a file that looks finished and never clobbers an earlier good one.
   const std::string partial = path + ".partial";
+  // A signal that ends the command-line tool removes it (core/interrupt.hpp).
+  const PartialFileScope registered(partial);
+  const PhaseScope phase("writing");
   fs::remove(partial, ec);
   fitsfile* f = nullptr;
   int status = 0;

@@ -5,9 +5,11 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "tod2map/core/error.hpp"
+#include "tod2map/core/interrupt.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/memory.hpp"
 #include "tod2map/core/mpi.hpp"
@@ -183,6 +185,7 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
                          const DestripeObserver* observer) {
   check_method(config);
   check_cross_check(config);
+  PhaseScope phase("pointing");
   // Before the first use of PETSc (backend petsc, cross-check ksp), which reads them.
   solvers::set_petsc_options(config.solver.petsc_options);
   MapMakingResult result;
@@ -235,6 +238,7 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   }
 
   clock.reset();
+  PhaseScope solving("solving");
   Vector map = system.make_owned_map("tod2map::map");
   std::vector<io::MapOutput::Array> baselines;
   if (config.mapmaker.method == "destripe") {
@@ -354,6 +358,7 @@ MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, 
     io::check_map_destination(config.output.path, config.pixelization.nside,
                               config.pixelization.nstokes(),
                               static_cast<std::int64_t>(io::to_yaml(config).size()), comm);
+  std::optional<PhaseScope> phase(std::in_place, "reading");
   Stopwatch clock;
   // Timelines are streamed: each is read, expanded onto the device and freed before the next,
   // so the host never holds more than one (the map-maker needs neither TIME nor raw flags).
@@ -375,6 +380,7 @@ MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, 
         builder.add(view_of(tl));
       });
   const std::string agreed = agree_coordsys(comm, coordsys);
+  phase.emplace("pointing");
   clock.reset();
   LocalData data = collective(comm, [&] { return builder.finish(); });
   MapMakingResult result;
@@ -388,6 +394,7 @@ MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, 
   result.timelines_without_flags = read.timelines_without_flags;
 
   if (write_output) {
+    phase.emplace("writing");
     clock.reset();
     io::write_map(config.output.path, result.output, config.output.hdf5, comm);
     result.phases.push_back({"write", allreduce_max(comm, clock.seconds())});

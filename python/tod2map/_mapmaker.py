@@ -28,9 +28,10 @@ def run(config, comm=None, *, write=True, overrides=None, resume=False):
 
     Notes
     -----
-    Collective. The GIL is released while reading, solving and writing. With
-    ``solver.checkpoint.path`` set, SIGTERM, SIGINT or SIGUSR1 during the solve writes the
-    checkpoint and raises KeyboardInterrupt.
+    Collective. The GIL is released while reading, solving and writing; Ctrl-C (SIGINT) still
+    raises KeyboardInterrupt within a second, at the next timeline, CG iteration or write step
+    (docs/interrupts.md). With ``solver.checkpoint.path`` set, SIGTERM, SIGINT or SIGUSR1 during
+    the solve writes the checkpoint and raises KeyboardInterrupt.
     """
     cfg = load_config(config, overrides, comm)
     return Result(_core.run(cfg, comm, write, resume), comm)
@@ -38,7 +39,8 @@ def run(config, comm=None, *, write=True, overrides=None, resume=False):
 
 def simulate(config, comm=None, *, overrides=None):
     """Writes the simulated timeline files of the config's ``simulation`` section, as
-    ``tod2map sim CONFIG`` does (docs/simulation.md). Collective."""
+    ``tod2map sim CONFIG`` does (docs/simulation.md). Collective. Ctrl-C raises
+    KeyboardInterrupt before the next observation, leaving no .partial file."""
     _core.simulate(load_config(config, overrides, comm), comm)
 
 

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "tod2map/core/error.hpp"
+#include "tod2map/core/interrupt.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/core/resources.hpp"
@@ -233,6 +234,7 @@ std::vector<io::Timeline> simulate_observation(const io::Config& config, const S
 }
 
 void simulate(const io::Config& config, MPI_Comm comm) {
+  PhaseScope phase("simulating");
   Stopwatch clock;
   const int rank = comm_rank(comm), nranks = comm_size(comm);
   collective(comm, [&] { validate_simulation_config(config); });
@@ -279,6 +281,7 @@ void simulate(const io::Config& config, MPI_Comm comm) {
   std::int64_t my_files = 0;
   collective(comm, [&] {
     for (int k = rank; k < s.n_observations; k += nranks) {
+      poll_interrupt();  // Ctrl-C in Python (core/interrupt.hpp), agreed by collective()
       const std::vector<io::Timeline> timelines = simulate_observation(config, sky, k);
       const std::string path = observation_path(config, k);
       io::write_timeline_file(path, timelines.front().obs, timelines, options);

@@ -97,6 +97,9 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
   // Only a solve that can save its state has anything better to do with a signal than die.
   std::optional<InterruptGuard> guard;
   if (options.save) guard.emplace();
+  // Whether to poll (the same on every rank: the host installs its poller before any run).
+  // Not while the guard catches the signals: then a signal saves a checkpoint instead.
+  const bool polling = !guard && interrupt_polling();
 
   // q holds A x first, then A p; without a preconditioner z is r itself.
   Vector r(Kokkos::view_alloc("tod2map::solvers::pcg::r", Kokkos::WithoutInitializing), n);
@@ -193,9 +196,11 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
     }
     const double alpha = rz / pq;
     result.alphas.push_back(alpha);
-    // {r.r, r.z, stop} of the new residual, summed over ranks in one allreduce: r.z only with
-    // a preconditioner (else it is r.r), the stop flag only while signals are caught.
-    double sums[3];
+    // {r.r, r.z, stop, poll} of the new residual, summed over ranks in one allreduce: r.z only
+    // with a preconditioner (else it is r.r), the stop flag only while signals are caught, the
+    // poll only when the host polls for interrupts (Ctrl-C in Python, core/interrupt.hpp): a
+    // rank that sees one makes every rank stop at this iteration.
+    double sums[4];
     int count = 0;
     sums[count++] = kernels::cg_step(exec, alpha, p, q, x, r);
     if (M) {
@@ -203,9 +208,17 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
       sums[count++] = kernels::dot(exec, r, z);
     }
     if (guard) sums[count++] = guard->signal() != 0 ? 1.0 : 0.0;
+    const int guard_slot = count - 1;
+    int polled = polling ? interrupt_requested() : 0;
+    if (polling) sums[count++] = polled != 0 ? 1.0 : 0.0;
     allreduce(comm, sums, count);
+    if (polling && sums[count - 1] > 0) {
+      TOD2MAP_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &polled, 1, MPI_INT, MPI_MAX, comm));
+      throw Interrupted(polled, options.label + ": interrupted (" + signal_name(polled) +
+                                    ") at iteration " + std::to_string(k));
+    }
     const double rz_next = M ? sums[1] : sums[0];
-    const bool stop = guard && sums[count - 1] > 0;
+    const bool stop = guard && sums[guard_slot] > 0;
     residual = std::sqrt(sums[0]) / b_norm;
     result.residuals.push_back(residual);
     result.iterations = k;
