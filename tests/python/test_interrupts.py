@@ -63,6 +63,12 @@ def data(tmp_path_factory):
     return folder
 
 
+# Seconds from a signal to the exit that the tests accept. A stop takes 0.02-0.2 s alone (the
+# printed times); the bound only has to tell "stopped at once" from "finished its work first"
+# on a loaded 2-core CI machine, so it is generous (speed targets are not tested here).
+LIMIT = 4.0
+
+
 def partials(folder):
     return [os.path.join(d, f) for d, _, files in os.walk(folder) for f in files
             if f.endswith(".partial")]
@@ -111,7 +117,7 @@ def test_signal_stops_sim_without_partial(tmp_path, sig):
     lines = interrupted_lines(err)
     assert len(lines) == 1 and lines[0].startswith(f"tod2map sim: interrupted ({name}) during "), err
     assert lines[0].split(" during ")[1] in ("simulating", "writing"), lines
-    assert seconds < 2.0, seconds
+    assert seconds < LIMIT, seconds
     assert partials(tmp_path) == []
     print(f"sim {name}: exit {status} {seconds:.3f} s after the signal")
 
@@ -129,7 +135,7 @@ def test_signal_stops_run_at_once(data, sig, marker, phase):
     name = signal.Signals(sig).name
     assert status == 128 + sig, (status, err)
     assert interrupted_lines(err) == [f"tod2map run: interrupted ({name}) during {phase}"], err
-    assert seconds < 2.0, seconds
+    assert seconds < LIMIT, seconds
     assert not (data / "out" / "map.h5").exists() and partials(data) == []
     print(f"run {name} during {phase}: exit {status} {seconds:.3f} s after the signal")
 
@@ -142,7 +148,7 @@ def test_signal_to_mpirun_stops_every_rank_with_one_line(data, tmp_path):
     # Open MPI's mpirun sends SIGTERM to every rank and then exits with its own status (1).
     assert status != 0, err
     assert interrupted_lines(err) == ["tod2map run: interrupted (SIGTERM) during solving"], err
-    assert seconds < 3.0, seconds
+    assert seconds < LIMIT + 1.0, seconds  # mpirun waits 1 s before forwarding
     assert partials(data) == []
     print(f"mpirun -n 2 run SIGTERM: exit {status} {seconds:.3f} s after the signal")
 
@@ -152,7 +158,7 @@ def test_signal_to_mpirun_stops_every_rank_with_one_line(data, tmp_path):
     assert status != 0, err
     lines = interrupted_lines(err)
     assert len(lines) == 1 and lines[0].startswith("tod2map sim: interrupted ("), err
-    assert seconds < 3.0, seconds
+    assert seconds < LIMIT + 1.0, seconds  # mpirun waits 1 s before forwarding
     assert partials(tmp_path) == []
     print(f"mpirun -n 2 sim SIGINT: exit {status} {seconds:.3f} s after the signal")
 
@@ -255,7 +261,7 @@ def test_ctrl_c_in_python_raises_keyboard_interrupt_and_the_interpreter_goes_on(
                           text=True, timeout=90, env=env)
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
     got = dict(line.split(" ", 1) for line in proc.stdout.splitlines())
-    assert float(got["run"]) < 1.0 and float(got["simulate"]) < 1.0, got
+    assert float(got["run"]) < LIMIT and float(got["simulate"]) < LIMIT, got
     assert got["again"] == "3 True", got
     assert partials(data) == [] and not (data / "out" / "py.h5").exists()
     print(f"Python: KeyboardInterrupt {float(got['run']):.3f} s (run), "
