@@ -61,6 +61,8 @@ class FitsInput {
 
   /// IoError when the current HDU's data runs past the end of the file.
   void check_not_truncated() const;
+  /// IoError when a header card of the current HDU holds control characters (a lost END card).
+  void check_header_text() const;
 
   /// Raw value text of a header key in the current HDU (quotes kept), nullopt when absent.
   std::optional<std::string> raw_key(const std::string& key) const;
