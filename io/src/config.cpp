@@ -1018,6 +1018,14 @@ Config parse_document(const std::string& yaml_text, const std::string& source,
   const auto where = [&](const YAML::Mark& m) {
     return label + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": ";
   };
+  // yaml-cpp reads a raw NUL byte as the start of an escape ("unknown escape character: p").
+  if (const auto nul = yaml_text.find('\0'); nul != std::string::npos) {
+    const auto line_start = yaml_text.rfind('\n', nul);
+    const auto column = nul - (line_start == std::string::npos ? 0 : line_start + 1);
+    const auto line = std::count(yaml_text.begin(), yaml_text.begin() + nul, '\n');
+    throw ConfigError(label + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) +
+                      ": holds a NUL byte (a config file is text)");
+  }
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(yaml_text);

@@ -1,11 +1,12 @@
 """The fuzz regression corpus: every fault scripts/fuzz found, and the input damage it is built
 around, as a deterministic edit of a small simulated data set, with the expected outcome.
 
-Each case is (name, target, edit, exit code, message part):
+Each case is (name, target, edit, exit code, message part[, output part]):
   target   "config" (edit gets and returns the config text, or a (text, extra args) pair) or
            "data/obs_0000.fits" (edit changes the file's bytes in place, a bytearray);
   exit     the exit status of `tod2map run config.yaml`;
-  message  a part of its one-line "tod2map run: error: ..." (None for exit 0).
+  message  a part of its one-line "tod2map run: error: ..." (None for exit 0);
+  output   a part of its standard output (the log), when given.
 The seed data set is SEED_CONFIG simulated by `tod2map sim`: 1 observation, detectors a and b
 (HDUs 2 and 3), 200 samples each, float64 THETA/PHI/PSI/SIGNAL, FLAG (J), no TIME column.
 """
@@ -101,9 +102,15 @@ CASES = [
     ("bitpix_16_bintable", FILE, set_key(2, "BITPIX", 16), 1, "obs_0000.fits[HDU 2"),
     ("bitpix_invalid_primary", FILE, set_key(1, "BITPIX", 7), 1, "obs_0000.fits"),
     ("sigma_nan", FILE, set_key(2, "SIGMA", RAW("NAN")), 1, "[HDU 2 'a']: header key 'SIGMA'"),
-    ("config_nul_byte", "config", config_replace("out/map.h5", "out/ma\0p.h5"), 1, "config.yaml:5:"),
+    ("config_nul_byte", "config", config_replace("out/map.h5", "out/ma\0p.h5"), 1,
+     "config.yaml:5:22: holds a NUL byte"),
     ("config_nul_escape", "config", config_replace("out/map.h5", '"out/ma\\0p.h5"'), 1,
      "key output.path: contains a NUL character"),
+    # llround(1e308 * 10 Hz) is out of range: it gave 1-sample baselines instead of one per
+    # timeline (exit 0 either way; the log tells).
+    ("baseline_length_1e308", "config",
+     config_replace("method: binned", "method: destripe, baseline_length: 1.0e+308"), 0, None,
+     "destripe: 2 baselines of 1e+308 s"),
     ("config_nside_1e308", "config", config_replace("nside: 8", "nside: 1e308"), 1,
      "pixelization.nside"),
     # A 100000-byte output.path crashed Open MPI's MPI_File_open (SIGSEGV) in the release build.

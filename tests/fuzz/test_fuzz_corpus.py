@@ -30,9 +30,10 @@ def seed(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("name,target,edit,exit_code,message", corpus.CASES,
+@pytest.mark.parametrize("name,target,edit,exit_code,message,output",
+                         [tuple(c) + (None,) * (6 - len(c)) for c in corpus.CASES],
                          ids=[c[0] for c in corpus.CASES])
-def test_case(seed, tmp_path, name, target, edit, exit_code, message):
+def test_case(seed, tmp_path, name, target, edit, exit_code, message, output):
     work = tmp_path / name
     shutil.copytree(seed, work, ignore=shutil.ignore_patterns("out"))
     args = []
@@ -51,3 +52,5 @@ def test_case(seed, tmp_path, name, target, edit, exit_code, message):
         errors = [l for l in stderr.splitlines() if l.startswith("tod2map run: error: ")]
         assert len(errors) == 1, stderr
         assert message in errors[0], errors[0]
+    if output is not None:
+        assert output in proc.stdout.decode("utf-8", "replace"), proc.stdout.decode()
