@@ -111,6 +111,12 @@ CASES = [
     ("baseline_length_1e308", "config",
      config_replace("method: binned", "method: destripe, baseline_length: 1.0e+308"), 0, None,
      "destripe: 2 baselines of 1e+308 s"),
+    # The dense output range of nside 2^29 (3.5e18 pixels) failed with "cannot create
+    # std::vector larger than max_size()".
+    ("config_nside_2p29_full_sky", "config",
+     config_replace("nside: 8, ordering: RING, stokes: IQU", "nside: 536870912, stokes: I",
+                    ["--set", "mapmaker.min_hits=0"]), 1,
+     "mapmaker: pixelization.nside 536870912: the output map (12 nside^2 pixels) needs"),
     ("config_nside_1e308", "config", config_replace("nside: 8", "nside: 1e308"), 1,
      "pixelization.nside"),
     # A 100000-byte output.path crashed Open MPI's MPI_File_open (SIGSEGV) in the release build.
