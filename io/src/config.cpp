@@ -766,8 +766,27 @@ void read_solver(const Section& s, SolverConfig& c) {
   }
 }
 
+// A path the file system can hold, with room for the ".partial" suffix of atomic writes: a
+// 100000-character output.path crashed Open MPI's MPI_File_open (fuzzing, issue 14).
+void check_path_length(const Section& s, const std::string& key, const std::string& path) {
+  constexpr std::size_t kMaxName = 255 - 8, kMaxPath = 4095 - 8;  // NAME_MAX, PATH_MAX - ".partial"
+  const std::string shown = path.size() > 60 ? path.substr(0, 57) + "..." : path;
+  if (path.size() > kMaxPath)
+    s.fail(key, "'" + shown + "' is " + std::to_string(path.size()) + " bytes long (expected at most " +
+                    std::to_string(kMaxPath) + ")");
+  for (std::size_t start = 0; start <= path.size();) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    if (end - start > kMaxName)
+      s.fail(key, "'" + shown + "' has a file or folder name of " + std::to_string(end - start) +
+                      " bytes (expected at most " + std::to_string(kMaxName) + ")");
+    start = end + 1;
+  }
+}
+
 void read_output(const Section& s, OutputConfig& c) {
   s.get("path", c.path);
+  check_path_length(s, "path", c.path);
   const auto ends_with = [&](const std::string& ext) {
     const std::string name = std::filesystem::path(c.path).filename().string();
     return name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0;
@@ -893,6 +912,7 @@ void read_simulation(const Section& s, bool present, SimulationConfig& c) {
 void check_checkpoint_path(const Section& s, const Config& c) {
   const std::string& path = c.solver.checkpoint.path;
   if (path.empty()) return;
+  check_path_length(s, "path", path);
   namespace fs = std::filesystem;
   const auto same = [](const std::string& a, const std::string& b) {
     return fs::path(a).lexically_normal() == fs::path(b).lexically_normal();
@@ -1001,6 +1021,14 @@ Config parse_document(const std::string& yaml_text, const std::string& source,
   const auto where = [&](const YAML::Mark& m) {
     return label + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": ";
   };
+  // yaml-cpp reads a raw NUL byte as the start of an escape ("unknown escape character: p").
+  if (const auto nul = yaml_text.find('\0'); nul != std::string::npos) {
+    const auto line_start = yaml_text.rfind('\n', nul);
+    const auto column = nul - (line_start == std::string::npos ? 0 : line_start + 1);
+    const auto line = std::count(yaml_text.begin(), yaml_text.begin() + nul, '\n');
+    throw ConfigError(label + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) +
+                      ": holds a NUL byte (a config file is text)");
+  }
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(yaml_text);

@@ -183,7 +183,23 @@ HealpixMap read_healpix_map(const std::string& path, int max_fields) {
     map.units = text;
   }
 
-  const long long npix = nrows * repeat;
+  // Header sizes are untrusted: the product must not wrap, and the rows must be in the file
+  // (a huge NAXIS2 would otherwise become a huge allocation).
+  long long npix = 0;
+  if (__builtin_mul_overflow(nrows, repeat, &npix))
+    throw IoError(where + ": " + std::to_string(nrows) + " rows x " + std::to_string(repeat) +
+                  " elements per row overflows 64 bits (corrupt header)");
+  {
+    LONGLONG head_start = 0, data_start = 0, data_end = 0;
+    fits_get_hduaddrll(file.get(), &head_start, &data_start, &data_end, &status);
+    check_fits(status, where, "cannot locate the table");
+    const long long rowlen = file.get()->Fptr->rowlength;
+    const long long room = file.get()->Fptr->logfilesize - data_start;
+    if (nrows > 0 && (rowlen <= 0 || nrows > room / rowlen))
+      throw IoError(where + ": file is truncated: " + std::to_string(nrows) + " rows of " +
+                    std::to_string(rowlen) + " bytes but the file has " +
+                    std::to_string(std::max(room, 0LL)) + " bytes of data");
+  }
   long long nside = 0;
   if (read_longlong_key(file.get(), "NSIDE", nside, where)) {
     if (!valid_nside(nside)) {

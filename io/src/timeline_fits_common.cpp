@@ -174,19 +174,37 @@ void FitsInput::check_not_truncated() const {
   fits_get_hduaddrll(fptr_, &head_start, &data_start, &data_end, &status);
   check(status, "cannot locate the HDU");
   // The unpadded data size, so that a file missing only the final padding still reads:
-  // |BITPIX|/8 * GCOUNT * (PCOUNT + NAXIS1 * ... * NAXISn).
+  // |BITPIX|/8 * GCOUNT * (PCOUNT + NAXIS1 * ... * NAXISn). Header values are untrusted: every
+  // step is checked, since a wrapped product (NAXIS2 = 2^62) passed this check and ended in a
+  // failed allocation.
   const std::int64_t bitpix = int_key("BITPIX").value_or(8);
   const std::int64_t naxis = int_key("NAXIS").value_or(0);
+  auto impossible = [&](const std::string& key) {
+    fail("file is truncated or its header sizes are impossible: the data size from " + key +
+         " overflows 64 bits");
+  };
   std::int64_t elements = 0;
   if (naxis > 0) {
     elements = 1;
-    for (std::int64_t k = 1; k <= naxis; ++k)
-      elements *= int_key("NAXIS" + std::to_string(k)).value_or(0);
+    for (std::int64_t k = 1; k <= naxis; ++k) {
+      const std::string key = "NAXIS" + std::to_string(k);
+      const std::int64_t axis = int_key(key).value_or(0);
+      if (axis < 0) fail("header key '" + key + "' = " + std::to_string(axis) + " (expected >= 0)");
+      if (__builtin_mul_overflow(elements, axis, &elements)) impossible(key);
+    }
   }
   const std::int64_t pcount = int_key("PCOUNT").value_or(0);
   const std::int64_t gcount = int_key("GCOUNT").value_or(1);
-  const std::int64_t needed =
-      naxis > 0 ? data_start + std::llabs(bitpix) / 8 * gcount * (pcount + elements) : data_start;
+  if (pcount < 0) fail("header key 'PCOUNT' = " + std::to_string(pcount) + " (expected >= 0)");
+  if (gcount < 0) fail("header key 'GCOUNT' = " + std::to_string(gcount) + " (expected >= 0)");
+  std::int64_t needed = data_start;
+  if (naxis > 0) {
+    std::int64_t bytes = 0;
+    if (__builtin_add_overflow(pcount, elements, &bytes)) impossible("PCOUNT + NAXISn");
+    if (__builtin_mul_overflow(bytes, gcount, &bytes)) impossible("GCOUNT");
+    if (__builtin_mul_overflow(bytes, std::llabs(bitpix) / 8, &bytes)) impossible("BITPIX");
+    if (__builtin_add_overflow(needed, bytes, &needed)) impossible("the HDU's offset");
+  }
   const std::int64_t size = fptr_->Fptr->logfilesize;  // decompressed size for .gz files
   if (needed > size)
     fail("file is truncated: this HDU needs " + std::to_string(needed) +
@@ -194,22 +212,29 @@ void FitsInput::check_not_truncated() const {
 }
 
 void FitsInput::check_header_cards() const {
-  // A header whose END card is lost (blanked, overwritten) runs on into the next HDU: CFITSIO
-  // then reads the two HDUs as one, and the second detector vanished without a word.
+  // A header is ASCII text. CFITSIO looks for END as far as it takes, so a header whose END card
+  // is lost reads on through the binary data (control bytes, NULs) up to the next HDU's END, or
+  // straight into the next header: that HDU then vanished with its detector taken for this one.
   int nkeys = 0, more = 0, status = 0;
   fits_get_hdrspace(fptr_, &nkeys, &more, &status);
   check(status, "cannot count the header cards");
-  char card[FLEN_CARD];
-  for (int k = 2; k <= nkeys; ++k) {
+  for (int k = 1; k <= nkeys; ++k) {
+    char card[FLEN_CARD] = {0};
     fits_read_record(fptr_, k, card, &status);
     check(status, "cannot read header card " + std::to_string(k));
-    if (std::strncmp(card, "XTENSION=", 9) == 0 || std::strncmp(card, "SIMPLE  =", 9) == 0)
-      fail("header card " + std::to_string(k) + " starts another HDU (" +
-           std::string(card, 8) + "): a lost END card (corrupt file)");
-    for (const char* c = card; *c != '\0'; ++c)
-      if (static_cast<unsigned char>(*c) < 32 || static_cast<unsigned char>(*c) > 126)
-        fail("header card " + std::to_string(k) +
-             " is not printable ASCII (a lost END card, or a corrupt header)");
+    if (k > 1 && (std::strncmp(card, "XTENSION=", 9) == 0 || std::strncmp(card, "SIMPLE  =", 9) == 0))
+      fail("header card " + std::to_string(k) + " starts another HDU (" + std::string(card, 8) +
+           "): a lost END card (corrupt file)");
+    const std::size_t len = std::strlen(card);
+    bool bad = false;
+    for (std::size_t i = 0; i < len; ++i)
+      bad |= static_cast<unsigned char>(card[i]) < 32 || static_cast<unsigned char>(card[i]) == 127;
+    // CFITSIO ends the text after its last non-blank: anything but blanks after that NUL was
+    // a NUL inside the card.
+    for (std::size_t i = len + 1; i < 80; ++i) bad |= card[i] != 0 && card[i] != ' ';
+    if (bad)
+      fail("header card " + std::to_string(k) +
+           " holds control characters, not text (a lost END card, or a corrupt header)");
   }
 }
 

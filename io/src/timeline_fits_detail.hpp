@@ -61,8 +61,8 @@ class FitsInput {
 
   /// IoError when the current HDU's data runs past the end of the file.
   void check_not_truncated() const;
-  /// IoError when a card of the current header (after the first) is not printable ASCII or
-  /// starts another HDU: the signs of a lost END card.
+  /// IoError when a card of the current header holds control characters or (after the
+  /// first) starts another HDU: the signs of a lost END card.
   void check_header_cards() const;
 
   /// Raw value text of a header key in the current HDU (quotes kept), nullopt when absent.

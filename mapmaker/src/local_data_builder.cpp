@@ -181,7 +181,7 @@ void LocalDataBuilder::add(const TimelineView& tl) {
   s.fknee = tl.det.fknee;
   s.alpha = tl.det.alpha;
   const double rate = tl.samprate > 0 ? tl.samprate : 1.0;
-  const std::int64_t len = std::max<std::int64_t>(1, std::llround(options_.chunk_seconds * rate));
+  const std::int64_t len = chunk_samples(options_.chunk_seconds, rate);
   s.first_chunk = static_cast<std::int64_t>(chunk_weight_.size());
   for (std::int64_t b = 0; b < s.size; b += len) {
     chunk_begin_.push_back(s.begin + std::min(s.size, b + len));

@@ -93,7 +93,7 @@ NoisePrior::NoisePrior(const LocalData& data, double baseline_seconds) {
     if (!(s.alpha > 0) || !std::isfinite(s.alpha))
       throw InvalidArgument("mapmaker.noise_prior: " + s.file + " detector '" + s.detector +
                             "': ALPHA must be positive, got " + std::to_string(s.alpha));
-    const std::int64_t len = std::max<std::int64_t>(1, std::llround(baseline_seconds * s.samprate));
+    const std::int64_t len = chunk_samples(baseline_seconds, s.samprate);
     const std::int64_t nof = std::max<std::int64_t>(16, next_pow2(2 * s.n_chunks));
     const auto key = std::make_tuple(s.sigma, s.fknee, s.alpha, s.samprate, len, nof);
     auto it = cache.find(key);

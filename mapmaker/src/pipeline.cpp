@@ -8,6 +8,8 @@
 #include <optional>
 #include <set>
 
+#include <unistd.h>
+
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/interrupt.hpp"
 #include "tod2map/core/log.hpp"
@@ -306,6 +308,24 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   // pixel's: UNSEEN in the map, zero hits, rcond and blocks.
   out.first_pixel = system.first_owned();
   out.n_owned = system.owned_range_end() - system.first_owned();
+  {
+    // The owned range is dense: at nside 2^29 it is 3.5e18 pixels, and allocating it failed
+    // with "cannot create std::vector larger than max_size()" (fuzzing, issue 14). Agreed on
+    // every rank, so that none waits in the gather for one that stopped.
+    const double values = static_cast<double>(out.n_owned) *
+                          static_cast<double>(system.nstokes() + 2 + system.ncov());
+    const double need = allreduce_max(comm, values * static_cast<double>(sizeof(double)));
+    const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
+                        static_cast<double>(::sysconf(_SC_PAGESIZE));
+    if (have > 0 && need > have) {
+      char text[160];
+      std::snprintf(text, sizeof text, "%.3g bytes on one rank, more than this machine's %.3g",
+                    need, have);
+      throw InvalidArgument("mapmaker: pixelization.nside " + std::to_string(pix.nside) +
+                            ": the output map (12 nside^2 pixels) needs " + text +
+                            " (lower pixelization.nside, or run on more ranks)");
+    }
+  }
   out.map = system.owned_range_values(map, system.nstokes(), io::kUnseen);
   const std::vector<double> hits = system.owned_range_values(system.hits(), 1, 0.0);
   out.hits.assign(hits.begin(), hits.end());

@@ -26,6 +26,15 @@ struct TimelineSpan {
   double samprate = 0, sigma = 0, fknee = 0, alpha = 1;
 };
 
+/// Samples per chunk (baseline) of `seconds` at `rate` Hz: at least 1, and at most 2^62 so
+/// that a length beyond any timeline (baseline_length 1e308) gives one chunk per timeline.
+/// llround of such a product is out of range (it gave LLONG_MIN, hence 1-sample baselines).
+inline std::int64_t chunk_samples(double seconds, double rate) {
+  const double n = seconds * rate;
+  if (!(n < 4.6e18)) return std::int64_t{1} << 62;  // also +inf and NaN
+  return n < 1.5 ? 1 : static_cast<std::int64_t>(n + 0.5);
+}
+
 /// What build_local_data needs besides the timelines.
 struct PointingOptions {
   std::int64_t nside = 0;
