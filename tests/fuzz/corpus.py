@@ -116,7 +116,8 @@ CASES = [
     ("config_nside_2p29_full_sky", "config",
      config_replace("nside: 8, ordering: RING, stokes: IQU", "nside: 536870912, stokes: I",
                     ["--set", "mapmaker.min_hits=0"]), 1,
-     "mapmaker: pixelization.nside 536870912: the output map (12 nside^2 pixels) needs"),
+     "pixelization.nside 536870912: the output arrays (map, hits, rcond, invcov) cover the "
+     "whole sky"),
     ("config_nside_1e308", "config", config_replace("nside: 8", "nside: 1e308"), 1,
      "pixelization.nside"),
     # A 100000-byte output.path crashed Open MPI's MPI_File_open (SIGSEGV) in the release build.
