@@ -22,8 +22,11 @@ namespace {
 constexpr const char* kIndexFunc = "io::index_timelines";
 
 // Every detector BINTABLE of one file, in HDU order. Timelines selected by `input.detectors`
-// get their columns checked here, so a malformed file fails before any data is read.
-std::vector<TimelineRef> scan_file(const std::string& path, const InputConfig& input) {
+// get their columns checked here, so a malformed file fails before any data is read. Other
+// extensions are added to `skipped` ("path[HDU n 'x'] (an image)"), to be named in a warning:
+// a detector whose XTENSION card was damaged would otherwise vanish without a word.
+std::vector<TimelineRef> scan_file(const std::string& path, const InputConfig& input,
+                                   std::vector<std::string>& skipped) {
   detail::FitsInput in(path, kIndexFunc);
   const std::vector<detail::HduSummary> hdus = in.walk();
   in.move_to(1);
@@ -40,7 +43,12 @@ std::vector<TimelineRef> scan_file(const std::string& path, const InputConfig& i
   std::vector<TimelineRef> refs;
   std::map<std::string, int> seen;
   for (const auto& h : hdus) {
-    if (h.type != BINARY_TBL) continue;  // images and ASCII tables are not detectors
+    if (h.type != BINARY_TBL) {  // images and ASCII tables are not detectors
+      if (h.number > 1)
+        skipped.push_back(detail::hdu_label(path, h.number, h.extname) +
+                          (h.type == IMAGE_HDU ? " (an image)" : " (an ASCII table)"));
+      continue;
+    }
     in.move_to(h.number);
     if (h.extname.empty()) in.fail("BINTABLE without EXTNAME (expected the detector name)");
     if (auto [it, fresh] = seen.emplace(h.extname, h.number); !fresh)
@@ -148,6 +156,19 @@ void warn_missing_detectors(const std::vector<TimelineRef>& refs) {
     log::warning("input: %zu more observations lack detectors", lines.size() - kShown);
 }
 
+// Rank 0 names the extensions that were not read as detectors.
+void warn_skipped_extensions(std::vector<std::string> skipped) {
+  if (skipped.empty()) return;
+  std::sort(skipped.begin(), skipped.end());
+  constexpr std::size_t kShown = 10;
+  std::string list;
+  for (std::size_t i = 0; i < std::min(skipped.size(), kShown); ++i)
+    list += (i ? ", " : "") + skipped[i];
+  if (skipped.size() > kShown) list += " and " + std::to_string(skipped.size() - kShown) + " more";
+  log::warning("input: %zu extension%s not a detector BINTABLE, skipped: %s", skipped.size(),
+               skipped.size() == 1 ? " is" : "s are", list.c_str());
+}
+
 }  // namespace
 
 std::vector<TimelineRef> index_timelines(const std::vector<std::string>& files,
@@ -160,18 +181,20 @@ std::vector<TimelineRef> index_timelines(const std::vector<std::string>& files,
 
   const int rank = comm_rank(comm);
   const int size = comm_size(comm);
+  std::vector<std::string> skipped;
   const std::vector<TimelineRef> local = collective(comm, [&] {
     std::vector<TimelineRef> refs;
     for (std::size_t i = static_cast<std::size_t>(rank); i < paths.size();
          i += static_cast<std::size_t>(size)) {
       poll_interrupt();  // Ctrl-C in Python (core/interrupt.hpp), agreed by collective()
-      auto file_refs = scan_file(paths[i], input);
+      auto file_refs = scan_file(paths[i], input, skipped);
       refs.insert(refs.end(), file_refs.begin(), file_refs.end());
     }
     return refs;
   });
 
   std::vector<TimelineRef> all = allgather_refs(local, comm);
+  warn_skipped_extensions(gather_strings(comm, skipped));
   std::sort(all.begin(), all.end(), [](const TimelineRef& a, const TimelineRef& b) {
     return std::tie(a.file, a.hdu) < std::tie(b.file, b.hdu);
   });

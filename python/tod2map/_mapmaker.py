@@ -77,6 +77,7 @@ _OPTIONS = {
     "maxiter": "solver.maxiter",
     "preconditioner": "solver.preconditioner",
     "baselines": "output.baselines",
+    "max_rejected_fraction": "input.max_rejected_fraction",
 }
 
 
@@ -105,14 +106,15 @@ class MapMaker:
     timelines : iterable of Timeline
         This rank's timelines (from numpy arrays, or read_timelines). May be empty on a rank.
     config : dict, str, os.PathLike or Config, optional
-        Supplies the pixelization, mapmaker, solver and output sections (input is not used).
+        Supplies the pixelization, mapmaker, solver and output sections (of input, only
+        max_rejected_fraction is used).
         Default: every key at its default (nside 256, IQU, destripe, tpetra).
     comm : mpi4py.MPI.Comm, optional
         Default COMM_WORLD.
     **options
         Shortcuts for config keys: pixelization (a Healpix), nside, ordering, stokes, method,
         baseline_length, noise_prior, nside_cross, min_hits, min_rcond, backend, tol, maxiter,
-        preconditioner, baselines.
+        preconditioner, baselines, max_rejected_fraction.
 
     Examples
     --------

@@ -201,3 +201,15 @@ def test_signal_that_would_overflow_the_sums_names_the_timeline(copy):
     assert FILE in proc.stderr and "'d'" in proc.stderr, proc.stderr
     assert "SIGNAL values up to 1e+250 with SIGMA 0.2" in proc.stderr, proc.stderr
     assert "non-finite entries" not in proc.stderr
+
+
+def test_extension_that_is_not_a_detector_table_is_named(copy):
+    folder, cfg = copy
+    path = folder / "data" / FILE
+    with fits.open(path) as hdus:
+        hdus[0].header["NEXTEND"] = 5
+        extra = fits.ImageHDU(np.zeros(10), name="NOTES")
+        fits.HDUList(list(hdus) + [extra]).writeto(path, overwrite=True)
+    proc = run_tod2map(["run", cfg], ranks=2)
+    warn = [l for l in proc.stderr.splitlines() if "not a detector BINTABLE" in l]
+    assert len(warn) == 1 and f"{FILE}[HDU 6 'NOTES'] (an image)" in warn[0], proc.stderr

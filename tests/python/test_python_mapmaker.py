@@ -187,7 +187,11 @@ def test_flagged_and_nonfinite_samples_drop_out():
         keep = ~bad & np.isfinite(d)
         cleaned.append(tod2map.Timeline(d[keep], s["psi"][keep], s["theta"][keep], s["phi"][keep],
                                         sigma=t.sigma, samprate=SAMPRATE, polang=t.polang))
-    r = tod2map.MapMaker(flagged, nside=NSIDE, min_hits=1, comm=COMM).binned()
+    # 1 in 13 samples is NaN, far above the default limit of 1% of a timeline's samples.
+    with pytest.raises(ValueError, match="more than input.max_rejected_fraction = 0.01"):
+        tod2map.MapMaker(flagged, nside=NSIDE, min_hits=1, comm=COMM).binned()
+    r = tod2map.MapMaker(flagged, nside=NSIDE, min_hits=1, comm=COMM,
+                         max_rejected_fraction=1.0).binned()
     c = tod2map.MapMaker(cleaned, nside=NSIDE, min_hits=1, comm=COMM).binned()
     assert r.samples_flagged == COMM.allreduce(int(expect_flagged))
     assert r.samples_nonfinite == COMM.allreduce(int(expect_nonfinite))
