@@ -577,7 +577,7 @@ void account_rejections(const Timeline& t, const InputConfig& input,
   const std::string what = std::to_string(lost) + " of " + std::to_string(unflagged) +
                            " unflagged samples rejected (" + percent(lost, unflagged) + "; " +
                            counts + "): " + t.rejection_note;
-  if (static_cast<double>(lost) > input.max_rejected_fraction * static_cast<double>(unflagged))
+  if (too_many_rejected(lost, unflagged, input.max_rejected_fraction))
     throw IoError(std::string(kReadFunc) + ": " + label + ": " + what +
                   ". That is more than input.max_rejected_fraction = " +
                   detail::format_double(input.max_rejected_fraction) +

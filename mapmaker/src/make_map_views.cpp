@@ -18,8 +18,7 @@ namespace {
 void check_rejections(const TimelineView& t, double max_fraction) {
   const std::int64_t lost = t.n_nonfinite + t.n_bad_pointing + t.n_bad_weight;
   const std::int64_t unflagged = t.size - t.n_flagged;
-  if (lost == 0 || static_cast<double>(lost) <= max_fraction * static_cast<double>(unflagged))
-    return;
+  if (!io::too_many_rejected(lost, unflagged, max_fraction)) return;
   char text[256];
   std::snprintf(text, sizeof text,
                 ": %lld of %lld unflagged samples rejected (%lld non-finite, %lld pointing out of "
@@ -34,6 +33,7 @@ void check_rejections(const TimelineView& t, double max_fraction) {
 
 MapMakingResult make_map(const io::Config& config, const std::vector<TimelineView>& timelines,
                          MPI_Comm comm) {
+  check_output_memory(config, comm);
   Stopwatch clock;
   std::string coordsys;
   for (const auto& t : timelines)

@@ -8,7 +8,6 @@
 #include <optional>
 #include <set>
 
-#include <unistd.h>
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/interrupt.hpp"
@@ -308,24 +307,6 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   // pixel's: UNSEEN in the map, zero hits, rcond and blocks.
   out.first_pixel = system.first_owned();
   out.n_owned = system.owned_range_end() - system.first_owned();
-  {
-    // The owned range is dense: at nside 2^29 it is 3.5e18 pixels, and allocating it failed
-    // with "cannot create std::vector larger than max_size()" (fuzzing, issue 14). Agreed on
-    // every rank, so that none waits in the gather for one that stopped.
-    const double values = static_cast<double>(out.n_owned) *
-                          static_cast<double>(system.nstokes() + 2 + system.ncov());
-    const double need = allreduce_max(comm, values * static_cast<double>(sizeof(double)));
-    const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
-                        static_cast<double>(::sysconf(_SC_PAGESIZE));
-    if (have > 0 && need > have) {
-      char text[160];
-      std::snprintf(text, sizeof text, "%.3g bytes on one rank, more than this machine's %.3g",
-                    need, have);
-      throw InvalidArgument("mapmaker: pixelization.nside " + std::to_string(pix.nside) +
-                            ": the output map (12 nside^2 pixels) needs " + text +
-                            " (lower pixelization.nside, or run on more ranks)");
-    }
-  }
   out.map = system.owned_range_values(map, system.nstokes(), io::kUnseen);
   const std::vector<double> hits = system.owned_range_values(system.hits(), 1, 0.0);
   out.hits.assign(hits.begin(), hits.end());
@@ -337,11 +318,10 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   return result;
 }
 
-namespace {
-
 // The output arrays (map, hits, rcond, invcov) hold each rank's share of the whole sky, however
 // few pixels are observed: at nside 8192 that is 77 GB, which used to end the run after the
-// solve with a bare std::bad_alloc. Refused before any work when the share cannot fit.
+// solve with a bare std::bad_alloc (and at nside 2^29 with "cannot create std::vector larger
+// than max_size()"). Refused before any work when the share cannot fit.
 void check_output_memory(const io::Config& config, MPI_Comm comm) {
   const auto& pix = config.pixelization;
   const int nstokes = pix.nstokes();
@@ -362,8 +342,6 @@ void check_output_memory(const io::Config& config, MPI_Comm comm) {
                 per_rank * 1e-9, size, size == 1 ? "" : "s", available * 1e-9);
   throw InvalidArgument(text);
 }
-
-}  // namespace
 
 MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, bool resume,
                     const DestripeObserver* observer) {

@@ -63,6 +63,12 @@ inline SampleFault sample_fault(double signal, double psi, bool has_angles, doub
   return SampleFault::none;
 }
 
+/// True when a timeline that lost `lost` of its `unflagged` samples to faults lost more than
+/// input.max_rejected_fraction allows (the run then stops, naming it).
+inline bool too_many_rejected(std::int64_t lost, std::int64_t unflagged, double max_fraction) {
+  return static_cast<double>(lost) > max_fraction * static_cast<double>(unflagged);
+}
+
 /// One detector's samples for one observation, as read (or as simulated before writing).
 /// Pointing is given either as theta/phi (radians) or as pixel (with pixel_nside and
 /// pixel_ordering); psi is always given. `good[i]` is 1 where the sample is used: its flag

@@ -76,6 +76,11 @@ PointingOptions pointing_options(const io::Config& config);
 /// throws InvalidArgument (on every rank) for a mix, since the map would be meaningless.
 std::string agree_coordsys(MPI_Comm comm, const std::string& mine);
 
+/// Throws InvalidArgument naming pixelization.nside when a rank's share of the dense full-sky
+/// output arrays cannot fit in the memory it has (available_memory_per_rank). Collective; called
+/// before any timeline is read or expanded.
+void check_output_memory(const io::Config& config, MPI_Comm comm);
+
 /// The whole run: read config.input, make the map, write config.output.path (unless
 /// write_output is false), print the summary on rank 0. Collective. With
 /// solver.checkpoint.path set, the destriping CG writes checkpoints; resume continues from
