@@ -272,7 +272,7 @@ struct FaultTally {
       nonfinite_in[3] += std::isfinite(phi) ? 0 : 1;
     } else if (fault == SampleFault::pointing) {
       ++pointing;
-      if (theta >= 0.0 && theta <= 3.141592653589793238462643383279502884197) {
+      if (theta >= 0.0 && theta <= kMaxTheta) {
         ++phi_bad;
         phi_extreme = std::max(phi_extreme, std::fabs(phi));
       } else {
@@ -287,7 +287,6 @@ struct FaultTally {
   }
 
   std::string note(const detail::TimelineLayout& layout) const {
-    constexpr double kPi = 3.141592653589793238462643383279502884197;
     std::vector<std::string> parts;
     auto number = [](double v) {
       char text[32];
@@ -296,14 +295,14 @@ struct FaultTally {
     };
     if (theta_bad > 0) {
       const std::string& name = layout.theta.name;
-      if (theta_high > kPi) {
+      if (theta_high > kMaxTheta) {
         std::string p = name + " values up to " + number(theta_high);
         if (theta_high <= 180.0 && theta_low >= 0.0) p += ": degrees? (the format wants radians)";
         parts.push_back(p);
       }
       if (theta_low < 0.0) {
         std::string p = name + " values down to " + number(theta_low);
-        if (theta_low >= -kPi / 2 && theta_high <= kPi / 2)
+        if (theta_low >= -kMaxTheta / 2 && theta_high <= kMaxTheta / 2)
           p += ": latitude? (the format wants the colatitude, 0 at the north pole)";
         else if (theta_low >= -90.0 && theta_high <= 90.0)
           p += ": latitude in degrees? (the format wants the colatitude in radians)";

@@ -30,3 +30,21 @@ def write_config(folder, text):
     with open(path, "w") as f:
         f.write(textwrap.dedent(text))
     return path
+
+
+def rank_pid(launcher_pid, rank):
+    """The pid of `rank` among mpirun's children (from its environment)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != launcher_pid:
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if f"OMPI_COMM_WORLD_RANK={rank}".encode() in f.read().split(b"\0"):
+                    return int(entry)
+        except OSError:
+            continue
+    raise AssertionError(f"no rank {rank} under process {launcher_pid}")

@@ -21,7 +21,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import EXE, MPIEXEC, run_tod2map
+from conftest import EXE, MPIEXEC, rank_pid, run_tod2map
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATASETS = ["map", "hits", "rcond", "invcov", "solver/residuals"]
@@ -75,24 +75,6 @@ def test_stopped_at_maxiter_then_resumed_equals_uninterrupted(sim, tmp_path):
     assert_same_map(tmp_path / "out" / "map.h5", sim / "ref2.h5")
     # Converged and written: the checkpoint is gone, and so is any .partial.
     assert sorted(os.listdir(tmp_path / "out")) == ["map.h5"]
-
-
-def rank_pid(launcher_pid, rank):
-    """The pid of `rank` among mpirun's children (from its environment)."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid != launcher_pid:
-                continue
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                if f"OMPI_COMM_WORLD_RANK={rank}".encode() in f.read().split(b"\0"):
-                    return int(entry)
-        except OSError:
-            continue
-    raise AssertionError(f"no rank {rank} under process {launcher_pid}")
 
 
 def interrupted_run(cfg, cwd, ranks, send):

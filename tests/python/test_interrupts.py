@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import EXE, MPIEXEC, run_tod2map, write_config
+from conftest import EXE, MPIEXEC, rank_pid, run_tod2map, write_config
 
 BUILD = os.environ.get("TOD2MAP_BUILD_DIR", "")
 
@@ -161,23 +161,6 @@ def test_signal_to_mpirun_stops_every_rank_with_one_line(data, tmp_path):
     assert seconds < LIMIT + 1.0, seconds  # mpirun waits 1 s before forwarding
     assert partials(tmp_path) == []
     print(f"mpirun -n 2 sim SIGINT: exit {status} {seconds:.3f} s after the signal")
-
-
-def rank_pid(launcher_pid, rank):
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid != launcher_pid:
-                continue
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                if f"OMPI_COMM_WORLD_RANK={rank}".encode() in f.read().split(b"\0"):
-                    return int(entry)
-        except OSError:
-            continue
-    raise AssertionError(f"no rank {rank} under process {launcher_pid}")
 
 
 def test_signal_to_one_rank_ends_the_job(data):

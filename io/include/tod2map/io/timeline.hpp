@@ -41,6 +41,9 @@ struct TimelineRef {
 /// 1e-8 rad, and 1e308 overflows 2 PSI: such values are corrupt, not pointing.
 inline constexpr double kMaxSampleAngle = 1e8;
 
+/// The largest THETA of a usable sample: healpix::pi, the bound ang2pix checks.
+inline constexpr double kMaxTheta = 3.141592653589793238462643383279502884197;
+
 /// Why a sample that passed the flag test is left out of the map (docs/formats.md).
 enum class SampleFault : std::uint8_t {
   none = 0,      ///< used
@@ -56,8 +59,7 @@ inline SampleFault sample_fault(double signal, double psi, bool has_angles, doub
   if (!(std::isfinite(signal) && std::isfinite(psi)) ||
       (has_angles && !(std::isfinite(theta) && std::isfinite(phi))))
     return SampleFault::nonfinite;
-  constexpr double kPi = 3.141592653589793238462643383279502884197;  // healpix::pi, as ang2pix
-  if (has_angles && !(theta >= 0.0 && theta <= kPi && std::fabs(phi) <= kMaxSampleAngle))
+  if (has_angles && !(theta >= 0.0 && theta <= kMaxTheta && std::fabs(phi) <= kMaxSampleAngle))
     return SampleFault::pointing;
   if (std::fabs(psi) > kMaxSampleAngle) return SampleFault::weight;
   return SampleFault::none;
