@@ -2,6 +2,7 @@
 // pixel, columns I_STOKES[, Q_STOKES, U_STOKES] and HITS, HEALPix header keywords. FITS is
 // written by one process, so rank 0 writes its own range and then each other rank's, which
 // that rank sends in blocks: rank 0 never holds more than one block of another rank's data.
+// Each rank expands its (dense or sparse) values one block at a time (owned_block).
 #include <fitsio.h>
 #include <unistd.h>
 
@@ -179,18 +180,19 @@ void write_map_fits(const MapLayout& layout, const MapOutput& local, MPI_Comm co
   // Rank 0 keeps receiving after a failed write (and only remembers the first error) so that
   // no sender is left blocked; the error is agreed once everything has been sent.
   std::exception_ptr error;
+  std::vector<double> map_block;
+  std::vector<std::int64_t> hits_block;
   if (rank == 0) {
     try {
       for (std::int64_t off = 0; off < layout.count[0]; off += block_pixels) {
         const std::int64_t nb = std::min(block_pixels, layout.count[0] - off);
-        writer.write_rows(layout.first[0] + off, nb, local.map.data() + off * nstokes,
-                          local.hits.data() + off);
+        owned_block(local, local.map, nstokes, kUnseen, off, nb, map_block);
+        owned_block(local, local.hits, 1, std::int64_t{0}, off, nb, hits_block);
+        writer.write_rows(layout.first[0] + off, nb, map_block.data(), hits_block.data());
       }
     } catch (...) {
       error = std::current_exception();
     }
-    std::vector<double> map_block;
-    std::vector<std::int64_t> hits_block;
     for (int r = 1; r < size; ++r) {
       for (std::int64_t off = 0; off < layout.count[r]; off += block_pixels) {
         const std::int64_t nb = std::min(block_pixels, layout.count[r] - off);
@@ -211,10 +213,12 @@ void write_map_fits(const MapLayout& layout, const MapOutput& local, MPI_Comm co
   } else {
     for (std::int64_t off = 0; off < layout.count[rank]; off += block_pixels) {
       const std::int64_t nb = std::min(block_pixels, layout.count[rank] - off);
-      TOD2MAP_CHECK_MPI(MPI_Send(local.map.data() + off * nstokes, static_cast<int>(nb * nstokes),
-                                 MPI_DOUBLE, 0, kTagMap, comm));
+      owned_block(local, local.map, nstokes, kUnseen, off, nb, map_block);
+      owned_block(local, local.hits, 1, std::int64_t{0}, off, nb, hits_block);
       TOD2MAP_CHECK_MPI(
-          MPI_Send(local.hits.data() + off, static_cast<int>(nb), MPI_INT64_T, 0, kTagHits, comm));
+          MPI_Send(map_block.data(), static_cast<int>(nb * nstokes), MPI_DOUBLE, 0, kTagMap, comm));
+      TOD2MAP_CHECK_MPI(
+          MPI_Send(hits_block.data(), static_cast<int>(nb), MPI_INT64_T, 0, kTagHits, comm));
     }
   }
   collective(comm, [&] {

@@ -1,6 +1,7 @@
 // The HDF5 map file (DESIGN.md section 4), written collectively: every rank creates the same
-// datasets and writes its owned pixel range as a hyperslab with collective MPI-IO, so no rank
-// ever holds more than its own share. Steps: create the file; all metadata (attributes and
+// datasets and writes its owned pixel range as hyperslabs with collective MPI-IO, in blocks of
+// kHdf5BlockPixels expanded from its (dense or sparse) values, so no rank ever holds more than
+// its own stored pixels plus one block. Steps: create the file; all metadata (attributes and
 // every dataset); reserve the disk space; the data of each dataset; close. Each step agrees
 // on errors before the next, so the ranks never split between collective calls and every
 // handle is closed on every rank when something fails.
@@ -69,7 +70,8 @@ namespace {
 
 class Writer {
  public:
-  Writer(const MapLayout& layout, MPI_Comm comm) : layout_(layout), comm_(comm) {
+  Writer(const MapLayout& layout, MPI_Comm comm, std::int64_t block_pixels)
+      : layout_(layout), comm_(comm), block_(std::max<std::int64_t>(block_pixels, 1)) {
     where_ = "io::write_map: " + layout.partial;
     rank_ = comm_rank(comm);
   }
@@ -159,17 +161,34 @@ class Writer {
     if (rank_ == 0) reserve_file_space(layout_.partial, end, where_);
   }
 
-  /// Writes (ncomp, npix) from pixel-major local values (x[p*ncomp + c]).
-  void write_pixel_major(hid_t dset, const std::string& name, int ncomp,
-                         const std::vector<double>& values) {
-    const auto first = static_cast<hsize_t>(layout_.first[rank_]);
-    const auto n = static_cast<std::size_t>(layout_.count[rank_]);
-    // One component at a time through a contiguous buffer: a strided memory selection would
-    // make HDF5 copy element by element.
-    std::vector<double> row(n);
-    for (int c = 0; c < ncomp; ++c) {
-      for (std::size_t p = 0; p < n; ++p) row[p] = values[p * ncomp + c];
-      write(dset, name, static_cast<hsize_t>(c), first, n, H5T_NATIVE_DOUBLE, row.data());
+  /// Writes (ncomp, npix) (or (npix) for a 1-D dataset) from the owned values of `local`
+  /// (pixel-major, x[p*ncomp + c]), unstored pixels set to fill, block by block. Every rank
+  /// makes as many collective writes as the rank with the most blocks, joining empty past its
+  /// own.
+  template <class T>
+  void write_owned(hid_t dset, const std::string& name, const MapOutput& local,
+                   const std::vector<T>& values, int ncomp, T fill, hid_t mem_type) {
+    std::int64_t blocks = 0;
+    for (const std::int64_t c : layout_.count) blocks = std::max(blocks, (c + block_ - 1) / block_);
+    const std::int64_t first = layout_.first[rank_], count = layout_.count[rank_];
+    std::vector<T> block, row;
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const std::int64_t offset = std::min(b * block_, count);
+      const std::int64_t n = std::min(block_, count - offset);
+      owned_block(local, values, ncomp, fill, offset, n, block);
+      if (ncomp == 1) {
+        write(dset, name, 0, static_cast<hsize_t>(first + offset), static_cast<hsize_t>(n),
+              mem_type, block.data());
+        continue;
+      }
+      // One component at a time through a contiguous buffer: a strided memory selection would
+      // make HDF5 copy element by element.
+      row.resize(static_cast<std::size_t>(n));
+      for (int c = 0; c < ncomp; ++c) {
+        for (std::int64_t p = 0; p < n; ++p) row[p] = block[p * ncomp + c];
+        write(dset, name, static_cast<hsize_t>(c), static_cast<hsize_t>(first + offset),
+              static_cast<hsize_t>(n), mem_type, row.data());
+      }
     }
   }
 
@@ -185,6 +204,7 @@ class Writer {
  private:
   const MapLayout& layout_;
   MPI_Comm comm_;
+  std::int64_t block_;
   std::string where_;
   int rank_ = 0;
   Handle file_, dxpl_, dcpl_, lcpl_;
@@ -194,16 +214,14 @@ class Writer {
 }  // namespace
 
 void write_map_hdf5(const MapLayout& layout, const MapOutput& local, const Hdf5OutputConfig& hdf5,
-                    MPI_Comm comm) {
+                    MPI_Comm comm, std::int64_t block_pixels) {
   hdf5::QuietErrors quiet;
   const int rank = comm_rank(comm);
-  const auto first = static_cast<hsize_t>(layout.first[rank]);
-  const auto n = static_cast<hsize_t>(layout.count[rank]);
   const auto npix = static_cast<hsize_t>(layout.npix);
   const auto nres = static_cast<hsize_t>(layout.n_residuals);
   const std::size_t nextra = layout.extra_names.size();
   const auto nconfig = static_cast<hsize_t>(layout.config_yaml.size());
-  Writer w(layout, comm);
+  Writer w(layout, comm, block_pixels);
 
   // Metadata first (file, attributes, every dataset), then the space, then the raw data.
   collective(comm, [&] { w.create_file(hdf5); });
@@ -227,19 +245,20 @@ void write_map_hdf5(const MapLayout& layout, const MapOutput& local, const Hdf5O
 
   collective(comm, [&] {
     poll_interrupt();
-    w.write_pixel_major(w.dataset(0), "map", layout.nstokes, local.map);
+    w.write_owned(w.dataset(0), "map", local, local.map, layout.nstokes, kUnseen,
+                  H5T_NATIVE_DOUBLE);
   });
   collective(comm, [&] {
     poll_interrupt();
-    w.write(w.dataset(1), "hits", 0, first, n, H5T_NATIVE_INT64, local.hits.data());
+    w.write_owned(w.dataset(1), "hits", local, local.hits, 1, std::int64_t{0}, H5T_NATIVE_INT64);
   });
   collective(comm, [&] {
     poll_interrupt();
-    w.write(w.dataset(2), "rcond", 0, first, n, H5T_NATIVE_DOUBLE, local.rcond.data());
+    w.write_owned(w.dataset(2), "rcond", local, local.rcond, 1, 0.0, H5T_NATIVE_DOUBLE);
   });
   collective(comm, [&] {
     poll_interrupt();
-    w.write_pixel_major(w.dataset(3), "invcov", layout.ncov, local.invcov);
+    w.write_owned(w.dataset(3), "invcov", local, local.invcov, layout.ncov, 0.0, H5T_NATIVE_DOUBLE);
   });
   // The history is the same on every rank: rank 0 writes it, the others join empty. An empty
   // dataset has no storage to write to (HDF5 fails on it), so then nobody writes.

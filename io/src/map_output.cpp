@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -23,6 +23,7 @@
 #include "tod2map/core/failure.hpp"
 #include "tod2map/core/interrupt.hpp"
 #include "tod2map/core/log.hpp"
+#include "tod2map/core/memory.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/core/resources.hpp"
 #include "tod2map/core/version.hpp"
@@ -98,17 +99,34 @@ void check_local_shapes(const std::string& where, const MapOutput& local, int ns
   if (local.n_owned < 0)
     throw InvalidArgument(where + ": n_owned is " + std::to_string(local.n_owned) + on +
                           ", expected >= 0");
+  if (local.sparse) {
+    const auto& px = local.pixels;
+    for (std::size_t i = 0; i < px.size(); ++i) {
+      if (px[i] < local.first_pixel || px[i] >= local.first_pixel + local.n_owned)
+        throw InvalidArgument(where + ": stored pixel " + std::to_string(px[i]) + on +
+                              " is outside its owned range [" + std::to_string(local.first_pixel) +
+                              ", " + std::to_string(local.first_pixel + local.n_owned) + ")");
+      if (i > 0 && px[i] <= px[i - 1])
+        throw InvalidArgument(where + ": stored pixels" + on +
+                              " must be sorted and unique, but pixel " + std::to_string(px[i]) +
+                              " follows " + std::to_string(px[i - 1]));
+    }
+  } else if (!local.pixels.empty()) {
+    throw InvalidArgument(where + ": a dense map lists stored pixels" + on + " (set sparse)");
+  }
+  const std::int64_t n = stored_pixels(local);
+  const char* count = local.sparse ? "n_stored" : "n_owned";
   const auto expect = [&](const char* name, std::size_t have, std::int64_t per_pixel,
-                          const char* formula) {
-    const auto want = static_cast<std::size_t>(local.n_owned * per_pixel);
+                          const std::string& formula) {
+    const auto want = static_cast<std::size_t>(n * per_pixel);
     if (have != want)
       throw InvalidArgument(where + ": " + name + " has " + std::to_string(have) + " values" + on +
                             ", expected " + formula + " = " + std::to_string(want));
   };
-  expect("map", local.map.size(), nstokes, "n_owned*nstokes");
-  expect("hits", local.hits.size(), 1, "n_owned");
-  expect("rcond", local.rcond.size(), 1, "n_owned");
-  expect("invcov", local.invcov.size(), ncov, "n_owned*nstokes*(nstokes+1)/2");
+  expect("map", local.map.size(), nstokes, count + std::string("*nstokes"));
+  expect("hits", local.hits.size(), 1, count);
+  expect("rcond", local.rcond.size(), 1, count);
+  expect("invcov", local.invcov.size(), ncov, count + std::string("*nstokes*(nstokes+1)/2"));
   for (const auto& e : local.extra) check_extra_name(where, e.name);
 }
 
@@ -117,14 +135,16 @@ void check_local_shapes(const std::string& where, const MapOutput& local, int ns
 // A NaN or infinity in a map file would pass for data in every tool that reads it: refused
 // (masked pixels are UNSEEN, which is finite).
 static void check_finite(const std::string& where, const char* name,
-                         const std::vector<double>& values,
-                  int ncomp, std::int64_t first_pixel) {
+                         const std::vector<double>& values, int ncomp, const MapOutput& local) {
   for (std::size_t i = 0; i < values.size(); ++i)
-    if (!std::isfinite(values[i]))
+    if (!std::isfinite(values[i])) {
+      const auto j = static_cast<std::int64_t>(i) / ncomp;
+      const std::int64_t pixel =
+          local.sparse ? local.pixels[static_cast<std::size_t>(j)] : local.first_pixel + j;
       throw InvalidArgument(where + ": " + name + " has a non-finite value at pixel " +
-                            std::to_string(first_pixel + static_cast<std::int64_t>(i) / ncomp) +
-                            " (component " + std::to_string(static_cast<int>(i) % ncomp) +
-                            "); nothing was written");
+                            std::to_string(pixel) + " (component " +
+                            std::to_string(static_cast<int>(i) % ncomp) + "); nothing was written");
+    }
 }
 
 MapLayout validate_map_output(const std::string& path, const MapOutput& local, MPI_Comm comm) {
@@ -172,9 +192,9 @@ MapLayout validate_map_output(const std::string& path, const MapOutput& local, M
     layout.nstokes = local.stokes == "I" ? 1 : 3;
     layout.ncov = layout.nstokes * (layout.nstokes + 1) / 2;
     check_local_shapes(where, local, layout.nstokes, layout.ncov, rank);
-    check_finite(where, "map", local.map, layout.nstokes, local.first_pixel);
-    check_finite(where, "rcond", local.rcond, 1, local.first_pixel);
-    check_finite(where, "invcov", local.invcov, layout.ncov, local.first_pixel);
+    check_finite(where, "map", local.map, layout.nstokes, local);
+    check_finite(where, "rcond", local.rcond, 1, local);
+    check_finite(where, "invcov", local.invcov, layout.ncov, local);
   });
   layout.npix = 12 * nside * nside;
 
@@ -233,6 +253,68 @@ MapLayout validate_map_output(const std::string& path, const MapOutput& local, M
 }
 
 }  // namespace detail
+
+std::int64_t stored_pixels(const MapOutput& m) {
+  return m.sparse ? static_cast<std::int64_t>(m.pixels.size()) : m.n_owned;
+}
+
+template <class T>
+void owned_block(const MapOutput& m, const std::vector<T>& values, int ncomp, T fill,
+                 std::int64_t offset, std::int64_t count, std::vector<T>& out) {
+  const auto nc = static_cast<std::size_t>(ncomp);
+  out.resize(static_cast<std::size_t>(count) * nc);
+  if (!m.sparse) {
+    std::copy_n(values.begin() + static_cast<std::ptrdiff_t>(offset * ncomp), out.size(),
+                out.begin());
+    return;
+  }
+  std::fill(out.begin(), out.end(), fill);
+  const std::int64_t first = m.first_pixel + offset;
+  auto it = std::lower_bound(m.pixels.begin(), m.pixels.end(), first);
+  for (; it != m.pixels.end() && *it < first + count; ++it) {
+    const auto from = static_cast<std::size_t>(it - m.pixels.begin()) * nc;
+    std::copy_n(
+        values.begin() + static_cast<std::ptrdiff_t>(from), nc,
+        out.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(*it - first) * nc));
+  }
+}
+
+template void owned_block<double>(const MapOutput&, const std::vector<double>&, int, double,
+                                  std::int64_t, std::int64_t, std::vector<double>&);
+template void owned_block<std::int64_t>(const MapOutput&, const std::vector<std::int64_t>&, int,
+                                        std::int64_t, std::int64_t, std::int64_t,
+                                        std::vector<std::int64_t>&);
+
+void make_dense(MapOutput& m) {
+  if (!m.sparse) return;
+  const int nstokes = m.stokes == "I" ? 1 : 3;
+  const int ncov = nstokes * (nstokes + 1) / 2;
+  const double bytes = 8.0 * static_cast<double>(m.n_owned) * (nstokes + 2 + ncov);
+  // Not collective, so this rank's view of the node (not shared with its neighbours).
+  const std::int64_t available = available_memory_per_rank(MPI_COMM_SELF);
+  if (available >= 0 && bytes > static_cast<double>(available)) {
+    char text[300];
+    std::snprintf(text, sizeof text,
+                  "the owned pixel range [%lld, %lld) as full arrays (map, hits, rcond, invcov) "
+                  "needs %.3g GB, but %.3g GB of memory is available: write the map to a file "
+                  "instead, or run on more ranks",
+                  static_cast<long long>(m.first_pixel),
+                  static_cast<long long>(m.first_pixel + m.n_owned), bytes * 1e-9,
+                  available * 1e-9);
+    throw InvalidArgument(text);
+  }
+  MapOutput dense;
+  owned_block(m, m.map, nstokes, kUnseen, 0, m.n_owned, dense.map);
+  owned_block(m, m.hits, 1, std::int64_t{0}, 0, m.n_owned, dense.hits);
+  owned_block(m, m.rcond, 1, 0.0, 0, m.n_owned, dense.rcond);
+  owned_block(m, m.invcov, ncov, 0.0, 0, m.n_owned, dense.invcov);
+  m.map = std::move(dense.map);
+  m.hits = std::move(dense.hits);
+  m.rcond = std::move(dense.rcond);
+  m.invcov = std::move(dense.invcov);
+  m.pixels = {};
+  m.sparse = false;
+}
 
 namespace {
 

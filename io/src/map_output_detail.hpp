@@ -34,10 +34,16 @@ struct MapLayout {
 /// throws the same InvalidArgument "io::write_map: <path>: ...".
 MapLayout validate_map_output(const std::string& path, const MapOutput& local, MPI_Comm comm);
 
-/// Writes layout.partial as a tod2map HDF5 map file with parallel HDF5. Errors are agreed, and
-/// every HDF5 handle is closed when it returns or throws (the caller then removes the file).
+/// Pixels per collective write of the HDF5 writer: each rank expands at most this many pixels
+/// of its owned range at a time (32 MiB per component), whatever the range's size.
+constexpr std::int64_t kHdf5BlockPixels = std::int64_t{1} << 22;
+
+/// Writes layout.partial as a tod2map HDF5 map file with parallel HDF5, the per-pixel
+/// datasets in collective writes of at most block_pixels pixels per rank (smaller in tests).
+/// Errors are agreed, and every HDF5 handle is closed when it returns or throws (the caller
+/// then removes the file).
 void write_map_hdf5(const MapLayout& layout, const MapOutput& local, const Hdf5OutputConfig& hdf5,
-                    MPI_Comm comm);
+                    MPI_Comm comm, std::int64_t block_pixels = kHdf5BlockPixels);
 
 /// Largest config (bytes) also stored as the HDF5 attribute 'config' (the dataset 'config'
 /// always holds it): well below the 64 KiB an attribute can have in an object header.

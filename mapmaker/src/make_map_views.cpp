@@ -33,7 +33,6 @@ void check_rejections(const TimelineView& t, double max_fraction) {
 
 MapMakingResult make_map(const io::Config& config, const std::vector<TimelineView>& timelines,
                          MPI_Comm comm) {
-  check_output_memory(config, comm);
   Stopwatch clock;
   std::string coordsys;
   for (const auto& t : timelines)

@@ -303,44 +303,22 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   out.stokes = pix.stokes;
   out.method = config.mapmaker.method;
   out.config_yaml = io::to_yaml(config);
-  // Files and Python hold the whole owned range; pixels no rank observes are as a masked
-  // pixel's: UNSEEN in the map, zero hits, rcond and blocks.
+  // Sparse: only the pixels some rank observes, so nside 8192 with a small patch needs no
+  // full-sky array; files (written in blocks) and Python (io::make_dense) show the others as a
+  // masked pixel: UNSEEN in the map, zero hits, rcond and blocks.
   out.first_pixel = system.first_owned();
   out.n_owned = system.owned_range_end() - system.first_owned();
-  out.map = system.owned_range_values(map, system.nstokes(), io::kUnseen);
-  const std::vector<double> hits = system.owned_range_values(system.hits(), 1, 0.0);
+  out.sparse = true;
+  out.pixels = system.stored_pixels();
+  out.map = system.host_values(map);
+  const std::vector<double> hits = system.host_values(system.hits());
   out.hits.assign(hits.begin(), hits.end());
-  out.rcond = system.owned_range_values(system.rcond(), 1, 0.0);
-  out.invcov = system.owned_range_values(system.blocks(), system.ncov(), 0.0);
+  out.rcond = system.host_values(system.rcond());
+  out.invcov = system.host_values(system.blocks());
   out.residuals = result.solver.residuals;
   out.extra = std::move(baselines);
   gather_peak_rss(comm, result);
   return result;
-}
-
-// The output arrays (map, hits, rcond, invcov) hold each rank's share of the whole sky, however
-// few pixels are observed: at nside 8192 that is 77 GB, which used to end the run after the
-// solve with a bare std::bad_alloc (and at nside 2^29 with "cannot create std::vector larger
-// than max_size()"). Refused before any work when the share cannot fit.
-void check_output_memory(const io::Config& config, MPI_Comm comm) {
-  const auto& pix = config.pixelization;
-  const int nstokes = pix.nstokes();
-  const std::int64_t npix = healpix::nside2npix(pix.nside);
-  const int size = comm_size(comm);
-  // One double per Stokes parameter, rcond and covariance element; hits as double and int64.
-  const double per_pixel = 8.0 * (nstokes + 3 + nstokes * (nstokes + 1) / 2);
-  const double per_rank = per_pixel * static_cast<double>((npix + size - 1) / size);
-  const std::int64_t available = available_memory_per_rank(comm);
-  if (available < 0 || per_rank <= static_cast<double>(available)) return;
-  char text[400];
-  std::snprintf(text, sizeof text,
-                "pixelization.nside %lld: the output arrays (map, hits, rcond, invcov) cover the "
-                "whole sky, %.0f bytes for each of its %lld pixels, %.3g GB per rank on %d "
-                "rank%s, but a rank has %.3g GB of memory available: run on more ranks or "
-                "nodes, or lower pixelization.nside",
-                static_cast<long long>(pix.nside), per_pixel, static_cast<long long>(npix),
-                per_rank * 1e-9, size, size == 1 ? "" : "s", available * 1e-9);
-  throw InvalidArgument(text);
 }
 
 MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, bool resume,
@@ -350,7 +328,6 @@ MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, 
   check_cross_check(config);
   // Before any timeline is read: a checkpoint that cannot be used fails the run now.
   CgCheckpointing checkpointing(config, resume, comm);
-  check_output_memory(config, comm);
   // And an output that cannot be written fails it now, not after the solve.
   if (write_output)
     io::check_map_destination(config.output.path, config.pixelization.nside,

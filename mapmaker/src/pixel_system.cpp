@@ -83,16 +83,15 @@ PixelSystem::PixelSystem(const LocalData& data,
   n_masked_ = allreduce_sum(dist_->comm(), masked);
 }
 
-std::vector<double> PixelSystem::owned_range_values(const Vector& owned, int ncomp,
-                                                    double fill) const {
-  const std::int64_t first = first_owned(), span = owned_range_end() - first;
-  std::vector<double> out(static_cast<std::size_t>(span * ncomp), fill);
+std::vector<double> PixelSystem::host_values(const Vector& owned) const {
   const auto values = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), owned);
-  const auto pixels = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), dist_->owned_pixels());
-  for (std::size_t j = 0; j < pixels.extent(0); ++j)
-    for (int c = 0; c < ncomp; ++c)
-      out[static_cast<std::size_t>((pixels(j) - first) * ncomp + c)] = values(j * ncomp + c);
-  return out;
+  return std::vector<double>(values.data(), values.data() + values.extent(0));
+}
+
+std::vector<std::int64_t> PixelSystem::stored_pixels() const {
+  const auto pixels =
+      Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), dist_->owned_pixels());
+  return std::vector<std::int64_t>(pixels.data(), pixels.data() + pixels.extent(0));
 }
 
 std::int64_t PixelSystem::bytes() const {

@@ -17,6 +17,14 @@ namespace {
 
 MapResult& as_result(const py::object& self) { return self.cast<MapResult&>(); }
 
+// The run keeps only the observed pixels (io::MapOutput sparse); numpy users get the whole owned
+// range, made once, on first access, so every view handed out stays valid.
+const io::MapOutput& dense_output(const py::object& self) {
+  io::MapOutput& o = as_result(self).result.output;
+  io::make_dense(o);
+  return o;
+}
+
 template <class T>
 py::object get_pixels_typed(MPI_Comm comm, const py::array& owned_in, std::int64_t first,
                             std::int64_t npix, const py::object& pixels_in) {
@@ -95,23 +103,23 @@ Use tod2map.Result, which wraps it.
       .def_property_readonly("config", [](const MapResult& r) { return r.config; })
       .def_property_readonly("map",
                              [](py::object self) {
-                               const auto& o = as_result(self).result.output;
+                               const auto& o = dense_output(self);
                                const int ns = o.stokes == "I" ? 1 : 3;
                                return view_array_2d(o.map.data(), o.n_owned, ns, self);
                              })
       .def_property_readonly("hits",
                              [](py::object self) {
-                               const auto& o = as_result(self).result.output;
+                               const auto& o = dense_output(self);
                                return view_array(o.hits.data(), o.n_owned, self);
                              })
       .def_property_readonly("rcond",
                              [](py::object self) {
-                               const auto& o = as_result(self).result.output;
+                               const auto& o = dense_output(self);
                                return view_array(o.rcond.data(), o.n_owned, self);
                              })
       .def_property_readonly("invcov",
                              [](py::object self) {
-                               const auto& o = as_result(self).result.output;
+                               const auto& o = dense_output(self);
                                const int ns = o.stokes == "I" ? 1 : 3;
                                return view_array_2d(o.invcov.data(), o.n_owned, ns * (ns + 1) / 2,
                                                     self);

@@ -138,18 +138,38 @@ class Result:
     (stokes x pixels, UNSEEN where unobserved or masked), ``hits``, ``rcond`` and ``invcov``
     (upper triangle of each pixel's P^T N^-1 P block). ``np.asarray(result.map)`` or
     ``result.map.local`` is the owned slice as a numpy array.
+
+    The run keeps only the observed pixels; the owned slices (unobserved pixels filled in) are
+    made on first access of ``map``, ``hits``, ``rcond`` or ``invcov``. ``write`` needs none of
+    them, so a sky too large for memory as full arrays (nside 8192 with a small patch) can still
+    be written.
     """
 
     def __init__(self, core, comm=None):
         self._core = core
         self.comm = comm
-        first, npix = core.first_pixel, core.npix
-        stokes = core.stokes
-        cov = [a + b for i, a in enumerate(stokes) for b in stokes[i:]]
-        self.map = DistributedMap(core.map, first, npix, comm, components=stokes)
-        self.hits = DistributedMap(core.hits, first, npix, comm)
-        self.rcond = DistributedMap(core.rcond, first, npix, comm)
-        self.invcov = DistributedMap(core.invcov, first, npix, comm, components=cov)
+        self._arrays = None
+
+    def _distributed(self, name):
+        if self._arrays is None:
+            core, comm = self._core, self.comm
+            first, npix, stokes = core.first_pixel, core.npix, core.stokes
+            cov = [a + b for i, a in enumerate(stokes) for b in stokes[i:]]
+            self._arrays = {
+                "map": DistributedMap(core.map, first, npix, comm, components=stokes),
+                "hits": DistributedMap(core.hits, first, npix, comm),
+                "rcond": DistributedMap(core.rcond, first, npix, comm),
+                "invcov": DistributedMap(core.invcov, first, npix, comm, components=cov),
+            }
+        return self._arrays[name]
+
+    map = property(lambda self: self._distributed("map"),
+                   doc="Stokes maps (DistributedMap), UNSEEN where unobserved or masked.")
+    hits = property(lambda self: self._distributed("hits"), doc="Samples per pixel.")
+    rcond = property(lambda self: self._distributed("rcond"),
+                     doc="Reciprocal condition number of each pixel's block.")
+    invcov = property(lambda self: self._distributed("invcov"),
+                      doc="Upper triangle of each pixel's P^T N^-1 P block.")
 
     nside = property(lambda self: self._core.nside)
     ordering = property(lambda self: self._core.ordering, doc="RING or NEST.")

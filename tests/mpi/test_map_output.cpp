@@ -15,9 +15,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <limits>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <sstream>
 
@@ -25,6 +25,7 @@
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/core/version.hpp"
+#include "tod2map/io/healpix_map_fits.hpp"
 #include "tod2map/io/map_output.hpp"
 
 using namespace tod2map;
@@ -187,6 +188,40 @@ void expect_exact_map_file(const io::MapFile& f, std::int64_t nside, const std::
 }
 
 const io::Hdf5OutputConfig kSmallStripes{4096, 1};
+
+// --- sparse maps: the pixels with p % 3 == 1 are not stored (unobserved).
+bool stored(std::int64_t p) { return p % 3 != 1; }
+
+/// `dense` with only the stored pixels kept, as make_map gives it.
+io::MapOutput sparse_of(const io::MapOutput& dense) {
+  const int nstokes = dense.stokes == "I" ? 1 : 3, ncov = nstokes * (nstokes + 1) / 2;
+  io::MapOutput m = dense;
+  m.sparse = true;
+  m.map.clear(), m.hits.clear(), m.rcond.clear(), m.invcov.clear();
+  for (std::int64_t i = 0; i < dense.n_owned; ++i) {
+    if (!stored(dense.first_pixel + i)) continue;
+    m.pixels.push_back(dense.first_pixel + i);
+    for (int s = 0; s < nstokes; ++s) m.map.push_back(dense.map[i * nstokes + s]);
+    m.hits.push_back(dense.hits[i]);
+    m.rcond.push_back(dense.rcond[i]);
+    for (int k = 0; k < ncov; ++k) m.invcov.push_back(dense.invcov[i * ncov + k]);
+  }
+  return m;
+}
+
+/// `dense` with the unstored pixels written out as unobserved ones, by hand.
+io::MapOutput unobserved_filled(const io::MapOutput& dense) {
+  const int nstokes = dense.stokes == "I" ? 1 : 3, ncov = nstokes * (nstokes + 1) / 2;
+  io::MapOutput m = dense;
+  for (std::int64_t i = 0; i < dense.n_owned; ++i) {
+    if (stored(dense.first_pixel + i)) continue;
+    for (int s = 0; s < nstokes; ++s) m.map[i * nstokes + s] = kUnseen;
+    m.hits[i] = 0;
+    m.rcond[i] = 0;
+    for (int k = 0; k < ncov; ++k) m.invcov[i * ncov + k] = 0;
+  }
+  return m;
+}
 
 }  // namespace
 
@@ -580,6 +615,85 @@ TEST(MapOutputFits, OwnedRangesSplitIntoManyBlocksLandInPlace) {
   // Blocks of 7 pixels: every owned range ends in a partial block, and ranks send several.
   io::detail::write_map_fits(layout, local, world(), 7);
   if (comm_rank(world()) == 0) expect_exact_fits_map(layout.partial, 4);
+}
+
+TEST(MapOutputSparse, FilesEqualTheDenseMapWithUnobservedPixelsFilledIn) {
+  TempDir dir;
+  for (const char* stokes : {"IQU", "I"}) {
+    const io::MapOutput dense = make_local(4, stokes);
+    const io::MapOutput sparse = sparse_of(dense), filled = unobserved_filled(dense);
+    if (dense.n_owned > 2) EXPECT_LT(sparse.map.size(), dense.map.size());  // no ASSERT: collective
+    io::write_map(dir / "dense.h5", filled, kSmallStripes, world());
+    io::write_map(dir / "dense.fits", filled, kSmallStripes, world());
+    io::write_map(dir / "sparse.h5", sparse, kSmallStripes, world());
+    // Blocks of 5 and 7 pixels: ranks expand and write several, the last one partial, and at
+    // 3 ranks an empty rank joins every collective write.
+    const auto h5 = io::detail::validate_map_output(dir / "blocks.h5", sparse, world());
+    io::detail::write_map_hdf5(h5, sparse, kSmallStripes, world(), 5);
+    const auto fits = io::detail::validate_map_output(dir / "blocks.fits", sparse, world());
+    io::detail::write_map_fits(fits, sparse, world(), 7);
+    MPI_Barrier(world());
+    if (comm_rank(world()) != 0) continue;
+    const io::MapFile want = io::read_map_hdf5(dir / "dense.h5");
+    for (const std::string name : {dir / "sparse.h5", h5.partial}) {
+      const io::MapFile got = io::read_map_hdf5(name);
+      EXPECT_EQ(got.map, want.map) << name;
+      EXPECT_EQ(got.hits, want.hits) << name;
+      EXPECT_EQ(got.rcond, want.rcond) << name;
+      EXPECT_EQ(got.invcov, want.invcov) << name;
+    }
+    std::int64_t unobserved = 0;
+    for (std::int64_t p = 0; p < static_cast<std::int64_t>(want.hits.size()); ++p)
+      unobserved += !stored(p);
+    EXPECT_EQ(std::count(want.hits.begin(), want.hits.end(), 0), unobserved);
+    const io::HealpixMap fits_want = io::read_healpix_map(dir / "dense.fits");
+    EXPECT_EQ(io::read_healpix_map(fits.partial).fields, fits_want.fields);
+  }
+}
+
+TEST(MapOutputSparse, MakeDenseFillsTheOwnedRange) {
+  const io::MapOutput dense = make_local(4, "IQU");
+  io::MapOutput m = sparse_of(dense);
+  io::make_dense(m);
+  const io::MapOutput want = unobserved_filled(dense);
+  EXPECT_FALSE(m.sparse);
+  EXPECT_TRUE(m.pixels.empty());
+  EXPECT_EQ(io::stored_pixels(m), dense.n_owned);
+  EXPECT_EQ(m.map, want.map);
+  EXPECT_EQ(m.hits, want.hits);
+  EXPECT_EQ(m.rcond, want.rcond);
+  EXPECT_EQ(m.invcov, want.invcov);
+}
+
+TEST(MapOutputSparse, StoredPixelsOutsideTheRangeOrUnsortedAreRefused) {
+  TempDir dir;
+  const int rank = comm_rank(world()), size = comm_size(world());
+  const io::MapOutput good = sparse_of(make_local(4, "IQU"));
+  EXPECT_TRUE(rank != size - 1 || good.pixels.size() >= 2);
+  {
+    io::MapOutput local = good;
+    if (rank == size - 1) std::swap(local.pixels[0], local.pixels[1]);
+    const std::string msg = expect_throw_everywhere<InvalidArgument>(
+        [&] { io::write_map(dir / "m.h5", local, kSmallStripes, world()); });
+    EXPECT_NE(msg.find("must be sorted and unique"), std::string::npos) << msg;
+  }
+  {
+    io::MapOutput local = good;
+    if (rank == size - 1) local.pixels.back() = local.first_pixel + local.n_owned;
+    const std::string msg = expect_throw_everywhere<InvalidArgument>(
+        [&] { io::write_map(dir / "m.fits", local, kSmallStripes, world()); });
+    EXPECT_NE(msg.find("is outside its owned range"), std::string::npos) << msg;
+  }
+  {
+    io::MapOutput local = good;
+    if (rank == size - 1) local.hits.pop_back();
+    const std::string msg = expect_throw_everywhere<InvalidArgument>(
+        [&] { io::write_map(dir / "m.h5", local, kSmallStripes, world()); });
+    EXPECT_NE(msg.find("hits has"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("expected n_stored"), std::string::npos) << msg;
+  }
+  EXPECT_FALSE(fs::exists(dir / "m.h5"));
+  EXPECT_FALSE(fs::exists(dir / "m.fits"));
 }
 
 TEST(MapOutputFits, FailedWriteKeepsTheEarlierMapUntouched) {

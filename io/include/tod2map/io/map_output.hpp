@@ -16,6 +16,10 @@ namespace tod2map::io {
 
 /// One rank's share of a map file: its owned pixel range of every per-pixel dataset.
 /// Owned ranges must tile [0, 12*nside^2) contiguously in rank order (empty ranges allowed).
+/// Dense (the default): every per-pixel vector covers the whole owned range. Sparse: they hold
+/// only the pixels listed in `pixels`, and every other pixel of the range is unobserved (UNSEEN
+/// in map, 0 in hits, rcond and invcov), so memory grows with the observed sky, not with the
+/// range (nside 8192 with a small patch). Files are the same either way.
 struct MapOutput {
   std::int64_t nside = 0;
   std::string ordering = "RING";  ///< RING | NEST
@@ -26,11 +30,15 @@ struct MapOutput {
   std::string config_yaml;       ///< the full resolved configuration
   std::int64_t first_pixel = 0;  ///< owned range [first_pixel, first_pixel+n_owned)
   std::int64_t n_owned = 0;
-  /// n_owned*nstokes, pixel-major (x[p*nstokes+s]); kUnseen where unobserved or masked
+  bool sparse = false;  ///< the per-pixel vectors hold the pixels of `pixels` only
+  /// Sparse only: the stored global pixels, sorted, unique, inside the owned range.
+  std::vector<std::int64_t> pixels;
+  /// n*nstokes, pixel-major (x[p*nstokes+s]), n = n_owned (dense) or pixels.size() (sparse);
+  /// kUnseen where unobserved or masked
   std::vector<double> map;
-  std::vector<std::int64_t> hits;  ///< n_owned
-  std::vector<double> rcond;       ///< n_owned
-  /// n_owned*ncov, pixel-major, ncov = nstokes(nstokes+1)/2, order II,IQ,IU,QQ,QU,UU
+  std::vector<std::int64_t> hits;  ///< n
+  std::vector<double> rcond;       ///< n
+  /// n*ncov, pixel-major, ncov = nstokes(nstokes+1)/2, order II,IQ,IU,QQ,QU,UU
   std::vector<double> invcov;
   /// solver history, identical on all ranks (rank 0's is written); may be empty
   std::vector<double> residuals;
@@ -44,6 +52,23 @@ struct MapOutput {
 
 /// healpy's UNSEEN: the value of unobserved or masked pixels.
 constexpr double kUnseen = -1.6375e30;
+
+/// Number of pixels the per-pixel vectors of `m` hold (n_owned, or pixels.size() when sparse).
+std::int64_t stored_pixels(const MapOutput& m);
+
+/// Makes a sparse MapOutput dense in place (the whole owned range, unobserved pixels filled as
+/// MapOutput says); a dense one is left alone. Throws InvalidArgument naming the range and its
+/// size in bytes when this rank cannot have that much memory (available_memory_per_rank).
+/// Not collective.
+void make_dense(MapOutput& m);
+
+/// The values of owned-range pixels [first_pixel+offset, first_pixel+offset+count) of one
+/// per-pixel vector of `m` (`values` is m.map, m.hits, m.rcond or m.invcov, ncomp values per
+/// pixel), into out (count*ncomp, pixel-major), unstored pixels set to `fill`. How the writers
+/// go through a sparse map in bounded blocks. T is double or std::int64_t.
+template <class T>
+void owned_block(const MapOutput& m, const std::vector<T>& values, int ncomp, T fill,
+                 std::int64_t offset, std::int64_t count, std::vector<T>& out);
 
 /// Writes the map file chosen by extension (.h5/.hdf5 -> parallel HDF5, .fits -> FITS gathered
 /// through rank 0). Collective over comm. Creates missing folders of path, writes

@@ -37,7 +37,7 @@ struct PhaseTiming {
 
 /// Everything a run produced on this rank.
 struct MapMakingResult {
-  io::MapOutput output;            ///< this rank's owned slice of every output dataset
+  io::MapOutput output;            ///< this rank's owned slice of every output dataset (sparse)
   solvers::CgResult solver;        ///< iterations and residual history (binned: one check step)
   std::int64_t samples = 0;        ///< all samples, all ranks
   std::int64_t samples_used = 0;   ///< unflagged, finite samples, all ranks
@@ -75,11 +75,6 @@ PointingOptions pointing_options(const io::Config& config);
 /// The COORDSYS of every rank's input ("" on ranks without timelines) agreed over comm;
 /// throws InvalidArgument (on every rank) for a mix, since the map would be meaningless.
 std::string agree_coordsys(MPI_Comm comm, const std::string& mine);
-
-/// Throws InvalidArgument naming pixelization.nside when a rank's share of the dense full-sky
-/// output arrays cannot fit in the memory it has (available_memory_per_rank). Collective; called
-/// before any timeline is read or expanded.
-void check_output_memory(const io::Config& config, MPI_Comm comm);
 
 /// The whole run: read config.input, make the map, write config.output.path (unless
 /// write_output is false), print the summary on rank 0. Collective. With

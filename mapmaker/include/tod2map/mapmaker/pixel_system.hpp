@@ -60,10 +60,11 @@ class PixelSystem {
   void solve_blocks(const Vector& owned_rhs, const Vector& owned_map, double masked_value) const;
   /// A new owned map-sized vector (zeros).
   Vector make_owned_map(const char* label) const;
-  /// An owned vector (n_owned*ncomp) spread over the whole owned range (range size * ncomp,
-  /// pixel-major) on the host, pixels that no rank observes set to `fill`: the layout of map
-  /// files and of Python's owned slices.
-  std::vector<double> owned_range_values(const Vector& owned, int ncomp, double fill) const;
+  /// An owned vector copied to the host, in the order of stored_pixels(): with them, the sparse
+  /// owned slice of a map file (io::MapOutput), which grows with the observed sky.
+  std::vector<double> host_values(const Vector& owned) const;
+  /// The global pixels of the owned vectors' entries (sorted), on the host.
+  std::vector<std::int64_t> stored_pixels() const;
 
   /// Bytes of the per-pixel arrays held here (blocks, inverses, hits, rcond, mask, workspace).
   std::int64_t bytes() const;
