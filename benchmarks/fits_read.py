@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Speed of the FITS timeline reader against a raw read(2) of the same files (issue 7).
+"""Speed of the FITS timeline reader against a raw read(2) of the same files.
 
 For the input files of a config (default: the reference benchmarks/configs/destripe_2e7.yaml,
 whose data `tod2map sim` writes), with the files in the page cache:

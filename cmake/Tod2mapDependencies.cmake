@@ -39,7 +39,7 @@ target_link_libraries(tod2map_hdf5 INTERFACE ${HDF5_C_LIBRARIES} MPI::MPI_C)
 target_compile_definitions(tod2map_hdf5 INTERFACE ${HDF5_C_DEFINITIONS})
 add_library(tod2map::hdf5 ALIAS tod2map_hdf5)
 
-# tod2map_optional(NAME VAR FOUND_EXPR): resolves an AUTO/ON/OFF option into TOD2MAP_HAVE_<NAME>.
+# tod2map_resolve_option(NAME FOUND): resolves an AUTO/ON/OFF option into TOD2MAP_HAVE_<NAME>.
 macro(tod2map_resolve_option name found)
   string(TOUPPER "${TOD2MAP_WITH_${name}}" _mode)
   if(_mode STREQUAL "OFF" OR _mode STREQUAL "FALSE" OR _mode STREQUAL "0")

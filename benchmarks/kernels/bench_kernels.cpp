@@ -1,4 +1,4 @@
-// Kernel benchmarks (issue 7): each benchmark times a library kernel and, in the same loop on
+// Kernel benchmarks: each benchmark times a library kernel and, in the same loop on
 // the same arrays, a plain hand-written C++ loop doing the same arithmetic (the practical
 // bandwidth limit of this machine). Reported per benchmark:
 //   samples_per_s, GB_per_s       the library kernel (elements_per_s for vector updates) (streamed bytes, see each benchmark)

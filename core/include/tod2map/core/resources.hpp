@@ -25,7 +25,5 @@ class Stopwatch {
 
 /// Peak resident set size of this process in bytes (getrusage).
 std::int64_t peak_rss_bytes();
-/// Current resident set size of this process in bytes (/proc/self/statm; 0 if unavailable).
-std::int64_t current_rss_bytes();
 
 }  // namespace tod2map
