@@ -18,12 +18,13 @@
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/interrupt.hpp"
 #include "tod2map/io/fits_check.hpp"
+#include "tod2map/pixelization/healpix.hpp"
 
 namespace tod2map::io {
 namespace {
 
 // healpy's UNSEEN; written as BAD_DATA so HEALPix Fortran/IDL tools recognise masked pixels.
-constexpr double kUnseen = -1.6375e30;
+constexpr double kUnseen = healpix::unseen;
 
 // Closes a CFITSIO handle on scope exit (errors on close are ignored on this path only: the
 // success path closes explicitly and checks the status).
@@ -34,10 +35,6 @@ struct FitsCloser {
   }
 };
 using FitsHandle = std::unique_ptr<fitsfile, FitsCloser>;
-
-bool valid_nside(long long nside) {
-  return nside >= 1 && nside <= (1LL << 29) && (nside & (nside - 1)) == 0;
-}
 
 std::string upper_trimmed(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -202,7 +199,7 @@ HealpixMap read_healpix_map(const std::string& path, int max_fields) {
   }
   long long nside = 0;
   if (read_longlong_key(file.get(), "NSIDE", nside, where)) {
-    if (!valid_nside(nside)) {
+    if (!healpix::is_valid_nside(nside)) {
       throw IoError(where + ": NSIDE = " + std::to_string(nside) +
                     " is not a power of two in 1 .. 2^29");
     }
@@ -258,7 +255,7 @@ HealpixMap read_healpix_map(const std::string& path, int max_fields) {
 
 void write_healpix_map(const std::string& path, const HealpixMap& map) {
   const std::string fn = "io::write_healpix_map: " + path;
-  if (!valid_nside(map.nside)) {
+  if (!healpix::is_valid_nside(map.nside)) {
     throw InvalidArgument(fn + ": nside " + std::to_string(map.nside) +
                           " is not a power of two in 1 .. 2^29");
   }

@@ -4,7 +4,7 @@
 
 #include "bindings.hpp"
 #include "tod2map/core/error.hpp"
-#include "tod2map/mapmaker/healpix.hpp"
+#include "tod2map/pixelization/healpix.hpp"
 
 namespace tod2map::python {
 

@@ -16,7 +16,7 @@
 #include "tod2map/core/resources.hpp"
 #include "tod2map/io/healpix_map_fits.hpp"
 #include "tod2map/io/timeline_fits.hpp"
-#include "tod2map/mapmaker/healpix.hpp"
+#include "tod2map/pixelization/healpix.hpp"
 #include "tod2map/sim/noise.hpp"
 #include "tod2map/sim/random.hpp"
 #include "tod2map/sim/scan.hpp"

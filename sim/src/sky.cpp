@@ -8,7 +8,7 @@
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/io/healpix_map_fits.hpp"
-#include "tod2map/mapmaker/healpix.hpp"
+#include "tod2map/pixelization/healpix.hpp"
 #include "tod2map/sim/random.hpp"
 
 namespace tod2map::sim {
@@ -96,7 +96,7 @@ Sky read_sky(const std::string& path) {
     throw IoError(fn + ": " + std::to_string(nfields) +
                   " map columns (expected 1 for I, or 3 or more for I, Q, U)");
   }
-  const double unseen = -1.6375e30;
+  const double unseen = healpix::unseen;
   for (std::size_t k = 0; k < nfields; ++k) {
     const auto& f = map.fields[k];
     for (std::size_t p = 0; p < f.size(); ++p) {

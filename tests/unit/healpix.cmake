@@ -2,6 +2,6 @@
 # the same functions inside a Kokkos kernel.
 pkg_check_modules(CHEALPIX REQUIRED IMPORTED_TARGET chealpix)
 tod2map_add_test(test_healpix SOURCES test_healpix.cpp
-                 LIBRARIES tod2map::mapmaker PkgConfig::CHEALPIX LABELS unit)
+                 LIBRARIES tod2map::pixelization PkgConfig::CHEALPIX LABELS unit)
 tod2map_add_test(test_healpix_kokkos SOURCES test_healpix_kokkos.cpp
-                 LIBRARIES tod2map::mapmaker LABELS unit)
+                 LIBRARIES tod2map::pixelization LABELS unit)

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "tod2map/core/error.hpp"
-#include "tod2map/mapmaker/healpix.hpp"
+#include "tod2map/pixelization/healpix.hpp"
 
 namespace hp = tod2map::healpix;
 using hp::index_t;

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <random>
 
-#include "tod2map/mapmaker/healpix.hpp"
+#include "tod2map/pixelization/healpix.hpp"
 
 namespace hp = tod2map::healpix;
 using hp::index_t;

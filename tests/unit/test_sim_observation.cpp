@@ -15,7 +15,7 @@
 #include "tod2map/io/config.hpp"
 #include "tod2map/io/healpix_map_fits.hpp"
 #include "tod2map/io/timeline_fits.hpp"
-#include "tod2map/mapmaker/healpix.hpp"
+#include "tod2map/pixelization/healpix.hpp"
 #include "tod2map/sim/noise.hpp"
 #include "tod2map/sim/simulate.hpp"
 

@@ -13,7 +13,7 @@
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/io/config.hpp"
-#include "tod2map/mapmaker/healpix.hpp"
+#include "tod2map/pixelization/healpix.hpp"
 #include "tod2map/sim/scan.hpp"
 
 using namespace tod2map::sim;

@@ -12,7 +12,7 @@
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/io/healpix_map_fits.hpp"
-#include "tod2map/mapmaker/healpix.hpp"
+#include "tod2map/pixelization/healpix.hpp"
 #include "tod2map/sim/sky.hpp"
 
 using namespace tod2map::sim;

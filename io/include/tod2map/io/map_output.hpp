@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tod2map/io/config.hpp"
+#include "tod2map/pixelization/healpix.hpp"
 
 namespace tod2map::io {
 
@@ -51,7 +52,7 @@ struct MapOutput {
 };
 
 /// healpy's UNSEEN: the value of unobserved or masked pixels.
-constexpr double kUnseen = -1.6375e30;
+constexpr double kUnseen = healpix::unseen;
 
 /// Number of pixels the per-pixel vectors of `m` hold (n_owned, or pixels.size() when sparse).
 std::int64_t stored_pixels(const MapOutput& m);

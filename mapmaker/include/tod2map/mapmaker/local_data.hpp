@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "tod2map/io/timeline.hpp"
-#include "tod2map/mapmaker/healpix.hpp"
 #include "tod2map/mapmaker/kernels/binning.hpp"
+#include "tod2map/pixelization/healpix.hpp"
 
 namespace tod2map::mapmaker {
 

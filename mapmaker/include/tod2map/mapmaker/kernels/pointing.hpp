@@ -2,11 +2,12 @@
 // Pointing expansion kernels: from angles (or file pixels) to global pixel indices and
 // polarization weights, and from global pixels to local (overlapped) indices.
 // Depends on Kokkos and the device-callable HEALPix functions only.
-#include <Kokkos_Core.hpp>
-#include <cstdint>
 #include <math.h>
 
-#include "tod2map/mapmaker/healpix.hpp"
+#include <Kokkos_Core.hpp>
+#include <cstdint>
+
+#include "tod2map/pixelization/healpix.hpp"
 
 namespace tod2map::mapmaker::kernels {
 

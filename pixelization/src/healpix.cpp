@@ -1,5 +1,5 @@
 // Host-only helpers of the HEALPix pixelization (the pixel arithmetic is inline in the header).
-#include "tod2map/mapmaker/healpix.hpp"
+#include "tod2map/pixelization/healpix.hpp"
 
 #include <cctype>
 #include <string>

@@ -43,6 +43,9 @@ KOKKOS_INLINE_FUNCTION bool is_valid_nside(index_t nside) {
   return nside >= 1 && nside <= max_nside && (nside & (nside - 1)) == 0;
 }
 
+/// healpy's UNSEEN: the value of unobserved or masked pixels in maps and files.
+constexpr double unseen = -1.6375e30;
+
 /// Number of pixels, 12 nside^2.
 KOKKOS_INLINE_FUNCTION index_t nside2npix(index_t nside) { return 12 * nside * nside; }
 
