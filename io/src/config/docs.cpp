@@ -33,7 +33,7 @@ std::string key_table(const std::string& section) {
       ++rows;
     }
   for (const ItemKey& k : table().items)
-    if (k.path.compare(0, prefix.size(), prefix) == 0) {
+    if (parent_of(k.path) == section) {  // a list's item keys have their own table
       add_row(out, k, section);
       ++rows;
     }

@@ -35,8 +35,9 @@ std::vector<std::string> config_value_keys() {
   return keys;
 }
 
-void set_config_example(Config& config, const std::string& key) {
+bool set_config_example(Config& config, const std::string& key) {
   if (const Key* k = find(key); k && k->kind != Kind::section) {
+    if (k->single_value) return false;
     if (!k->set_example) throw InvalidArgument("config key table: no example for " + key);
     k->set_example(config);
   } else if (const ItemKey* item = find_item(key)) {
@@ -46,6 +47,7 @@ void set_config_example(Config& config, const std::string& key) {
   } else {
     unknown(key);
   }
+  return true;
 }
 
 bool same_config_value(const Config& a, const Config& b, const std::string& key) {

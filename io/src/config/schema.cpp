@@ -3,7 +3,10 @@
 #include "config/schema.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <system_error>
 
 namespace tod2map::io::config_detail {
 
@@ -131,7 +134,20 @@ void write_config(Writer& w, const Config& config) { write_tree(w, "", config); 
 
 std::string default_text_of(const std::string& v) { return v.empty() ? "`\"\"`" : "`" + v + "`"; }
 std::string default_text_of(bool v) { return v ? "`true`" : "`false`"; }
-std::string default_text_of(double v) { return "`" + format_double(v) + "`"; }
+std::string default_text_of(double v) {
+  // Small and large values as the docs write them, "1.0e-3" (to_yaml's "0.001" is harder to
+  // read at a glance); the value is the same.
+  if (v == 0 || (std::fabs(v) >= 1e-2 && std::fabs(v) < 1e6)) return "`" + format_double(v) + "`";
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string text(buf, ec == std::errc() ? end : buf);
+  const auto e = text.find('e');
+  std::string mantissa = text.substr(0, e), exponent = text.substr(e + 1);
+  if (mantissa.find('.') == std::string::npos) mantissa += ".0";
+  const bool negative = exponent[0] == '-';
+  exponent.erase(0, exponent.find_first_not_of("+-0"));
+  return "`" + mantissa + "e" + (negative ? "-" : "") + exponent + "`";
+}
 std::string default_text_of(std::int64_t v) { return "`" + std::to_string(v) + "`"; }
 std::string default_text_of(int v) { return "`" + std::to_string(v) + "`"; }
 std::string default_text_of(std::uint64_t v) { return "`" + std::to_string(v) + "`"; }

@@ -54,6 +54,8 @@ struct BasicKey {
   std::function<bool(const Root&)> enabled;
   /// Sets a valid value different from the default, for the table-driven round-trip test.
   std::function<void(Root&)> set_example;
+  /// The key accepts one value only (pixelization.scheme: healpix), so it has no example.
+  bool single_value = false;
   std::function<bool(const Root&, const Root&)> same;
   /// Top-level sections read before the others (simulation: input.files' default needs it).
   bool read_first = false;
@@ -118,6 +120,7 @@ class Leaf {
   Leaf& choices(std::vector<std::string> choices, std::string what) {
     static_assert(std::is_same_v<T, std::string>, "choices are strings");
     key_->type = choices_text(choices);
+    key_->single_value = choices.size() == 1;
     Root defaults{};
     for (const std::string& c : choices)
       if (c != at_(defaults)) {

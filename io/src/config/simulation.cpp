@@ -225,6 +225,11 @@ void declare_simulation(Table& t) {
          "sky generated from the seed, or a "
          "map read from a file.")
       .choices({"synthetic", "file"}, "sky type");
+  // The example sky file needs its path, or the config would not read back.
+  t.keys.back().set_example = [](Config& c) {
+    c.simulation.sky.type = "file";
+    c.simulation.sky.path = "sky_in.fits";
+  };
   t.leaf("simulation.sky.path", sky(&Sim::Sky::path),
          "A healpy-written map (I or IQU), "
          "for `type: file`; required then.")

@@ -13,8 +13,9 @@ namespace tod2map::io {
 std::vector<std::string> config_value_keys();
 
 /// Sets `key` to a valid value other than its default (an item key: in the first detector).
-/// Throws InvalidArgument for an unknown key or one the table gives no example for.
-void set_config_example(Config& config, const std::string& key);
+/// Returns false, changing nothing, for a key that accepts one value only. Throws
+/// InvalidArgument for an unknown key or one the table gives no example for.
+bool set_config_example(Config& config, const std::string& key);
 
 /// Whether `key` has the same value in `a` and `b`.
 bool same_config_value(const Config& a, const Config& b, const std::string& key);
