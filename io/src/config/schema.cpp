@@ -35,13 +35,6 @@ bool is_child(const std::string& path, const std::string& parent) {
   return parent_of(path) == parent;
 }
 
-// `path` is `prefix` or lies below it.
-bool is_within(const std::string& path, const std::string& prefix) {
-  if (prefix.empty()) return true;
-  if (path.compare(0, prefix.size(), prefix) != 0) return false;
-  return path.size() == prefix.size() || path[prefix.size()] == '.';
-}
-
 }  // namespace
 
 Kind kind_of(const std::string& path) {
