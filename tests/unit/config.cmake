@@ -10,3 +10,16 @@ tod2map_add_test(test_config_destriper
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_config_destriper.cpp
   LIBRARIES tod2map::io yaml-cpp
   LABELS unit)
+# The key table itself: every key round-trips a non-default value (the keys come from the
+# table), and the docs generator keeps the prose around the tables.
+tod2map_add_test(test_config_keys
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_config_keys.cpp
+  LIBRARIES tod2map::io
+  LABELS unit)
+# docs/config.md's key tables are generated from the key table: `generate_config_docs
+# docs/config.md` rewrites them, and this test fails when the committed file differs.
+add_executable(generate_config_docs ${CMAKE_CURRENT_LIST_DIR}/generate_config_docs.cpp)
+target_link_libraries(generate_config_docs PRIVATE tod2map::io)
+add_test(NAME test_config_docs
+         COMMAND generate_config_docs --check ${PROJECT_SOURCE_DIR}/docs/config.md)
+set_tests_properties(test_config_docs PROPERTIES LABELS unit)

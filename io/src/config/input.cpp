@@ -1,0 +1,131 @@
+// The `input` section (owner: io, the timeline readers).
+#include <set>
+
+#include "config/schema.hpp"
+
+namespace tod2map::io::config_detail {
+
+namespace {
+
+void read_files(const Section& s, Config& c) {
+  // The files `tod2map sim` writes, when the config has a simulation section: with the plain
+  // data/*.fits, its sky.fits (written beside the timelines) would be read as a timeline.
+  const SimulationConfig& sim = c.simulation;
+  c.input.files = {sim.present ? sim.output_dir + "/" + sim.file_prefix + "_*.fits"
+                               : std::string("data/*.fits")};
+  s.get_list("files", c.input.files, true);
+}
+
+void read_detectors(const Section& s, Config& c) {
+  auto& detectors = c.input.detectors;
+  if (!s.has("detectors")) return;
+  const YAML::Node v = s.value("detectors");
+  if (v.IsScalar() && !is_quoted(v) && lower(v.Scalar()) == "all") {
+    detectors.clear();
+  } else if (v.IsSequence()) {
+    s.get_list("detectors", detectors, false);
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < detectors.size(); ++i)
+      if (!seen.insert(detectors[i]).second)
+        s.fail("detectors", "detector '" + detectors[i] + "' is listed twice");
+  } else {
+    s.fail("detectors", "expected 'all' or a list of detector names, got " + describe(v));
+  }
+}
+
+void check_column(const Section& s, const std::string& key, std::string& name) {
+  if (name.empty()) s.fail(key, "empty column name");
+}
+
+void check_flag_mask(const Section& s, const std::string& key, std::int64_t& mask) {
+  if (mask < 0) s.fail(key, "expected a non-negative bit mask, got " + std::to_string(mask));
+}
+
+}  // namespace
+
+void declare_input(Table& t) {
+  using I = InputConfig;
+  t.section("input");
+  Key& files = t.custom("input.files", Kind::leaf, "string or list of strings",
+                        "`[\"data/*.fits\"]`, or the files the `simulation` section writes (see "
+                        "below)",
+                        "Timeline FITS files ([formats.md](formats.md)). Each entry is a "
+                        "path or a glob (`*`, `?`, `[...]`), relative to the folder of "
+                        "the config file unless absolute. The expanded list is sorted and"
+                        " de-duplicated; only regular files are kept. An entry that "
+                        "matches no file, or a path that does not exist, is an error. An "
+                        "explicit empty list `[]` is refused.");
+  files.read = read_files;
+  files.write = [](Writer& w, const Config& c) { w.put_list("files", c.input.files); };
+  files.same = [](const Config& a, const Config& b) { return a.input.files == b.input.files; };
+  files.set_example = [](Config& c) { c.input.files = {"obs_a.fits", "more/*.fits"}; };
+
+  Key& detectors = t.custom("input.detectors", Kind::leaf, "`all` or list of strings", "`all`",
+                            "Detectors (BINTABLE `EXTNAME`s) to use; `all` uses every "
+                            "extension of every file. Names must be unique; an empty list"
+                            " is refused.");
+  detectors.read = read_detectors;
+  detectors.write = [](Writer& w, const Config& c) {
+    if (c.input.detectors.empty())
+      w.put("detectors", "all");
+    else
+      w.put_list("detectors", c.input.detectors);
+  };
+  detectors.same = [](const Config& a, const Config& b) {
+    return a.input.detectors == b.input.detectors;
+  };
+  detectors.set_example = [](Config& c) { c.input.detectors = {"det1A", "det1B"}; };
+
+  t.section("input.columns", Style::flow,
+            "Column names, for files that do not use the "
+            "standard names.");
+  const auto column = [&](const char* key, std::string ColumnNames::*member, const char* example,
+                          const std::string& doc) {
+    t.leaf(std::string("input.columns.") + key, field(&Config::input, &I::columns, member), doc)
+        .check(check_column)
+        .example(example);
+  };
+  column("time", &ColumnNames::time, "T",
+         "Sample time (s). Optional in the files under "
+         "its default name; a name set here must exist "
+         "in every file (else the run stops before "
+         "reading, naming the file, HDU and "
+         "`input.columns.time`).");
+  column("theta", &ColumnNames::theta, "TH", "Colatitude (rad).");
+  column("phi", &ColumnNames::phi, "PH", "Longitude (rad).");
+  column("psi", &ColumnNames::psi, "PS", "Boresight orientation (rad).");
+  column("signal", &ColumnNames::signal, "TOD", "Detector signal.");
+  column("flag", &ColumnNames::flag, "FLG",
+         "Integer sample flags. A file without a "
+         "`FLAG` column is read as unflagged and named"
+         " in a warning (the run's summary counts such"
+         " timelines); a name set here (such as "
+         "`QUALITY`) must exist in every file, else "
+         "the run stops before reading, naming the "
+         "file, HDU and `input.columns.flag`. `\"\"` "
+         "ignores flags.");
+  column("pixel", &ColumnNames::pixel, "PIX",
+         "Pre-computed HEALPix pixel index (instead "
+         "of THETA/PHI).");
+
+  t.leaf("input.flag_mask", field(&Config::input, &I::flag_mask),
+         "A sample is used where"
+         " `FLAG & flag_mask == "
+         "0`; `0` uses every "
+         "sample.")
+      .check(check_flag_mask)
+      .type("integer >= 0")
+      .example(15);
+  t.leaf("input.max_rejected_fraction", field(&Config::input, &I::max_rejected_fraction),
+         "The largest fraction of a timeline's unflagged samples that may be rejected for"
+         " a non-finite value, a pointing out of range (`THETA` outside [0, pi], "
+         "\\|`PHI`\\| > 1e8) or a `PSI` out of range (\\|`PSI`\\| > 1e8). A timeline that"
+         " loses more stops the run before the solve, naming the file, the detector, the "
+         "column and the likely cause (`THETA values up to 179.9: degrees?`). Every "
+         "timeline that loses any such sample is named in a warning. `1` accepts any "
+         "loss.")
+      .interval(0.0, 1.0, false)
+      .example(0.5);
+}
+
+}  // namespace tod2map::io::config_detail

@@ -1,0 +1,58 @@
+// The `output` section (owner: io, the map writers).
+#include <filesystem>
+
+#include "config/schema.hpp"
+
+namespace tod2map::io::config_detail {
+
+namespace {
+
+// The ending picks the map format; any other is refused before the run, not at the write.
+void check_map_format(const Section& s, const std::string& key, std::string& path) {
+  const auto ends_with = [&](const std::string& ext) {
+    const std::string name = std::filesystem::path(path).filename().string();
+    return name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0;
+  };
+  if (!ends_with(".h5") && !ends_with(".hdf5") && !ends_with(".fits"))
+    s.fail(key, "'" + path +
+                    "' has no known map format (expected a file name ending in "
+                    ".h5, .hdf5 or .fits)");
+}
+
+}  // namespace
+
+void declare_output(Table& t) {
+  using O = OutputConfig;
+  t.section("output");
+  t.leaf("output.path", field(&Config::output, &O::path),
+         "Output map file, relative to "
+         "the current folder (not the "
+         "config's). The ending picks "
+         "the format: `.h5` or `.hdf5` "
+         "(parallel HDF5, [formats-maps."
+         "md](formats-maps.md)) or "
+         "`.fits` (HEALPix FITS readable"
+         " by `healpy.read_map`). Any "
+         "other ending is refused.")
+      .check(check_path_length)
+      .check(check_map_format)
+      .example("maps/run1.fits");
+  t.leaf("output.baselines", field(&Config::output, &O::baselines),
+         "Also write the "
+         "destriping baselines"
+         " (`baselines/<det>` "
+         "in HDF5).");
+  t.section("output.hdf5", Style::flow, "MPI-IO hints for HDF5 output.");
+  t.leaf("output.hdf5.stripe_size",
+         field(&Config::output, &O::hdf5, &Hdf5OutputConfig::stripe_size),
+         "Bytes: MPI-IO `striping_unit` and the dataset alignment.")
+      .at_least(1)
+      .example(4194304);
+  t.leaf("output.hdf5.stripe_count",
+         field(&Config::output, &O::hdf5, &Hdf5OutputConfig::stripe_count),
+         "MPI-IO `striping_factor` (number of storage targets).")
+      .at_least(1)
+      .example(8);
+}
+
+}  // namespace tod2map::io::config_detail
