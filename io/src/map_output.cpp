@@ -177,15 +177,14 @@ MapLayout validate_map_output(const std::string& path, const MapOutput& local, M
       throw InvalidArgument(where + ": stokes/ordering '" + local.stokes + "'/'" + local.ordering +
                             "'" + on + " differ from rank 0's '" + layout.stokes + "'/'" +
                             layout.ordering + "'");
-    if (nside < 1 || nside > (std::int64_t{1} << 29))
+    // The one rule (pixelization/healpix.hpp): the pixel kernels need a power of two in
+    // either ordering.
+    if (!healpix::is_valid_nside(nside))
       throw InvalidArgument(where + ": nside " + std::to_string(nside) +
-                            " is out of range, expected 1 <= nside <= 2^29");
+                            " is not valid, expected a power of two from 1 to 2^29");
     if (local.ordering != "RING" && local.ordering != "NEST")
       throw InvalidArgument(where + ": ordering '" + local.ordering +
                             "' is not valid, expected RING or NEST");
-    if (local.ordering == "NEST" && (nside & (nside - 1)) != 0)
-      throw InvalidArgument(where + ": nside " + std::to_string(nside) +
-                            " is not a power of 2, which NEST ordering needs");
     if (local.stokes != "IQU" && local.stokes != "I")
       throw InvalidArgument(where + ": stokes '" + local.stokes +
                             "' is not valid, expected IQU or I");

@@ -1,7 +1,7 @@
 // The value checks of io/src/config/checks.hpp.
 #include "config/checks.hpp"
 
-#include "tod2map/core/nside.hpp"
+#include "tod2map/pixelization/healpix.hpp"
 
 namespace tod2map::io::config_detail {
 
@@ -22,10 +22,10 @@ void check_choice(const Section& s, const std::string& key, std::string& value,
 void check_nside(const Section& s, const std::string& key, std::int64_t nside, bool allow_zero) {
   if (allow_zero && nside == 0) return;
   const std::string expected = std::string("(expected ") + (allow_zero ? "0, " : "") +
-                               "1, 2, 4, ..., " + std::to_string(kMaxNside) + ")";
-  if (nside < 1 || nside > kMaxNside)
+                               "1, 2, 4, ..., " + std::to_string(healpix::max_nside) + ")";
+  if (nside < 1 || nside > healpix::max_nside)
     s.fail(key, std::to_string(nside) + " is out of range " + expected);
-  if (!is_valid_nside(nside))
+  if (!healpix::is_valid_nside(nside))
     s.fail(key, std::to_string(nside) + " is not a power of two " + expected);
 }
 

@@ -12,7 +12,7 @@ namespace tod2map::io::config_detail {
 /// Accepts one of `choices` (compared case-insensitively), stores it as spelled in `choices`.
 void check_choice(const Section& s, const std::string& key, std::string& value,
                   const std::vector<std::string>& choices, const std::string& what);
-/// A valid HEALPix nside (core/nside.hpp), or 0 where `allow_zero` (0 = "same as ...").
+/// A valid HEALPix nside (healpix::is_valid_nside), or 0 where `allow_zero` (0 = "same as ...").
 void check_nside(const Section& s, const std::string& key, std::int64_t nside, bool allow_zero);
 void check_positive(const Section& s, const std::string& key, double v, const char* unit = "");
 void check_non_negative(const Section& s, const std::string& key, double v);
