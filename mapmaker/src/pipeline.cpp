@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/interrupt.hpp"
