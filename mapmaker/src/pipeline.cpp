@@ -3,11 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
-
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/interrupt.hpp"
@@ -16,10 +13,9 @@
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/core/resources.hpp"
 #include "tod2map/io/timeline_fits.hpp"
-#include "tod2map/mapmaker/binned.hpp"
 #include "tod2map/mapmaker/cg_checkpointing.hpp"
-#include "tod2map/mapmaker/destriper.hpp"
 #include "tod2map/mapmaker/local_data_builder.hpp"
+#include "tod2map/mapmaker/method.hpp"
 #include "tod2map/mapmaker/pixel_system.hpp"
 #include "tod2map/solvers/cross_check.hpp"
 #include "tod2map/solvers/petsc_options.hpp"
@@ -29,12 +25,9 @@ namespace tod2map::mapmaker {
 
 namespace {
 
-void check_method(const io::Config& config) {
-  const std::string& m = config.mapmaker.method;
-  if (m != "binned" && m != "destripe")
-    throw InvalidArgument("mapmaker.method: '" + m +
-                          "' is not available in this version of tod2map (available: binned, "
-                          "destripe)");
+// The method of the config, or InvalidArgument naming those built in (before any work).
+std::unique_ptr<Method> check_method(const io::Config& config) {
+  return make_method(config.mapmaker.method);
 }
 
 // A cross-check whose solver is not built in would fail after the whole solve: refuse it
@@ -48,87 +41,6 @@ void check_cross_check(const io::Config& config) {
     throw NotCompiled("solver.cross_check: '" + config.solver.cross_check + "' needs " +
                       (which == solvers::CrossCheck::belos ? "Trilinos Belos" : "PETSc") +
                       ", which was not built into this tod2map");
-}
-
-// One dataset per timeline, "baselines/<detector>/<obsid>", written by the rank that holds
-// it; every rank lists every name, in sorted order (the writer needs the same list on all).
-std::vector<io::MapOutput::Array> baseline_arrays(MPI_Comm comm, const LocalData& data,
-                                                  const Kokkos::View<double*, MemSpace>& a) {
-  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
-  std::map<std::string, std::vector<double>> mine;
-  std::string names;
-  for (const auto& s : data.spans) {
-    const std::string name = "baselines/" + s.detector + "/" + s.obsid;
-    if (mine.count(name))
-      throw InvalidArgument("output.baselines: two timelines of detector '" + s.detector +
-                            "' have OBSID " + s.obsid +
-                            (s.file.empty() ? "" : " (" + s.file + ")"));
-    auto& v = mine[name];
-    for (std::int64_t c = 0; c < s.n_chunks; ++c) v.push_back(host(s.first_chunk + c));
-    names += name + '\n';
-  }
-  const int size = comm_size(comm);
-  int len = static_cast<int>(names.size());
-  std::vector<int> lens(static_cast<size_t>(size)), displs(static_cast<size_t>(size), 0);
-  TOD2MAP_CHECK_MPI(MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm));
-  for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + lens[r - 1];
-  std::string all(static_cast<size_t>(displs[size - 1] + lens[size - 1]), '\0');
-  TOD2MAP_CHECK_MPI(MPI_Allgatherv(names.data(), len, MPI_CHAR, all.data(), lens.data(),
-                                   displs.data(), MPI_CHAR, comm));
-  std::set<std::string> sorted;
-  for (size_t start = 0, end; (end = all.find('\n', start)) != std::string::npos; start = end + 1)
-    sorted.insert(all.substr(start, end - start));
-  std::vector<io::MapOutput::Array> out;
-  for (const auto& name : sorted) {
-    auto it = mine.find(name);
-    out.push_back({name, it == mine.end() ? std::vector<double>{} : it->second});
-  }
-  return out;
-}
-
-// The summary's account of a destriping solve: whether it converged and on what measure, and
-// what the map error left is likely to be, in units a user can judge (the white-noise rms of
-// each pixel).
-std::string describe_convergence(const DestripeResult& d, const io::Config& config) {
-  const auto& cg = d.cg;
-  char line[512];
-  std::string s;
-  const double res = cg.residuals.empty() ? 0.0 : cg.residuals.back();
-  const char* verdict = cg.converged                           ? "converged"
-                        : cg.stop == solvers::CgStop::round_off ? "NOT converged: round-off limit"
-                                                                : "NOT converged: maxiter";
-  std::snprintf(line, sizeof line,
-                "solver: %d iterations (%s preconditioner), relative residual %.3e (true %.3e), "
-                "tol %.3g: %s",
-                cg.iterations, config.solver.preconditioner.c_str(), res, cg.true_residual,
-                config.solver.tol, verdict);
-  s += line;
-  if (d.map_change >= 0) {
-    std::snprintf(line, sizeof line,
-                  "\nsolver: the map moved %.2e (rms, in white-noise sigma per pixel) in the last "
-                  "%d iterations",
-                  d.map_change, d.change_iterations);
-    s += line;
-    if (d.error_estimate >= 0) {
-      std::snprintf(line, sizeof line, "; estimated map error left %.1e sigma", d.error_estimate);
-      s += line;
-    }
-  }
-  if (!cg.converged && d.eig_min > 0 && d.eig_max > 0) {
-    std::snprintf(line, sizeof line,
-                  "\nsolver: the preconditioned system's condition number is at least %.1e: "
-                  "try solver.preconditioner, mapmaker.nside_cross or a larger solver.maxiter",
-                  d.eig_max / d.eig_min);
-    s += line;
-  }
-  if (cg.true_residual > 10 * std::max(res, config.solver.tol)) {
-    std::snprintf(line, sizeof line,
-                  "\nsolver: the true residual is %.1e times the recursive one: round-off limits "
-                  "the attainable accuracy to about %.1e",
-                  cg.true_residual / std::max(res, 1e-300), cg.true_residual);
-    s += line;
-  }
-  return s;
 }
 
 void gather_peak_rss(MPI_Comm comm, MapMakingResult& result) {
@@ -167,24 +79,10 @@ PointingOptions pointing_options(const io::Config& config) {
   return popt;
 }
 
-MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& timelines,
-                         MPI_Comm comm) {
-  check_method(config);
-  check_cross_check(config);
-  Stopwatch clock;
-  std::string coordsys;
-  for (const auto& t : timelines)
-    if (coordsys.empty()) coordsys = t.det.coordsys;
-  const std::string agreed = agree_coordsys(comm, coordsys);
-  LocalData data = collective(
-      comm, [&] { return build_local_data(std::move(timelines), pointing_options(config)); });
-  return make_map(config, std::move(data), agreed, comm, clock.seconds());
-}
-
 MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::string& coordsys,
                          MPI_Comm comm, double expansion_seconds, CgCheckpointing* checkpointing,
                          const DestripeObserver* observer) {
-  check_method(config);
+  const std::unique_ptr<Method> method = check_method(config);
   check_cross_check(config);
   PhaseScope phase("pointing");
   // Before the first use of PETSc (backend petsc, cross-check ksp), which reads them.
@@ -241,44 +139,9 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   clock.reset();
   PhaseScope solving("solving");
   Vector map = system.make_owned_map("tod2map::map");
-  std::vector<io::MapOutput::Array> baselines;
-  if (config.mapmaker.method == "destripe") {
-    DestripeOptions dopt;
-    dopt.baseline_seconds = config.mapmaker.baseline_length;
-    dopt.noise_prior = config.mapmaker.noise_prior;
-    dopt.cg.tol = config.solver.tol;
-    dopt.cg.maxiter = config.solver.maxiter;
-    dopt.cross_check = solvers::parse_cross_check(config.solver.cross_check);
-    dopt.preconditioner = parse_preconditioner(config.solver.preconditioner);
-    dopt.precond_width = config.solver.precond_width;
-    dopt.coarse_nside = config.solver.coarse_nside;
-    dopt.nside_cross = config.mapmaker.nside_cross;
-    dopt.min_hits = config.mapmaker.min_hits;
-    dopt.min_rcond = config.mapmaker.min_rcond;
-    if (checkpointing) checkpointing->attach(dopt.cg);
-    if (observer && observer->call) {
-      dopt.observe_every = observer->every;
-      dopt.observe_map = [&](int k, const Vector& m, double seconds) {
-        observer->call(k, system, m, seconds);
-      };
-    }
-    log::info("destripe: %lld baselines of %g s, noise prior %s, preconditioner %s%s",
-              static_cast<long long>(allreduce_sum(comm, data.n_chunks())),
-              config.mapmaker.baseline_length, config.mapmaker.noise_prior ? "on" : "off",
-              config.solver.preconditioner.c_str(),
-              config.solver.preconditioner == "banded"
-                  ? (" (width " + std::to_string(config.solver.precond_width) + ")").c_str()
-                  : "");
-    DestripeResult d = destripe(system, data, dopt, map);
-    result.solver = d.cg;
-    result.convergence = describe_convergence(d, config);
-    if (config.output.baselines) baselines = baseline_arrays(comm, data, d.amplitudes);
-  } else {
-    result.solver = binned_map(system, data.signal, map);
-    if (config.solver.cross_check != "none")
-      log::info("solver.cross_check: the binned map is solved block by block, without an "
-                "iterative solver: nothing to cross-check");
-  }
+  MethodResult solved = method->solve({config, system, data, checkpointing, observer}, map);
+  result.solver = std::move(solved.solver);
+  result.convergence = std::move(solved.convergence);
   result.phases.push_back({"solve", allreduce_max(comm, clock.seconds())});
   if (result.solver.iterations > 0) {
     // Per iteration: the CG loop alone (set-up of the right-hand side and of the pixel vectors
@@ -288,7 +151,7 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
     const int applications =
         resumed >= 0 ? result.solver.iterations - resumed : result.solver.iterations + 1;
     const double per_iteration =
-        config.mapmaker.method == "destripe"
+        solved.cg_loop_timed
             ? allreduce_max(comm, result.solver.seconds) / std::max(applications, 1)
             : result.phases.back().seconds / result.solver.iterations;
     log::info("solve: %d iterations in %.3f s (%.4f s per iteration), final residual %.3e",
@@ -316,7 +179,7 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   out.rcond = system.host_values(system.rcond());
   out.invcov = system.host_values(system.blocks());
   out.residuals = result.solver.residuals;
-  out.extra = std::move(baselines);
+  out.extra = std::move(solved.extra);
   gather_peak_rss(comm, result);
   return result;
 }

@@ -140,6 +140,13 @@ void PixelSystem::project(const SampleSignal& signal, const Vector& owned_rhs) c
   reduce(overlapped_map_, owned_rhs, nstokes_);
 }
 
+void PixelSystem::project_unweighted(const Vector& weighted_tod, const Vector& owned_rhs) const {
+  Kokkos::deep_copy(overlapped_map_, 0.0);
+  kernels::accumulate_unweighted<ExecSpace>(ExecSpace(), data_.views(), weighted_tod,
+                                            overlapped_map_);
+  reduce(overlapped_map_, owned_rhs, nstokes_);
+}
+
 void PixelSystem::expand(const Vector& owned_map, const Vector& tod) const {
   broadcast(owned_map, overlapped_map_, nstokes_);
   kernels::gather<ExecSpace>(ExecSpace(), data_.views(), overlapped_map_, tod);

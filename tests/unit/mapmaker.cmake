@@ -9,3 +9,7 @@ tod2map_add_test(test_noise_prior_fft SOURCES test_noise_prior_fft.cpp
                  LIBRARIES tod2map::mapmaker Eigen3::Eigen LABELS unit)
 tod2map_add_test(test_map_error SOURCES test_map_error.cpp
                  LIBRARIES tod2map::mapmaker Eigen3::Eigen LABELS unit)
+# The method table against the config: every method built in is a name the config accepts,
+# and a name it accepts but that is not built (gls) is refused with the list of those built.
+tod2map_add_test(test_method_registry SOURCES test_method_registry.cpp
+                 LIBRARIES tod2map::mapmaker LABELS unit)

@@ -1,5 +1,6 @@
 // The pointing-operator kernels against dense references: blocks and right-hand sides equal
-// P^T N^-1 P and P^T N^-1 d built as dense Eigen matrices; P and P^T N^-1 are adjoint; block
+// P^T N^-1 P and P^T N^-1 d built as dense Eigen matrices; P and P^T N^-1 are adjoint; P^T of
+// a timeline weighted by the white NoiseWeighting equals the fused P^T N^-1; block
 // inverses and rcond equal Eigen's; pointing expansion equals HEALPix on the host.
 #include <gtest/gtest.h>
 
@@ -14,6 +15,7 @@
 #include "tod2map/mapmaker/kernels/binning.hpp"
 #include "tod2map/mapmaker/local_data.hpp"
 #include "tod2map/mapmaker/local_data_builder.hpp"
+#include "tod2map/mapmaker/noise_weighting.hpp"
 
 using namespace tod2map;
 using namespace tod2map::mapmaker;
@@ -148,6 +150,42 @@ TEST_P(BinningKernels, GatherIsAdjointOfAccumulate) {
   // and P m equals the dense product, with zeros for unused samples
   const Eigen::VectorXd expect = pr.dense_p() * Eigen::Map<Eigen::VectorXd>(m.data(), m.size());
   for (size_t t = 0; t < y.size(); ++t) EXPECT_NEAR(a[t], expect(t), 1e-13);
+}
+
+// The split route a GLS method takes, P^T (N^-1 d) with N^-1 an operator, against the fused
+// white-noise kernel: equal to round-off (here the same products, so bit for bit), and the
+// unweighted P^T alone equals the dense P^T d.
+TEST_P(BinningKernels, UnweightedProjectionOfWeightedTodEqualsFused) {
+  const int ns = GetParam();
+  Problem pr(ns, 11, 700, 23u + ns);
+  LocalData data;
+  data.nstokes = ns;
+  data.pixel = pr.pixel_d;
+  data.wq = pr.wq_d;
+  data.wu = pr.wu_d;
+  data.chunk_begin = pr.cb_d;
+  data.chunk_weight = pr.cw_d;
+  const WhiteNoiseWeighting white(data);
+  EXPECT_EQ(white.chunk_weights().data(), data.chunk_weight.data());
+  std::mt19937 rng(17);
+  std::normal_distribution<double> g;
+  std::vector<double> d(pr.pixel.size());
+  for (auto& x : d) x = g(rng);
+  const auto d_dev = to_device(d);
+  Kokkos::View<double*, MemSpace> nd("nd", d.size()), fused("fused", pr.npix * ns),
+      split("split", pr.npix * ns), plain("plain", pr.npix * ns);
+  white.apply(d_dev, nd);
+  kernels::accumulate_rhs<ExecSpace>(ExecSpace(), data.views(), d_dev, fused);
+  kernels::accumulate_unweighted<ExecSpace>(ExecSpace(), data.views(), nd, split);
+  kernels::accumulate_unweighted<ExecSpace>(ExecSpace(), data.views(), d_dev, plain);
+  const auto f = to_vec(fused), s = to_vec(split), u = to_vec(plain);
+  const auto w = to_vec(nd);
+  for (size_t t = 0; t < d.size(); ++t) EXPECT_EQ(w[t], pr.weight_per_sample[t] * d[t]);
+  for (int i = 0; i < pr.npix * ns; ++i) EXPECT_NEAR(s[i], f[i], 1e-14 * (1 + std::abs(f[i])));
+  const Eigen::VectorXd expect =
+      pr.dense_p().transpose() * Eigen::Map<Eigen::VectorXd>(d.data(), d.size());
+  for (int i = 0; i < pr.npix * ns; ++i)
+    EXPECT_NEAR(u[i], expect(i), 1e-12 * (1 + std::abs(expect(i))));
 }
 
 INSTANTIATE_TEST_SUITE_P(Stokes, BinningKernels, ::testing::Values(1, 3));

@@ -28,8 +28,6 @@ class LocalDataBuilder {
   /// data. Throws InvalidArgument when fewer samples were added than announced.
   LocalData finish();
 
-  std::int64_t samples_added() const { return filled_; }
-
  private:
   void store_signal(const double* signal, std::pair<std::int64_t, std::int64_t> range);
 

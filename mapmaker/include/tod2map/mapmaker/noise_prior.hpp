@@ -26,8 +26,9 @@ using Vector = Kokkos::View<double*, MemSpace>;
 
 class NoisePrior {
  public:
-  /// Kernels for every timeline of data with fknee > 0 (others get none). chunk_samples: the
-  /// baseline length in samples of each timeline (from the spans and the baseline length).
+  /// Kernels for every timeline of data with fknee > 0 (others get none). baseline_seconds:
+  /// the baseline length, which with each span's sample rate gives its baseline in samples
+  /// (chunk_samples, local_data.hpp), as the chunks of data were cut.
   NoisePrior(const LocalData& data, double baseline_seconds);
 
   /// y += C_a^-1 a (local: timelines never cross ranks).

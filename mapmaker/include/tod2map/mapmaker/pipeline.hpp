@@ -55,15 +55,12 @@ struct MapMakingResult {
   std::string convergence;
 };
 
-/// Makes the map from timelines already in memory (this rank's share). Collective.
-MapMakingResult make_map(const io::Config& config, std::vector<io::Timeline>&& timelines,
-                         MPI_Comm comm);
-
 /// Makes the map from this rank's samples with their pointing already expanded
 /// (LocalDataBuilder); coordsys is the input's COORDSYS agreed over ranks (agree_coordsys).
 /// expansion_seconds (time the caller spent expanding) is added to the pointing phase.
-/// checkpointing (run() passes it) gives the destriping CG its checkpoint hooks.
-/// Every other make_map ends here. Collective.
+/// checkpointing (run() passes it) gives the destriping CG its checkpoint hooks. The method is
+/// the one registered as config.mapmaker.method (method.hpp). Every other make_map ends here.
+/// Collective.
 MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::string& coordsys,
                          MPI_Comm comm, double expansion_seconds = 0,
                          CgCheckpointing* checkpointing = nullptr,

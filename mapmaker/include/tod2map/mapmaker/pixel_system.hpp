@@ -1,8 +1,10 @@
 #pragma once
 // The pixel-domain side of map-making: the distributed blocks P^T N^-1 P (one packed symmetric
 // nstokes x nstokes block per pixel), hits, rcond, the mask and the inverse blocks, together
-// with the two operators that cross between samples and pixels:
-//   project: owned = reduce(P^T N^-1 tod)       (accumulate locally, backend reduce with ADD)
+// with the operators that cross between samples and pixels:
+//   project: owned = reduce(P^T N^-1 tod)       (accumulate locally, backend reduce with ADD;
+//                                                 white N^-1 fused into the accumulation)
+//   project_unweighted: owned = reduce(P^T tod)  (tod already weighted, NoiseWeighting)
 //   expand:  tod   = P broadcast(owned map)      (backend broadcast, gather)
 // Masked pixels (hits < min_hits or rcond < min_rcond) have zero inverse blocks, so they drop
 // out of every estimate consistently (binned map, destriping projector Z).
@@ -45,6 +47,9 @@ class PixelSystem {
   void project(const Vector& tod, const Vector& owned_rhs) const;
   /// The same for the samples' own signal (float32 or double). Collective.
   void project(const SampleSignal& signal, const Vector& owned_rhs) const;
+  /// owned_rhs = P^T tod summed over ranks, for a tod already weighted by N^-1
+  /// (NoiseWeighting::apply); with white noise it equals project(unweighted tod). Collective.
+  void project_unweighted(const Vector& weighted_tod, const Vector& owned_rhs) const;
   /// tod = P owned_map (values of the owning ranks brought to this rank). Collective.
   void expand(const Vector& owned_map, const Vector& tod) const;
   /// owned_rhs = P^T N^-1 F a summed over ranks (F spreads one amplitude per chunk). Collective.

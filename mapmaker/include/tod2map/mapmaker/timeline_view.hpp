@@ -3,9 +3,10 @@
 // the Python module (numpy arrays are read where they are, never copied into io::Timeline
 // vectors), usable from C++ for any samples already in host memory.
 //
-// build_local_data and make_map below produce exactly what their io::Timeline counterparts
-// (local_data.hpp, pipeline.hpp) produce for the same samples in the same order: same chunk
-// layout, same kernels, same reductions, so the maps agree bit for bit.
+// build_local_data below produces exactly what its io::Timeline counterpart (local_data.hpp)
+// produces for the same samples in the same order, and make_map below ends in the same
+// make_map as `tod2map run` (pipeline.hpp): same chunk layout, same kernels, same reductions,
+// so the maps agree bit for bit.
 #include <mpi.h>
 
 #include <cstdint>
@@ -68,9 +69,9 @@ void mark_good_samples(TimelineView& view, const std::int64_t* flag, std::int64_
 LocalData build_local_data(const std::vector<TimelineView>& timelines,
                            const PointingOptions& options);
 
-/// As make_map(config, std::vector<io::Timeline>&&, comm) for this rank's share of the
-/// timelines as views (config.input is not used), plus output.coordsys agreed over the ranks
-/// from the detectors' COORDSYS. The views are only read. Collective.
+/// Makes the map from this rank's share of the timelines as views (config.input is used only
+/// for max_rejected_fraction), with output.coordsys agreed over the ranks from the detectors'
+/// COORDSYS. The views are only read. Collective.
 MapMakingResult make_map(const io::Config& config, const std::vector<TimelineView>& timelines,
                          MPI_Comm comm);
 

@@ -140,17 +140,19 @@ void accumulate_blocks(const ExecSpace& exec, const SampleViews<typename ExecSpa
   Kokkos::Experimental::contribute(hits_out, hits_sv);
 }
 
-/// rhs[p*nstokes + s] += sum over used samples in p of weight * w_s * tod[t]  (P^T N^-1 tod).
-/// tod is a View of double or float (a float32 signal), summed in double.
-template <class ExecSpace, class TodView = Kokkos::View<const double*, typename ExecSpace::memory_space>>
-void accumulate_rhs(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
-                    const TodView& tod,
-                    const Kokkos::View<double*, typename ExecSpace::memory_space>& rhs) {
+namespace detail {
+/// rhs[p*nstokes + s] += sum over used samples in p of [weight *] w_s * tod[t]. One loop for
+/// both entries below: Weighted is a compile-time switch, so the fused (white N^-1) instance
+/// is the same code as before the unweighted one existed.
+template <bool Weighted, class ExecSpace, class TodView>
+void accumulate_pointing(const char* label, const ExecSpace& exec,
+                         const SampleViews<typename ExecSpace::memory_space>& s, const TodView& tod,
+                         const Kokkos::View<double*, typename ExecSpace::memory_space>& rhs) {
   const int nstokes = s.nstokes;
-  detail::require(tod.extent(0) == s.pixel.extent(0), "accumulate_rhs",
-                  "tod has " + std::to_string(tod.extent(0)) + " samples, pointing has " +
-                      std::to_string(s.pixel.extent(0)));
-  detail::require(rhs.extent(0) % nstokes == 0, "accumulate_rhs", "rhs size not a multiple of nstokes");
+  require(tod.extent(0) == s.pixel.extent(0), label,
+          "tod has " + std::to_string(tod.extent(0)) + " samples, pointing has " +
+              std::to_string(s.pixel.extent(0)));
+  require(rhs.extent(0) % nstokes == 0, label, "rhs size not a multiple of nstokes");
   auto rhs_sv = Kokkos::Experimental::create_scatter_view(rhs);
   const auto pixel = s.pixel;
   const auto wq = s.wq;
@@ -158,20 +160,64 @@ void accumulate_rhs(const ExecSpace& exec, const SampleViews<typename ExecSpace:
   const auto begin = s.chunk_begin;
   const auto weight = s.chunk_weight;
   const double* const rhs_data = rhs.data();
+  const std::string name = std::string("tod2map::mapmaker::") + label;
   Kokkos::parallel_for(
-      "tod2map::mapmaker::accumulate_rhs",
-      Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()), KOKKOS_LAMBDA(const std::int64_t c) {
+      name, Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
+      KOKKOS_LAMBDA(const std::int64_t c) {
         auto r = rhs_sv.access();
-        const double w = weight(c);
+        const double w = Weighted ? weight(c) : 1.0;
         for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
-          detail::prefetch_ahead<true>(pixel, t, rhs_data, nstokes);
+          prefetch_ahead<true>(pixel, t, rhs_data, nstokes);
           const std::int32_t p = pixel(t);
           if (p < 0) continue;
-          add_pointing(nstokes, r, p, w * static_cast<double>(tod(t)), wq(t), wu(t));
+          const double v = static_cast<double>(tod(t));
+          add_pointing(nstokes, r, p, Weighted ? w * v : v, wq(t), wu(t));
         }
       });
   auto rhs_out = rhs;
   Kokkos::Experimental::contribute(rhs_out, rhs_sv);
+}
+}  // namespace detail
+
+/// rhs[p*nstokes + s] += sum over used samples in p of weight * w_s * tod[t]  (P^T N^-1 tod,
+/// white N^-1 fused: no weighted copy of the timeline). tod is a View of double or float (a
+/// float32 signal), summed in double.
+template <class ExecSpace,
+          class TodView = Kokkos::View<const double*, typename ExecSpace::memory_space>>
+void accumulate_rhs(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
+                    const TodView& tod,
+                    const Kokkos::View<double*, typename ExecSpace::memory_space>& rhs) {
+  detail::accumulate_pointing<true>("accumulate_rhs", exec, s, tod, rhs);
+}
+
+/// rhs[p*nstokes + s] += sum over used samples in p of w_s * tod[t]  (P^T tod): the projection
+/// of a timeline already weighted by N^-1 (NoiseWeighting::apply, e.g. a Toeplitz filter).
+template <class ExecSpace,
+          class TodView = Kokkos::View<const double*, typename ExecSpace::memory_space>>
+void accumulate_unweighted(const ExecSpace& exec,
+                           const SampleViews<typename ExecSpace::memory_space>& s,
+                           const TodView& tod,
+                           const Kokkos::View<double*, typename ExecSpace::memory_space>& rhs) {
+  detail::accumulate_pointing<false>("accumulate_unweighted", exec, s, tod, rhs);
+}
+
+/// out[t] = weight(chunk of t) * in[t] for every sample (white N^-1 applied to a timeline).
+template <class ExecSpace>
+void weight_by_chunk(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
+                     const Kokkos::View<const double*, typename ExecSpace::memory_space>& in,
+                     const Kokkos::View<double*, typename ExecSpace::memory_space>& out) {
+  detail::require(
+      in.extent(0) == s.pixel.extent(0) && out.extent(0) == in.extent(0), "weight_by_chunk",
+      "timelines have " + std::to_string(in.extent(0)) + " and " + std::to_string(out.extent(0)) +
+          " samples, pointing has " + std::to_string(s.pixel.extent(0)));
+  const auto begin = s.chunk_begin;
+  const auto weight = s.chunk_weight;
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::weight_by_chunk", Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
+      KOKKOS_LAMBDA(const std::int64_t c) {
+        const double w = weight(c);
+        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) out(t) = w * in(t);
+      });
 }
 
 /// tod[t] = w_t . map[pixel(t)] (P m); 0 for unused samples. map is overlapped, pixel-major.
