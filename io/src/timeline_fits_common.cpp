@@ -60,16 +60,6 @@ std::string hdu_label(const std::string& path, int hdu, const std::string& extna
   return label + "]";
 }
 
-std::string format_double(double value) {
-  if (!std::isfinite(value)) return std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf");
-  char text[40];
-  for (int digits = 15; digits <= 17; ++digits) {
-    std::snprintf(text, sizeof text, "%.*g", digits, value);
-    if (std::strtod(text, nullptr) == value) break;
-  }
-  return text;
-}
-
 bool valid_nside(std::int64_t nside) {
   return nside >= 1 && nside <= (std::int64_t{1} << 29) && (nside & (nside - 1)) == 0;
 }

@@ -1,7 +1,7 @@
 #pragma once
-// Private helpers shared by the timeline FITS reader, indexer, writer and `info`: opening files
-// with clear errors, walking HDUs with truncation checks, reading header keys, and checking that
-// a detector BINTABLE has the columns of DESIGN.md section 3. Not installed, not public API.
+// Private helpers shared by the timeline FITS format (reader, indexer), writer and `info`: opening
+// files with clear errors, walking HDUs with truncation checks, reading header keys, and checking
+// that a detector BINTABLE has the columns of DESIGN.md section 3. Not installed, not public API.
 #include <fitsio.h>
 
 #include <cstdint>
@@ -9,16 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "timeline_samples.hpp"  // format_double
 #include "tod2map/io/config.hpp"
 #include "tod2map/io/timeline.hpp"
+#include "tod2map/io/timeline_input.hpp"
 
 namespace tod2map::io::detail {
 
 /// "path[HDU n 'EXTNAME']", or "path[HDU n]" when the HDU has no EXTNAME (the primary).
 std::string hdu_label(const std::string& path, int hdu, const std::string& extname = "");
-
-/// Shortest decimal text (15 to 17 significant digits) that parses back to exactly `value`.
-std::string format_double(double value);
 
 /// True for the HEALPix resolutions we accept: a power of two in 1..2^29.
 bool valid_nside(std::int64_t nside);
@@ -123,5 +122,10 @@ ObservationInfo read_observation_header(const FitsInput& in);
 /// Reads EXTNAME, SIGMA, FKNEE, ALPHA, POLANG, POLEFF, COORDSYS from the current HDU.
 /// need_sigma: SIGMA must be present, finite and positive.
 DetectorInfo read_detector_header(const FitsInput& in, bool need_sigma);
+
+/// Reads the detector BINTABLE at HDU `hdu` of ref.file into `t`, reusing the capacity of its
+/// arrays: the read of the FITS TimelineFormat (timeline_fits_reader.cpp).
+void read_fits_timeline(const TimelineRef& ref, int hdu, const InputConfig& input,
+                        const TimelineReadOptions& options, Timeline& t);
 
 }  // namespace tod2map::io::detail

@@ -1,19 +1,18 @@
-// Indexing timeline files (headers only) and assigning their timelines to ranks.
+// Indexing timeline files (headers only), whatever their format: each rank lists the
+// timelines of a share of the files with the format that recognises each file, and the ranks
+// exchange, sort and filter the lists (timeline_input.hpp).
 #include <algorithm>
 #include <cstring>
-#include <functional>
 #include <map>
-#include <queue>
 #include <set>
-#include <tuple>
 #include <utility>
 
-#include "timeline_fits_detail.hpp"
+#include "timeline_format.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/interrupt.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
-#include "tod2map/io/timeline_fits.hpp"
+#include "tod2map/io/timeline_input.hpp"
 
 namespace tod2map::io {
 
@@ -21,51 +20,8 @@ namespace {
 
 constexpr const char* kIndexFunc = "io::index_timelines";
 
-// Every detector BINTABLE of one file, in HDU order. Timelines selected by `input.detectors`
-// get their columns checked here, so a malformed file fails before any data is read. Other
-// extensions are added to `skipped` ("path[HDU n 'x'] (an image)"), to be named in a warning:
-// a detector whose XTENSION card was damaged would otherwise vanish without a word.
-std::vector<TimelineRef> scan_file(const std::string& path, const InputConfig& input,
-                                   std::vector<std::string>& skipped) {
-  detail::FitsInput in(path, kIndexFunc);
-  const std::vector<detail::HduSummary> hdus = in.walk();
-  in.move_to(1);
-  detail::read_observation_header(in);
-  // NEXTEND (written by tod2map sim) counts the extensions: a file cut at an HDU boundary
-  // passes every other check and would silently lose the detectors after the cut.
-  if (const auto extensions = in.int_key("NEXTEND"))
-    if (*extensions != static_cast<std::int64_t>(hdus.size()) - 1)
-      in.fail("header key 'NEXTEND' = " + std::to_string(*extensions) + " but the file has " +
-              std::to_string(hdus.size() - 1) +
-              " extensions (a file cut at an HDU boundary, or extensions added later?)");
-
-  const std::set<std::string> wanted(input.detectors.begin(), input.detectors.end());
-  std::vector<TimelineRef> refs;
-  std::map<std::string, int> seen;
-  for (const auto& h : hdus) {
-    if (h.type != BINARY_TBL) {  // images and ASCII tables are not detectors
-      if (h.number > 1)
-        skipped.push_back(detail::hdu_label(path, h.number, h.extname) +
-                          (h.type == IMAGE_HDU ? " (an image)" : " (an ASCII table)"));
-      continue;
-    }
-    in.move_to(h.number);
-    if (h.extname.empty()) in.fail("BINTABLE without EXTNAME (expected the detector name)");
-    if (auto [it, fresh] = seen.emplace(h.extname, h.number); !fresh)
-      in.fail("detector '" + h.extname + "' already given by HDU " + std::to_string(it->second));
-    TimelineRef ref{path, h.number, h.extname, in.num_rows()};
-    if (wanted.empty() || wanted.count(h.extname)) detail::inspect_timeline_hdu(in, input.columns);
-    refs.push_back(std::move(ref));
-  }
-  if (refs.empty())
-    throw IoError(std::string(kIndexFunc) + ": " + path + ": no detector BINTABLE extension (" +
-                  std::to_string(hdus.size()) + " HDU" + (hdus.size() == 1 ? "" : "s") +
-                  "; expected one BINTABLE per detector, EXTNAME = detector name)");
-  return refs;
-}
-
 // Flat byte encoding of refs for MPI_Allgatherv: per ref, hdu and nsamples (int64), then the
-// two strings as (int64 length, bytes).
+// four strings as (int64 length, bytes).
 void put_i64(std::vector<char>& buf, std::int64_t v) {
   const char* p = reinterpret_cast<const char*>(&v);
   buf.insert(buf.end(), p, p + sizeof v);
@@ -80,6 +36,8 @@ std::vector<char> serialize(const std::vector<TimelineRef>& refs) {
     put_i64(buf, r.hdu);
     put_i64(buf, r.nsamples);
     put_str(buf, r.file);
+    put_str(buf, r.format);
+    put_str(buf, r.location);
     put_str(buf, r.detector);
   }
   return buf;
@@ -109,6 +67,8 @@ std::vector<TimelineRef> deserialize(const std::vector<char>& buf) {
     ref.hdu = static_cast<int>(r.i64());
     ref.nsamples = r.i64();
     ref.file = r.str();
+    ref.format = r.str();
+    ref.location = r.str();
     ref.detector = r.str();
     refs.push_back(std::move(ref));
   }
@@ -156,7 +116,7 @@ void warn_missing_detectors(const std::vector<TimelineRef>& refs) {
     log::warning("input: %zu more observations lack detectors", lines.size() - kShown);
 }
 
-// Rank 0 names the extensions that were not read as detectors.
+// Rank 0 names the parts of files that were not read as timelines (FileTimelines::skipped).
 void warn_skipped_extensions(std::vector<std::string> skipped) {
   if (skipped.empty()) return;
   std::sort(skipped.begin(), skipped.end());
@@ -187,17 +147,20 @@ std::vector<TimelineRef> index_timelines(const std::vector<std::string>& files,
     for (std::size_t i = static_cast<std::size_t>(rank); i < paths.size();
          i += static_cast<std::size_t>(size)) {
       poll_interrupt();  // Ctrl-C in Python (core/interrupt.hpp), agreed by collective()
-      auto file_refs = scan_file(paths[i], input, skipped);
-      refs.insert(refs.end(), file_refs.begin(), file_refs.end());
+      const detail::TimelineFormat& format = detail::timeline_format_for_file(paths[i]);
+      detail::FileTimelines file = format.index(paths[i], input);
+      refs.insert(refs.end(), file.refs.begin(), file.refs.end());
+      skipped.insert(skipped.end(), file.skipped.begin(), file.skipped.end());
     }
     return refs;
   });
 
   std::vector<TimelineRef> all = allgather_refs(local, comm);
   warn_skipped_extensions(gather_strings(comm, skipped));
-  std::sort(all.begin(), all.end(), [](const TimelineRef& a, const TimelineRef& b) {
-    return std::tie(a.file, a.hdu) < std::tie(b.file, b.hdu);
-  });
+  // By path, keeping each file's own order: one rank listed all of a file's timelines, in
+  // order, and the gather keeps each rank's order.
+  std::stable_sort(all.begin(), all.end(),
+                   [](const TimelineRef& a, const TimelineRef& b) { return a.file < b.file; });
   if (input.detectors.empty()) {
     warn_missing_detectors(all);
     return all;
@@ -225,33 +188,6 @@ std::vector<TimelineRef> index_timelines(const std::vector<std::string>& files,
             all.end());
   warn_missing_detectors(all);
   return all;
-}
-
-std::vector<std::vector<std::size_t>> assign_timelines(const std::vector<TimelineRef>& refs,
-                                                       int nranks) {
-  if (nranks < 1)
-    throw InvalidArgument("io::assign_timelines: nranks = " + std::to_string(nranks) +
-                          " (expected >= 1)");
-  // Largest first (ties: lower index), each to the least-loaded rank (ties: lower rank). This
-  // is Graham's LPT rule: the final loads differ by at most the largest timeline.
-  std::vector<std::size_t> order(refs.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return refs[a].nsamples > refs[b].nsamples;
-  });
-  using Load =
-      std::pair<std::int64_t, int>;  // (samples, rank): min-heap pops the lower rank on ties
-  std::priority_queue<Load, std::vector<Load>, std::greater<Load>> loads;
-  for (int r = 0; r < nranks; ++r) loads.push({0, r});
-  std::vector<std::vector<std::size_t>> owned(static_cast<std::size_t>(nranks));
-  for (std::size_t i : order) {
-    auto [load, r] = loads.top();
-    loads.pop();
-    owned[static_cast<std::size_t>(r)].push_back(i);
-    loads.push({load + refs[i].nsamples, r});
-  }
-  for (auto& list : owned) std::sort(list.begin(), list.end());
-  return owned;
 }
 
 }  // namespace tod2map::io

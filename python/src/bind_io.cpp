@@ -3,17 +3,12 @@
 
 #include "bindings.hpp"
 #include "tod2map/core/mpi.hpp"
+#include "tod2map/io/describe.hpp"
 #include "tod2map/io/map_output.hpp"
-#include "tod2map/io/timeline_fits.hpp"
 
 namespace tod2map::python {
 
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // A whole map file as numpy arrays in the on-disk layout (stokes-major).
 py::dict map_file_dict(io::MapFile&& f) {
@@ -128,10 +123,7 @@ Made by tod2map.load_config from a dict, a YAML file or YAML text; immutable.
         std::ostringstream out;
         {
           py::gil_scoped_release release;
-          if (ends_with(path, ".h5") || ends_with(path, ".hdf5"))
-            io::describe_hdf5_file(path, out);
-          else
-            io::describe_fits_file(path, out);
+          io::describe_file(path, out);
         }
         return out.str();
       },

@@ -57,7 +57,10 @@ def read_timelines(config, comm=None, *, overrides=None):
 
 
 def describe(path):
-    """What ``tod2map info PATH`` prints about a timeline or map file, as text."""
+    """What ``tod2map info PATH`` prints about a timeline or map file, as text.
+
+    The file's content (its first bytes), not its extension, decides how it is read; a file of
+    no known format raises an error naming it."""
     return _core.describe(str(path))
 
 

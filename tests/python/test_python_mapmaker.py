@@ -245,6 +245,15 @@ def test_write_and_read_back(folder):
                                          for rank in range(COMM.size))
         assert np.array_equal(np.asarray(hp.read_map(fi, field=(0, 1, 2))), full)
         assert "nside" in tod2map.describe(h5)
+        # The content, not the name, picks the describer; an unknown file is named in one line.
+        misnamed = os.path.join(folder, "map_h5.fits")
+        shutil.copyfile(h5, misnamed)
+        assert tod2map.describe(misnamed) == tod2map.describe(h5).replace(h5, misnamed)
+        notes = os.path.join(folder, "notes.h5")
+        with open(notes, "w") as f:
+            f.write("not a map\n")
+        with pytest.raises(OSError, match="notes.h5: not a file tod2map reads"):
+            tod2map.describe(notes)
 
     on_root(check)
     # Every rank lists every timeline's baselines; its own have one value per 1 s.

@@ -41,7 +41,8 @@ std::string index_error(const std::string& path, const io::InputConfig& input = 
 
 std::string read_error(const std::string& path, const std::string& det, bool need_sigma = true,
                        std::int64_t rows = 4) {
-  return io_error([&] { io::read_timeline({path, 2, det, rows}, {}, need_sigma); });
+  return io_error(
+      [&] { io::read_timeline(io::fits_timeline_ref(path, 2, det, rows), {}, need_sigma); });
 }
 
 // Index and read both refuse the file with the same message after the function name.
@@ -167,7 +168,7 @@ TEST(TimelineErrors, MissingSigmaWhenNeeded) {
             "io::read_timeline: " + path +
                 "[HDU 2 'd']: header key 'SIGMA' not found (expected the white-noise rms per "
                 "sample, which noise weighting needs)");
-  EXPECT_NO_THROW(io::read_timeline({path, 2, "d", 4}, {}, false));
+  EXPECT_NO_THROW(io::read_timeline(io::fits_timeline_ref(path, 2, "d", 4), {}, false));
 
   h.keys.push_back(Key::real("SIGMA", -1.0));
   write_raw(path, primary_keys(), {h});
@@ -186,7 +187,8 @@ TEST(TimelineErrors, ColumnsNamedInTheConfigMustExist) {
   write_raw(path, primary_keys(), {detector_hdu("d", 4)});
   io::InputConfig input;
   input.columns.flag = "QUALITY";
-  const std::string e = io_error([&] { io::read_timeline({path, 2, "d", 4}, input, true); });
+  const std::string e =
+      io_error([&] { io::read_timeline(io::fits_timeline_ref(path, 2, "d", 4), input, true); });
   EXPECT_EQ(e.rfind("io::read_timeline: " + path +
                         "[HDU 2 'd']: column 'QUALITY' (input.columns.flag) not found (columns: ",
                     0),
@@ -194,17 +196,18 @@ TEST(TimelineErrors, ColumnsNamedInTheConfigMustExist) {
       << e;
   input.columns.flag = "FLAG";
   input.columns.time = "MJD";
-  const std::string t = io_error([&] { io::read_timeline({path, 2, "d", 4}, input, true); });
+  const std::string t =
+      io_error([&] { io::read_timeline(io::fits_timeline_ref(path, 2, "d", 4), input, true); });
   EXPECT_NE(t.find("column 'MJD' (input.columns.time) not found"), std::string::npos) << t;
   // The default names may be absent (a file without FLAG is unflagged), and "" switches a
   // column off.
   Hdu bare = detector_hdu("d", 4);
   drop_column(bare, "FLAG");
   write_raw(path, primary_keys(), {bare});
-  EXPECT_NO_THROW(io::read_timeline({path, 2, "d", 4}, {}, true));
+  EXPECT_NO_THROW(io::read_timeline(io::fits_timeline_ref(path, 2, "d", 4), {}, true));
   input = {};
   input.columns.flag = "";
-  EXPECT_NO_THROW(io::read_timeline({path, 2, "d", 4}, input, true));
+  EXPECT_NO_THROW(io::read_timeline(io::fits_timeline_ref(path, 2, "d", 4), input, true));
 }
 
 TEST(TimelineErrors, HeaderValuesThatWouldBreakTheWeights) {
@@ -236,7 +239,8 @@ TEST(TimelineErrors, HeaderValuesThatWouldBreakTheWeights) {
     drop_key(h.keys, key);
     h.keys.push_back(Key::real(key, value));
     write_raw(path, primary_keys(), {h});
-    EXPECT_NO_THROW(io::read_timeline({path, 2, "d", 4}, {}, true)) << key << " = " << value;
+    EXPECT_NO_THROW(io::read_timeline(io::fits_timeline_ref(path, 2, "d", 4), {}, true))
+        << key << " = " << value;
   }
 }
 
@@ -313,15 +317,12 @@ TEST(TimelineErrors, NoDetectorTable) {
   image.extname = "BEAM";
   write_raw(path, primary_keys(), {image});
   EXPECT_CONTAINS(index_error(path), path + ": no detector BINTABLE extension (2 HDUs;");
-  EXPECT_EQ(io_error([&] {
-              io::read_timeline({path, 2, "BEAM", 0}, {}, false);
-            }),
-            "io::read_timeline: " + path +
-                "[HDU 2 'BEAM']: expected the BINTABLE of detector "
-                "'BEAM' (has the file changed since it was indexed?)");
-  EXPECT_EQ(io_error([&] {
-              io::read_timeline({path, 5, "x", 0}, {}, false);
-            }),
+  EXPECT_EQ(
+      io_error([&] { io::read_timeline(io::fits_timeline_ref(path, 2, "BEAM", 0), {}, false); }),
+      "io::read_timeline: " + path +
+          "[HDU 2 'BEAM']: expected the BINTABLE of detector "
+          "'BEAM' (has the file changed since it was indexed?)");
+  EXPECT_EQ(io_error([&] { io::read_timeline(io::fits_timeline_ref(path, 5, "x", 0), {}, false); }),
             "io::read_timeline: " + path +
                 "[HDU 5]: no such HDU (the file has 2) "
                 "(CFITSIO 107: tried to move past end of file)");
@@ -351,7 +352,7 @@ TEST(TimelineErrors, DetectorNames) {
 
   // A reference that no longer matches the file (it changed after indexing).
   EXPECT_EQ(io_error([&] {
-              io::read_timeline({dir + "/a.fits", 2, "d1", 9}, {}, true);
+              io::read_timeline(io::fits_timeline_ref(dir + "/a.fits", 2, "d1", 9), {}, true);
             }),
             "io::read_timeline: " + dir +
                 "/a.fits[HDU 2 'd1']: has 4 rows, indexed with 9 (has "

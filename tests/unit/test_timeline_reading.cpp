@@ -12,6 +12,7 @@
 
 #include "test_timeline_support.hpp"
 #include "tod2map/core/error.hpp"
+#include "tod2map/io/describe.hpp"
 #include "tod2map/io/timeline_fits.hpp"
 
 using namespace tod2map;
@@ -45,6 +46,8 @@ TEST(TimelineRead, ValuesHeadersAndCountsFromAHandMadeFile) {
   input.flag_mask = 2;
   const io::TimelineRef ref = only_ref(path, input);
   EXPECT_EQ(ref.file, path);
+  EXPECT_EQ(ref.format, "fits");
+  EXPECT_EQ(ref.location, "2");
   EXPECT_EQ(ref.hdu, 2);
   EXPECT_EQ(ref.detector, "det1A");
   EXPECT_EQ(ref.nsamples, 8);
@@ -353,4 +356,56 @@ TEST(TimelineDescribe, HealpixMapAndOtherFiles) {
 
   std::ofstream(dir + "/notes.fits") << "not a FITS file\n";
   EXPECT_THROW(io::describe_fits_file(dir + "/notes.fits", generic), IoError);
+}
+
+// The format is chosen by content: a FITS timeline file under an HDF5 name is still indexed,
+// read and described as FITS, and `info` on an unknown file names it in one line.
+TEST(TimelineFormats, ChosenByContentNotByName) {
+  const std::string dir = scratch_dir();
+  const std::string path = dir + "/obs.h5";
+  write_raw(path, primary_keys(11, 50.0), {detector_hdu("det1", 4)});
+  const io::TimelineRef ref = only_ref(path);
+  EXPECT_EQ(ref.format, "fits");
+  EXPECT_EQ(ref.location, "2");
+  EXPECT_EQ(io::read_timeline(ref, {}, false).size(), 4);
+  std::ostringstream by_content, fits;
+  io::describe_file(path, by_content);
+  io::describe_fits_file(path, fits);
+  EXPECT_EQ(by_content.str(), fits.str());
+  EXPECT_EQ(by_content.str().rfind(path + ": timeline file, 2 HDUs\n", 0), 0u) << by_content.str();
+
+  std::ofstream(dir + "/notes.fits") << "not a FITS file\n";
+  std::ostringstream none;
+  try {
+    io::describe_file(dir + "/notes.fits", none);
+    ADD_FAILURE() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "io::describe_file: " + dir +
+                  "/notes.fits: not a file tod2map reads (it starts neither with a FITS header "
+                  "'SIMPLE  =' nor with the HDF5 signature)");
+  }
+  EXPECT_EQ(none.str(), "");
+  try {
+    io::describe_file(dir + "/absent.fits", none);
+    ADD_FAILURE() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()), "io::describe_file: " + dir + "/absent.fits: file not found");
+  }
+}
+
+// A reference names its format; one no format claims is refused with the file named.
+TEST(TimelineFormats, UnknownFormatTagIsRefused) {
+  const std::string path = scratch_dir() + "/obs.fits";
+  write_raw(path, primary_keys(11, 50.0), {detector_hdu("det1", 4)});
+  io::TimelineRef ref = io::fits_timeline_ref(path, 2, "det1", 4);
+  EXPECT_EQ(io::read_timeline(ref, {}, false).size(), 4);
+  ref.format = "tape";
+  try {
+    io::read_timeline(ref, {}, false);
+    ADD_FAILURE() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "io::read_timeline: " + path + ": unknown timeline format 'tape'");
+  }
 }

@@ -298,7 +298,7 @@ TEST(TimelineStreaming, ReadErrorOnOneRankReachesEveryRank) {
   auto mine = io::plan_timelines(config, kComm);
   // Rank 0 alone is given a timeline that is not in the file.
   const std::string bad = dir + "/obs_0.fits";
-  if (comm_rank(kComm) == 0) mine.insert(mine.begin(), io::TimelineRef{bad, 9, "d9", 5});
+  if (comm_rank(kComm) == 0) mine.insert(mine.begin(), io::fits_timeline_ref(bad, 9, "d9", 5));
   int calls = 0;
   const std::string msg = error_of<IoError>([&] {
     io::read_each_timeline(mine, config.input, {}, kComm, [&](io::Timeline&&) { ++calls; });
@@ -319,7 +319,8 @@ TEST(TimelineStreaming, ReadErrorInALaterTimelineStopsAfterTheEarlierOnes) {
   const std::string bad = dir + "/obs_1.fits";
   const std::size_t at = std::min<std::size_t>(2, mine.size());
   if (comm_rank(kComm) == failing)
-    mine.insert(mine.begin() + static_cast<std::ptrdiff_t>(at), io::TimelineRef{bad, 7, "d7", 5});
+    mine.insert(mine.begin() + static_cast<std::ptrdiff_t>(at),
+                io::fits_timeline_ref(bad, 7, "d7", 5));
   std::vector<std::string> consumed;
   const std::string msg = error_of<IoError>([&] {
     io::read_each_timeline(mine, config.input, {}, kComm, [&](io::Timeline&& t) {

@@ -1,6 +1,6 @@
 #pragma once
-// In-memory form of the timeline FITS files of DESIGN.md section 3. One Timeline is one
-// observation x one detector: the unit that is distributed over ranks.
+// In-memory form of the timelines of DESIGN.md section 3, whatever file format they come from.
+// One Timeline is one observation x one detector: the unit that is distributed over ranks.
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -28,12 +28,17 @@ struct ObservationInfo {
 };
 
 /// Where one observation x detector lives on disk and how long it is; cheap to build for every
-/// file (headers only) and the unit of work distribution.
+/// file (headers only) and the unit of work distribution. Format-neutral: `format` names the
+/// TimelineFormat that indexed it and `location` says where in the file, in that format's terms.
 struct TimelineRef {
   std::string file;          ///< path as given (after glob expansion)
-  int hdu = 0;               ///< 1-based CFITSIO HDU number of the detector's BINTABLE
-  std::string detector;      ///< EXTNAME
-  std::int64_t nsamples = 0; ///< NAXIS2
+  std::string format;        ///< TimelineFormat name ("fits"), chosen by the file's content
+  std::string location;      ///< opaque to all but the format (FITS: the HDU number, "2")
+  std::string detector;      ///< detector name (FITS: EXTNAME)
+  std::int64_t nsamples = 0;  ///< samples (FITS: NAXIS2)
+  /// FITS HDU number, 0 for other formats. Duplicates `location` for the readers of messages
+  /// outside io (mapmaker::TimelineView::where); new code uses the format's label instead.
+  int hdu = 0;
 };
 
 /// Largest |PHI| and |PSI| of a usable sample, in radians. Unwrapped angles are fine (a year of
