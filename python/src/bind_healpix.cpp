@@ -1,4 +1,4 @@
-// tod2map._core.Healpix: the HEALPix functions of mapmaker/healpix.hpp over numpy arrays.
+// tod2map._core.Healpix: the HEALPix functions of pixelization/healpix.hpp over numpy arrays.
 #include <array>
 #include <cmath>
 
