@@ -7,15 +7,9 @@ void declare_mapmaker(Table& t) {
   using M = MapmakerConfig;
   t.section("mapmaker");
   t.leaf("mapmaker.method", field(&Config::mapmaker, &M::method),
-         "Map-making method: "
-         "binned (noise-weighted"
-         " average per pixel), "
-         "destriping (MADAM-like"
-         " baseline offsets), or"
-         " generalised least "
-         "squares with a "
-         "stationary noise "
-         "filter.")
+         "Map-making method: binned (noise-weighted average per pixel) or destripe "
+         "(MADAM-like baseline offsets). `gls` (generalised least squares with a stationary "
+         "noise filter) is reserved and refused by this version.")
       .choices({"binned", "destripe", "gls"}, "method");
   t.leaf("mapmaker.baseline_length", field(&Config::mapmaker, &M::baseline_length),
          "Destriping baseline length, in seconds.")
