@@ -39,7 +39,7 @@ struct TimelineReadOptions {
 /// TIME column, time[i] = i / SAMPRATE; without a FLAG column, flag is all 0.
 Timeline read_timeline(const TimelineRef& ref, const InputConfig& input, bool need_sigma);
 
-/// Reads one timeline with options (read_timeline(ref, input, need_sigma) stays, = defaults).
+/// Reads one timeline with options (the overload above: default options with need_sigma).
 Timeline read_timeline(const TimelineRef& ref, const InputConfig& input,
                        const TimelineReadOptions& options);
 
