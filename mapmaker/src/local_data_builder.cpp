@@ -236,7 +236,7 @@ void LocalDataBuilder::add(const TimelineView& tl) {
           tl.det.polang, tl.det.poleff, device_view(tl.pixel, s.size), psi, good, gpix, q, u);
     } else {
       kernels::expand_pointing_angles<ExecSpace>(
-          exec, options_.nside, options_.ordering, tl.det.polang, tl.det.poleff,
+          exec, healpix::Grid{options_.nside, options_.ordering}, tl.det.polang, tl.det.poleff,
           device_view(tl.theta, s.size), device_view(tl.phi, s.size), psi, good, gpix, q, u);
     }
   };

@@ -486,3 +486,17 @@ TEST(Healpix, OrderingNames) {
     }
   }
 }
+
+// The pixelization policy the pointing kernels take must be HEALPix itself, in both orderings.
+TEST(HealpixGrid, PolicyIsHealpixInBothOrderings) {
+  for (const auto ordering : {hp::Ordering::ring, hp::Ordering::nest}) {
+    for (const hp::index_t nside : {1, 8, 1024, 1 << 20}) {
+      const hp::Grid grid{nside, ordering};
+      EXPECT_EQ(grid.npix(), 12 * nside * nside);
+      for (int k = 0; k < 200; ++k) {
+        const double theta = 3.14159 * (k + 0.5) / 200, phi = 0.37 * k - 5.0;
+        ASSERT_EQ(grid.ang2pix(theta, phi), hp::ang2pix(nside, ordering, theta, phi));
+      }
+    }
+  }
+}

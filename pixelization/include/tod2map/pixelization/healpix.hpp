@@ -501,6 +501,20 @@ KOKKOS_INLINE_FUNCTION index_t ang2pix(index_t nside, Ordering o, double theta, 
   return o == Ordering::nest ? ang2pix_nest(nside, theta, phi) : ang2pix_ring(nside, theta, phi);
 }
 
+/// HEALPix as a pixelization policy: the value that kernels templated on the pixelization
+/// (mapmaker/kernels/pointing.hpp) copy into their lambdas. Another pixelization (CAR, say) is
+/// one header defining a type with the same two members.
+struct Grid {
+  index_t nside = 1;
+  Ordering ordering = Ordering::ring;
+  /// Pixels of the whole sphere.
+  KOKKOS_INLINE_FUNCTION index_t npix() const { return nside2npix(nside); }
+  /// The pixel of direction (theta, phi), as healpix::ang2pix.
+  KOKKOS_INLINE_FUNCTION index_t ang2pix(double theta, double phi) const {
+    return healpix::ang2pix(nside, ordering, theta, phi);
+  }
+};
+
 /// pix2ang_ring or pix2ang_nest by ordering.
 KOKKOS_INLINE_FUNCTION void pix2ang(index_t nside, Ordering o, index_t pix, double& theta,
                                     double& phi) {

@@ -13,18 +13,18 @@ namespace tod2map::mapmaker::kernels {
 
 /// For samples t in [0, n): gpix[t] = pixel of (theta, phi) or -1 where good[t] == 0;
 /// wq[t] = poleff cos 2(psi + polang), wu[t] = poleff sin 2(psi + polang).
+/// Pixelization: a policy with `ang2pix(theta, phi)` callable on the device (healpix::Grid).
 /// gpix is a View of std::int64_t, or of std::int32_t when the map has fewer than 2^31 pixels;
 /// the kernels below read either. localize_* may write their result over gpix itself.
-template <class ExecSpace, class PixelView>
-void expand_pointing_angles(const ExecSpace& exec, std::int64_t nside, healpix::Ordering ordering,
-                            double polang, double poleff,
-                            const Kokkos::View<const double*, typename ExecSpace::memory_space>& theta,
-                            const Kokkos::View<const double*, typename ExecSpace::memory_space>& phi,
-                            const Kokkos::View<const double*, typename ExecSpace::memory_space>& psi,
-                            const Kokkos::View<const std::uint8_t*, typename ExecSpace::memory_space>& good,
-                            const PixelView& gpix,
-                            const Kokkos::View<double*, typename ExecSpace::memory_space>& wq,
-                            const Kokkos::View<double*, typename ExecSpace::memory_space>& wu) {
+template <class ExecSpace, class Pixelization, class PixelView>
+void expand_pointing_angles(
+    const ExecSpace& exec, const Pixelization& pixelization, double polang, double poleff,
+    const Kokkos::View<const double*, typename ExecSpace::memory_space>& theta,
+    const Kokkos::View<const double*, typename ExecSpace::memory_space>& phi,
+    const Kokkos::View<const double*, typename ExecSpace::memory_space>& psi,
+    const Kokkos::View<const std::uint8_t*, typename ExecSpace::memory_space>& good,
+    const PixelView& gpix, const Kokkos::View<double*, typename ExecSpace::memory_space>& wq,
+    const Kokkos::View<double*, typename ExecSpace::memory_space>& wu) {
   const std::int64_t n = static_cast<std::int64_t>(gpix.extent(0));
   Kokkos::parallel_for(
       "tod2map::mapmaker::expand_pointing_angles", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
@@ -33,12 +33,13 @@ void expand_pointing_angles(const ExecSpace& exec, std::int64_t nside, healpix::
         wq(t) = poleff * cos(angle);
         wu(t) = poleff * sin(angle);
         gpix(t) = good(t) ? static_cast<typename PixelView::value_type>(
-                                healpix::ang2pix(nside, ordering, theta(t), phi(t)))
+                                pixelization.ang2pix(theta(t), phi(t)))
                           : -1;
       });
 }
 
-/// Same from pixel indices given in the file (same nside; converted when the orderings differ).
+/// Same from HEALPix pixel indices given in the file (same nside; converted when the orderings
+/// differ).
 template <class ExecSpace, class PixelView>
 void expand_pointing_pixels(const ExecSpace& exec, std::int64_t nside, bool convert_ordering,
                             healpix::Ordering target, double polang, double poleff,
