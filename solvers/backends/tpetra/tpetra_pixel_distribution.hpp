@@ -1,6 +1,6 @@
 #pragma once
-// Internal: entry point of the Tpetra backend, for the backend table and for tests. No
-// Trilinos types here. Not installed.
+// Internal: entry point of the Tpetra backend, for the backend table (registered in
+// solvers/CMakeLists.txt). No Trilinos types here. Not installed.
 #include <mpi.h>
 
 #include <cstdint>
