@@ -60,23 +60,30 @@ std::vector<std::int64_t> owned_range_starts(MPI_Comm comm, std::int64_t npix,
   return starts;
 }
 
+std::vector<int> count_per_owner(const std::vector<std::int64_t>& starts,
+                                 const std::vector<std::int64_t>& touched) {
+  std::vector<int> counts(starts.size() - 1, 0);
+  // One walk over the owners' range starts, which steps over owners of no pixels (npix < size).
+  std::size_t owner = 0;
+  for (const std::int64_t p : touched) {
+    while (p >= starts[owner + 1]) ++owner;
+    ++counts[owner];
+  }
+  return counts;
+}
+
 OwnedLayout plan_owned_layout(MPI_Comm comm, std::int64_t npix,
                               const std::vector<std::int64_t>& touched) {
   const int rank = comm_rank(comm), size = comm_size(comm);
   OwnedLayout layout;
   layout.starts = owned_range_starts(comm, npix, touched);
   const auto& starts = layout.starts;
-  layout.owner.resize(touched.size());
-  // touched is sorted and the ranges come in rank order: one walk finds every owner, and the
-  // pixels for one owner form one run (the send buffer needs no packing).
-  std::vector<int> send_counts(size, 0), send_displs(size, 0);
-  int owner = 0;
-  for (std::size_t i = 0; i < touched.size(); ++i) {
-    while (touched[i] >= starts[static_cast<std::size_t>(owner) + 1]) ++owner;
-    layout.owner[i] = owner;
-    ++send_counts[owner];
-  }
+  // The pixels for one owner form one run (the send buffer needs no packing).
+  std::vector<int> send_counts = count_per_owner(starts, touched), send_displs(size, 0);
   for (int r = 1; r < size; ++r) send_displs[r] = send_displs[r - 1] + send_counts[r - 1];
+  layout.owner.resize(touched.size());
+  for (int r = 0; r < size; ++r)
+    std::fill_n(layout.owner.begin() + send_displs[r], send_counts[r], r);
   std::vector<int> recv_counts(size, 0), recv_displs(size, 0);
   TOD2MAP_CHECK_MPI(
       MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, comm));

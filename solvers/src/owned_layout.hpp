@@ -21,6 +21,12 @@ namespace tod2map::solvers::detail {
 std::vector<std::int64_t> owned_range_starts(MPI_Comm comm, std::int64_t npix,
                                              const std::vector<std::int64_t>& touched);
 
+/// Number of this rank's touched pixels in each rank's owned range (starts.size() - 1
+/// entries). touched is sorted and the ranges come in rank order, so the pixels of one owner
+/// form one run of touched and the runs come in rank order: the counts alone place them.
+std::vector<int> count_per_owner(const std::vector<std::int64_t>& starts,
+                                 const std::vector<std::int64_t>& touched);
+
 struct OwnedLayout {
   /// owned_range_starts(comm, npix, touched).
   std::vector<std::int64_t> starts;

@@ -1,11 +1,12 @@
 #include "tod2map/solvers/pcg.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <algorithm>
 #include <optional>
 #include <string>
 
+#include "cg_arguments.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/interrupt.hpp"
 #include "tod2map/core/log.hpp"
@@ -18,33 +19,16 @@ namespace {
 
 std::string where(const CgOptions& options) { return "solvers::pcg(" + options.label + ")"; }
 
-// %g, not std::to_string's fixed 6 decimals that print 1e-9 as 0.000000.
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
+using detail::format_g;
 
 // Sizes can differ on one rank only, so the check is agreed on by all ranks (no hang).
 void validate(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, const Vector& b,
               const Vector& x, const CgOptions& options) {
   collective(comm, [&] {
+    detail::check_cg_arguments(where(options), comm_rank(comm), A, M, b, x, options);
     const std::string at = where(options) + ": ";
-    if (!(options.tol >= 0) || !std::isfinite(options.tol))
-      throw InvalidArgument(at + "tol must be a finite number >= 0, got " + num(options.tol));
-    if (options.maxiter < 0)
-      throw InvalidArgument(at + "maxiter must be >= 0, got " + std::to_string(options.maxiter));
     const auto n = A.local_size();
     const std::string rank = " on rank " + std::to_string(comm_rank(comm));
-    if (std::int64_t(b.extent(0)) != n)
-      throw InvalidArgument(at + "b has " + std::to_string(b.extent(0)) +
-                            " entries but A.local_size() is " + std::to_string(n) + rank);
-    if (std::int64_t(x.extent(0)) != n)
-      throw InvalidArgument(at + "x has " + std::to_string(x.extent(0)) +
-                            " entries but A.local_size() is " + std::to_string(n) + rank);
-    if (M && M->local_size() != n)
-      throw InvalidArgument(at + "M.local_size() is " + std::to_string(M->local_size()) +
-                            " but A.local_size() is " + std::to_string(n) + rank);
     if (options.checkpoint_every < 0)
       throw InvalidArgument(at + "checkpoint_every must be >= 0, got " +
                             std::to_string(options.checkpoint_every));
@@ -59,8 +43,8 @@ void validate(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, c
                               std::to_string(s->residuals.size()) +
                               " residuals (expected iteration + 1)");
       if (!(s->b_norm > 0) || !std::isfinite(s->b_norm) || !(s->rz >= 0) || !std::isfinite(s->rz))
-        throw InvalidArgument(of + "has ||b|| = " + num(s->b_norm) + " and r.Mr = " + num(s->rz) +
-                              " (expected ||b|| > 0 and r.Mr >= 0, finite)");
+        throw InvalidArgument(of + "has ||b|| = " + format_g(s->b_norm) + " and r.Mr = " +
+                              format_g(s->rz) + " (expected ||b|| > 0 and r.Mr >= 0, finite)");
     }
   });
 }
@@ -151,8 +135,8 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
     allreduce(comm, sums, 3);
     const double bb = sums[1];
     if (!std::isfinite(bb))
-      throw InvalidArgument(where(options) + ": b has non-finite entries (||b||^2 = " + num(bb) +
-                            ")");
+      throw InvalidArgument(where(options) +
+                            ": b has non-finite entries (||b||^2 = " + format_g(bb) + ")");
     if (bb == 0) {
       // The solution of A x = 0 is x = 0; a relative residual is undefined, so report 0.
       Kokkos::deep_copy(exec, x, 0.0);
@@ -173,7 +157,7 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
       result.converged = true;
     } else {
       if (!(rz > 0))
-        throw Error(where(options) + ": r.Mr = " + num(rz) +
+        throw Error(where(options) + ": r.Mr = " + format_g(rz) +
                     " at iteration 0: the preconditioner is not positive definite");
       Kokkos::deep_copy(exec, p, z);
     }
@@ -191,8 +175,8 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
         result.stop = CgStop::round_off;
         break;
       }
-      throw Error(where(options) + ": p.Ap = " + num(pq) + " at iteration " + std::to_string(k) +
-                  ": the operator is not positive definite");
+      throw Error(where(options) + ": p.Ap = " + format_g(pq) + " at iteration " +
+                  std::to_string(k) + ": the operator is not positive definite");
     }
     const double alpha = rz / pq;
     result.alphas.push_back(alpha);
@@ -249,7 +233,7 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
         result.stop = CgStop::round_off;
         break;
       }
-      throw Error(where(options) + ": r.Mr = " + num(rz_next) + " at iteration " +
+      throw Error(where(options) + ": r.Mr = " + format_g(rz_next) + " at iteration " +
                   std::to_string(k) + ": the preconditioner is not positive definite");
     }  // else converged with r.Mr = 0 (r = 0): no direction is needed to continue
     rz = rz_next;
@@ -266,7 +250,7 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
       result.seconds = clock.seconds();
       throw Interrupted(signal, options.label + " stopped by " + signal_name(signal) +
                                     " after iteration " + std::to_string(k) + " (residual " +
-                                    num(residual) + "), its state saved");
+                                    format_g(residual) + "), its state saved");
     }
   }
   if (result.converged) result.stop = CgStop::converged;

@@ -1,27 +1,27 @@
-// Backend selection by name and the argument checks every backend relies on.
+// Backend selection by name, from the backend table, and the argument checks every backend
+// relies on.
 #include "tod2map/solvers/pixel_distribution.hpp"
 
-#include <algorithm>
 #include <string>
 
-#include "../backends/native/native_pixel_distribution.hpp"
-#include "../backends/petsc/petsc_pixel_distribution.hpp"
-#include "backends.hpp"
+#include "backend_registry.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
 
 namespace tod2map::solvers {
 namespace {
 
-// Every backend name the project knows, built in or not: a known name that is not built
-// gets NotCompiled (rebuild), any other name InvalidArgument (typo).
-const char* const kKnownBackends[] = {"tpetra", "petsc", "native"};
-
 std::string join(const std::vector<std::string>& names) {
   if (names.empty()) return "none";
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
   return out;
+}
+
+const detail::BackendEntry* find_backend(const std::string& name) {
+  for (const auto& entry : detail::backend_table())
+    if (name == entry.name) return &entry;
+  return nullptr;
 }
 
 void check_touched(std::int64_t npix, const std::vector<std::int64_t>& touched, int rank) {
@@ -41,15 +41,16 @@ void check_touched(std::int64_t npix, const std::vector<std::int64_t>& touched, 
 
 }  // namespace
 
+std::vector<std::string> known_backends() {
+  std::vector<std::string> names;
+  for (const auto& entry : detail::backend_table()) names.emplace_back(entry.name);
+  return names;
+}
+
 std::vector<std::string> available_backends() {
   std::vector<std::string> names;
-#ifdef TOD2MAP_HAVE_TPETRA
-  names.emplace_back("tpetra");
-#endif
-#ifdef TOD2MAP_HAVE_PETSC
-  names.emplace_back("petsc");
-#endif
-  names.emplace_back("native");  // MPI and Kokkos only: always built
+  for (const auto& entry : detail::backend_table())
+    if (entry.factory) names.emplace_back(entry.name);
   return names;
 }
 
@@ -58,36 +59,24 @@ std::unique_ptr<PixelDistribution> make_pixel_distribution(const std::string& ba
                                                            std::vector<std::int64_t> touched) {
   // The name and npix are the same on every rank (config), touched is per rank: one agreed
   // check covers all of them, so no rank enters the backend's collective set-up alone.
+  const detail::BackendEntry* entry = find_backend(backend);
   collective(comm, [&] {
-    const auto available = available_backends();
-    if (std::find(available.begin(), available.end(), backend) == available.end()) {
-      const bool known =
-          std::find_if(std::begin(kKnownBackends), std::end(kKnownBackends),
-                       [&](const char* k) { return backend == k; }) != std::end(kKnownBackends);
-      if (known)
+    // A known name that is not built gets NotCompiled (rebuild), any other name
+    // InvalidArgument (typo).
+    if (!entry || !entry->factory) {
+      const std::string available = join(available_backends());
+      if (entry)
         throw NotCompiled("solver.backend: '" + backend +
-                          "' was not built into this tod2map (available: " + join(available) + ")");
-      throw InvalidArgument("solver.backend: unknown backend '" + backend +
-                            "' (expected one of: tpetra, petsc, native; built: " + join(available) +
-                            ")");
+                          "' was not built into this tod2map (available: " + available + ")");
+      throw InvalidArgument("solver.backend: unknown backend '" + backend + "' (expected one of: " +
+                            join(known_backends()) + "; built: " + available + ")");
     }
     if (npix <= 0)
       throw InvalidArgument("solvers::make_pixel_distribution: npix must be positive, got " +
                             std::to_string(npix));
     check_touched(npix, touched, comm_rank(comm));
   });
-#ifdef TOD2MAP_HAVE_TPETRA
-  if (backend == "tpetra")
-    return detail::make_tpetra_pixel_distribution(comm, npix, std::move(touched));
-#endif
-#ifdef TOD2MAP_HAVE_PETSC
-  if (backend == "petsc")
-    return detail::make_petsc_pixel_distribution(comm, npix, std::move(touched));
-#endif
-  if (backend == "native")
-    return detail::make_native_pixel_distribution(comm, npix, std::move(touched));
-  // Unreachable: the check above admits only built backends, each dispatched above.
-  throw Error("solvers::make_pixel_distribution: backend '" + backend + "' has no factory");
+  return entry->factory(comm, npix, std::move(touched));
 }
 
 }  // namespace tod2map::solvers

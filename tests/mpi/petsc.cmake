@@ -10,9 +10,10 @@ if(TOD2MAP_HAVE_PETSC)
 
   tod2map_add_test(test_petsc_backend SOURCES test_petsc_backend.cpp
                    LIBRARIES tod2map::solvers PkgConfig::PETSC RANKS 1 2 3 LABELS petsc)
-  # The backend's internal headers live with it.
+  # The backend's internal headers live with it, and include the solvers' internal ones.
   target_include_directories(test_petsc_backend
-                             PRIVATE ${PROJECT_SOURCE_DIR}/solvers/backends/petsc)
+                             PRIVATE ${PROJECT_SOURCE_DIR}/solvers/backends/petsc
+                                     ${PROJECT_SOURCE_DIR}/solvers/src)
   foreach(np 1 3)
     add_test(NAME test_petsc_backend_foreign.np${np}
              COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} --oversubscribe

@@ -15,6 +15,7 @@
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
+#include "tod2map/io/config.hpp"
 #include "tod2map/solvers/pixel_distribution.hpp"
 
 using namespace tod2map;
@@ -298,6 +299,7 @@ TEST(DistributionErrors, BackendNames) {
     }
   }
   EXPECT_EQ(not_built, 3 - static_cast<int>(built.size()));  // every known name is one or the other
+  EXPECT_EQ(known_backends(), (std::vector<std::string>{"tpetra", "petsc", "native"}));
 }
 
 TEST(DistributionErrors, BadPixelsOnOneRankFailEverywhere) {
@@ -339,7 +341,18 @@ TEST(DistributionErrors, WrongSizesOnOneRankFailEverywhere) {
     const bool odd_one = rank == size - 1;
     Vector owned("o", d->n_owned() * 3 + (odd_one ? 1 : 0));
     Vector overlapped("v", touched.size() * 3);
-    EXPECT_THROW(d->reduce(overlapped, owned, 3), InvalidArgument);
+    try {
+      d->reduce(overlapped, owned, 3);
+      FAIL() << "expected InvalidArgument";
+    } catch (const InvalidArgument& e) {
+      std::int64_t last_owned = d->n_owned();  // the stored owned pixels of the last rank
+      MPI_Bcast(&last_owned, 1, MPI_INT64_T, size - 1, MPI_COMM_WORLD);
+      EXPECT_EQ(std::string(e.what()), "solvers::PixelDistribution::reduce(" + name + ") on rank " +
+                                           std::to_string(size - 1) + ": owned vector has " +
+                                           std::to_string(last_owned * 3 + 1) +
+                                           " entries, expected " + std::to_string(last_owned) +
+                                           " pixels x 3 values");
+    }
     EXPECT_THROW(d->broadcast(owned, overlapped, 3), InvalidArgument);
     EXPECT_THROW(d->reduce(overlapped, Vector("o", d->n_owned() * 3), 0), InvalidArgument);
     try {
@@ -355,6 +368,25 @@ TEST(DistributionErrors, WrongSizesOnOneRankFailEverywhere) {
     }
     // The failed calls left every rank in step: a correct call still works.
     check_reduce(*d, c, 3, rank, size, touched);
+    check_broadcast(*d, 3, touched);
+  }
+}
+
+// io validates solver.backend before any solver runs (io does not link the solvers), so its
+// choices must be exactly the backend table's names, in the same order.
+TEST(DistributionNames, ConfigAcceptsExactlyTheKnownBackends) {
+  const auto known = known_backends();
+  EXPECT_EQ(known, (std::vector<std::string>{"tpetra", "petsc", "native"}));
+  for (const auto& name : known)
+    EXPECT_EQ(io::parse_config("solver: {backend: " + name + "}").solver.backend, name);
+  std::string list;
+  for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
+  try {
+    io::parse_config("solver: {backend: nosuch}");
+    FAIL() << "expected the config to refuse an unknown backend";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("(expected one of: " + list + ")"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -1,6 +1,6 @@
 # The Python module (python/): pytest suites importing tod2map from the build tree
 # (PYTHONPATH=<build>/python), each run serially and under mpiexec -n 2.
-if(TARGET tod2map_python AND TOD2MAP_HAVE_TPETRA)
+if(TARGET tod2map_python)
   foreach(suite basics run mapmaker)
     tod2map_add_pytest(pytest_python_${suite} test_python_${suite}.py LABELS python_module)
     tod2map_add_pytest(pytest_python_${suite} test_python_${suite}.py RANKS 2

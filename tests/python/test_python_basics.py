@@ -102,7 +102,8 @@ def clean_env():
 # A small map made in the subprocess, so that Kokkos and the backend are really used.
 SMALL_MAP = """
 import numpy as np
-def small_map(tod2map, backend="tpetra"):
+def small_map(tod2map, backend=None):
+    backend = backend or tod2map.available_backends()[0]
     rng = np.random.default_rng(1)
     n = 5000
     t = tod2map.Timeline(rng.normal(size=n), rng.uniform(0, 3, n),

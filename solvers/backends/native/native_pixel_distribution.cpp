@@ -26,8 +26,10 @@
 #include <string>
 #include <utility>
 
+#include "backend_common.hpp"
 #include "native_kernels.hpp"
 #include "owned_layout.hpp"
+#include "pixel_distribution_base.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
 
@@ -39,19 +41,11 @@ using IndexView = Kokkos::View<std::int64_t*, MemSpace>;
 using HostVector = Kokkos::View<double*, Kokkos::HostSpace>;
 
 // MPI may be handed our vectors' pointers only if it can dereference them.
-constexpr bool kHostAccessible =
-    Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible;
 #ifdef TOD2MAP_CUDA_AWARE_MPI
 constexpr bool kMpiReadsInPlace = true;
 #else
-constexpr bool kMpiReadsInPlace = kHostAccessible;
+constexpr bool kMpiReadsInPlace = detail::kVectorsOnHost;
 #endif
-
-bool mpi_finalized() {
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  return finalized != 0;
-}
 
 // A duplicate of the caller's communicator, so that our messages stay apart from theirs;
 // freed with its owner, also when the owner's constructor throws after making it.
@@ -59,7 +53,7 @@ class DuplicateComm {
  public:
   explicit DuplicateComm(MPI_Comm comm) { TOD2MAP_CHECK_MPI(MPI_Comm_dup(comm, &comm_)); }
   ~DuplicateComm() {
-    if (comm_ != MPI_COMM_NULL && !mpi_finalized()) MPI_Comm_free(&comm_);
+    if (comm_ != MPI_COMM_NULL && !detail::mpi_finalized()) MPI_Comm_free(&comm_);
   }
   DuplicateComm(const DuplicateComm&) = delete;
   DuplicateComm& operator=(const DuplicateComm&) = delete;
@@ -74,34 +68,24 @@ auto entries(const View& v, std::int64_t begin, std::int64_t end) {
   return Kokkos::subview(v, std::make_pair(begin, end));
 }
 
-class NativePixelDistribution final : public PixelDistribution {
+class NativePixelDistribution final : public detail::PixelDistributionBase {
  public:
   NativePixelDistribution(MPI_Comm comm, std::int64_t npix, std::vector<std::int64_t> touched,
                           detail::NativeStaging staging)
-      : comm_(comm),
+      : PixelDistributionBase("native", comm, npix),
         mpi_comm_(comm),
-        npix_(npix),
         stage_(staging == detail::NativeStaging::host || !kMpiReadsInPlace) {
     const int rank = comm_rank(comm), size = comm_size(comm);
     const std::vector<std::int64_t> starts = detail::owned_range_starts(comm, npix, touched);
-    first_ = starts[std::size_t(rank)];
-    range_end_ = starts[std::size_t(rank) + 1];
-    n_overlapped_ = std::int64_t(touched.size());
     const std::string at =
         "solvers::make_pixel_distribution(native) on rank " + std::to_string(rank) + ": ";
     // MPI counts and displacements are int, in pixels (the datatype carries nvalues).
-    collective(comm, [&] { check_int_count(at, "touched", n_overlapped_); });
-    overlapped_ = detail::device_pixels("tod2map::solvers::overlapped_pixels", touched);
+    collective(comm, [&] { check_int_count(at, "touched", std::int64_t(touched.size())); });
+    set_overlapped(touched);
 
-    // Split the sorted touched pixels by owner: a walk over the owners' range starts, which
-    // steps over owners of no pixels when npix < size.
-    send_counts_.assign(size, 0);
+    // Split the sorted touched pixels by owner: one run of touched per owner, in rank order.
+    send_counts_ = detail::count_per_owner(starts, touched);
     send_displs_.assign(size, 0);
-    int owner = 0;
-    for (const std::int64_t p : touched) {
-      while (p >= starts[std::size_t(owner) + 1]) ++owner;
-      ++send_counts_[owner];
-    }
     for (int r = 1; r < size; ++r) send_displs_[r] = send_displs_[r - 1] + send_counts_[r - 1];
     self_begin_ = send_displs_[rank];
     n_self_ = send_counts_[rank];
@@ -123,31 +107,21 @@ class NativePixelDistribution final : public PixelDistribution {
                                     MPI_INT64_T, received.data(), recv_counts_.data(),
                                     recv_displs_.data(), MPI_INT64_T, mpi_comm_.get()));
     // Agreed on, so that a failure (a plan bug, or memory) on one rank fails all of them.
-    collective(comm, [&] { build_plan(at, rank, size, touched, received); });
+    collective(comm, [&] {
+      build_plan(at, rank, size, starts[std::size_t(rank)], starts[std::size_t(rank) + 1], touched,
+                 received);
+    });
   }
 
   ~NativePixelDistribution() override {
-    if (mpi_finalized()) return;  // MPI already released everything
+    if (detail::mpi_finalized()) return;  // MPI already released everything
     for (auto& t : types_) MPI_Type_free(&t.second);
   }
 
   NativePixelDistribution(const NativePixelDistribution&) = delete;
   NativePixelDistribution& operator=(const NativePixelDistribution&) = delete;
 
-  const char* backend() const override { return "native"; }
-  MPI_Comm comm() const override { return comm_; }
-  std::int64_t global_pixels() const override { return npix_; }
-  std::int64_t first_owned() const override { return first_; }
-  std::int64_t owned_range_end() const override { return range_end_; }
-  std::int64_t n_owned() const override { return n_owned_; }
-  std::int64_t n_overlapped() const override { return n_overlapped_; }
-  Kokkos::View<const std::int64_t*, MemSpace> overlapped_pixels() const override {
-    return overlapped_;
-  }
-  Kokkos::View<const std::int64_t*, MemSpace> owned_pixels() const override { return owned_; }
-
-  void reduce(const Vector& overlapped, const Vector& owned, int nvalues) const override {
-    check_sizes("reduce", overlapped, owned, nvalues);
+  void reduce_impl(const Vector& overlapped, const Vector& owned, int nvalues) const override {
     const std::int64_t nv = nvalues;
     ensure_buffers(nvalues);
     const MPI_Datatype type = pixel_type(nvalues);
@@ -159,7 +133,7 @@ class NativePixelDistribution final : public PixelDistribution {
                                       type, received.data(), recv_counts_.data(),
                                       recv_displs_.data(), type, mpi_comm_.get()));
     } else {
-      const auto host_overlapped = entries(host_overlapped_, 0, n_overlapped_ * nv);
+      const auto host_overlapped = entries(host_overlapped_, 0, n_overlapped() * nv);
       const auto host_received = entries(host_exchange_, 0, n_recv_ * nv);
       copy_around_self(host_overlapped, overlapped, nv);
       TOD2MAP_CHECK_MPI(MPI_Alltoallv(
@@ -172,8 +146,7 @@ class NativePixelDistribution final : public PixelDistribution {
     exec.fence();  // complete on return, as with the other backends
   }
 
-  void broadcast(const Vector& owned, const Vector& overlapped, int nvalues) const override {
-    check_sizes("broadcast", overlapped, owned, nvalues);
+  void broadcast_impl(const Vector& owned, const Vector& overlapped, int nvalues) const override {
     const std::int64_t nv = nvalues;
     ensure_buffers(nvalues);
     const MPI_Datatype type = pixel_type(nvalues);
@@ -190,7 +163,7 @@ class NativePixelDistribution final : public PixelDistribution {
                                       type, mpi_comm_.get()));
     } else {
       const auto host_packed = entries(host_exchange_, 0, n_recv_ * nv);
-      const auto host_overlapped = entries(host_overlapped_, 0, n_overlapped_ * nv);
+      const auto host_overlapped = entries(host_overlapped_, 0, n_overlapped() * nv);
       Kokkos::deep_copy(host_packed, packed);
       TOD2MAP_CHECK_MPI(MPI_Alltoallv(host_packed.data(), recv_counts_.data(), recv_displs_.data(),
                                       type, host_overlapped.data(), send_counts_.data(),
@@ -210,15 +183,15 @@ class NativePixelDistribution final : public PixelDistribution {
 
   // The owner side of the plan, from the pixels each rank sends (received, in source-rank
   // order, without this rank's own) and this rank's own run of touched pixels.
-  void build_plan(const std::string& at, int rank, int size,
-                  const std::vector<std::int64_t>& touched,
+  void build_plan(const std::string& at, int rank, int size, std::int64_t first,
+                  std::int64_t range_end, const std::vector<std::int64_t>& touched,
                   const std::vector<std::int64_t>& received) {
     // The stored owned pixels: those of the range that some rank (this one included) touches.
     std::vector<std::int64_t> owned(received);
     owned.insert(owned.end(), touched.begin() + self_begin_, touched.begin() + self_begin_ + n_self_);
     std::sort(owned.begin(), owned.end());
     owned.erase(std::unique(owned.begin(), owned.end()), owned.end());
-    n_owned_ = std::int64_t(owned.size());
+    const std::int64_t n_owned = std::int64_t(owned.size());
     // Contributions in source-rank order, this rank's own at its place in that order:
     // s >= 0 is entry s of the received message, s < 0 overlapped pixel -1-s (read in place).
     std::vector<std::int64_t> offset_of, source_of;
@@ -237,19 +210,19 @@ class NativePixelDistribution final : public PixelDistribution {
       }
       for (std::int64_t j = recv_displs_[r]; j < recv_displs_[r] + recv_counts_[r]; ++j) {
         // Only a plan bug (never user input) can send a pixel to the wrong owner.
-        if (received[j] < first_ || received[j] >= range_end_)
+        if (received[j] < first || received[j] >= range_end)
           throw Error(at + "rank " + std::to_string(r) + " sent pixel " +
                       std::to_string(received[j]) + ", outside the owned range [" +
-                      std::to_string(first_) + ", " + std::to_string(range_end_) + ")");
+                      std::to_string(first) + ", " + std::to_string(range_end) + ")");
         pack[j] = detail::owned_index(owned, received[j]);
         offset_of.push_back(pack[j]);
         source_of.push_back(j);
       }
     }
     // A stable counting sort by owned pixel keeps the source-rank order inside each row.
-    std::vector<std::int64_t> row_ptr(std::size_t(n_owned_ + 1), 0);
+    std::vector<std::int64_t> row_ptr(std::size_t(n_owned + 1), 0);
     for (const std::int64_t o : offset_of) ++row_ptr[o + 1];
-    for (std::int64_t p = 0; p < n_owned_; ++p) row_ptr[p + 1] += row_ptr[p];
+    for (std::int64_t p = 0; p < n_owned; ++p) row_ptr[p + 1] += row_ptr[p];
     std::vector<std::int64_t> sources(offset_of.size());
     std::vector<std::int64_t> cursor(row_ptr.begin(), row_ptr.end() - 1);
     for (std::size_t c = 0; c < offset_of.size(); ++c)
@@ -259,27 +232,7 @@ class NativePixelDistribution final : public PixelDistribution {
     sources_ = detail::device_pixels("tod2map::solvers::native::sources", sources);
     pack_offsets_ = detail::device_pixels("tod2map::solvers::native::pack_offsets", pack);
     self_offsets_ = detail::device_pixels("tod2map::solvers::native::self_offsets", self);
-    owned_ = detail::device_pixels("tod2map::solvers::owned_pixels", owned);
-  }
-
-  // Collective: a wrong size on one rank must not leave the others waiting in MPI.
-  void check_sizes(const char* what, const Vector& overlapped, const Vector& owned,
-                   int nvalues) const {
-    collective(comm_, [&] {
-      const std::string at = std::string("solvers::PixelDistribution::") + what +
-                             "(native) on rank " + std::to_string(comm_rank(comm_)) + ": ";
-      if (nvalues < 1)
-        throw InvalidArgument(at + "nvalues must be >= 1, got " + std::to_string(nvalues));
-      const std::int64_t nv = nvalues;
-      if (std::int64_t(overlapped.extent(0)) != n_overlapped_ * nv)
-        throw InvalidArgument(at + "overlapped vector has " + std::to_string(overlapped.extent(0)) +
-                              " entries, expected " + std::to_string(n_overlapped_) + " pixels x " +
-                              std::to_string(nv) + " values");
-      if (std::int64_t(owned.extent(0)) != n_owned_ * nv)
-        throw InvalidArgument(at + "owned vector has " + std::to_string(owned.extent(0)) +
-                              " entries, expected " + std::to_string(n_owned_) + " pixels x " +
-                              std::to_string(nv) + " values");
-    });
+    set_owned(first, range_end, owned);
   }
 
   // One buffer set, sized for the largest nvalues seen so far and viewed in part for smaller
@@ -297,7 +250,7 @@ class NativePixelDistribution final : public PixelDistribution {
                                   n_recv_ * nv);
       host_overlapped_ = HostVector(Kokkos::view_alloc("tod2map::solvers::native::host_overlapped",
                                                        Kokkos::WithoutInitializing),
-                                    n_overlapped_ * nv);
+                                    n_overlapped() * nv);
     }
     buffer_nvalues_ = nvalues;
   }
@@ -316,16 +269,13 @@ class NativePixelDistribution final : public PixelDistribution {
   template <class Dst, class Src>
   void copy_around_self(const Dst& dst, const Src& src, std::int64_t nv) const {
     const std::int64_t a = self_begin_ * nv, b = (self_begin_ + n_self_) * nv,
-                       n = n_overlapped_ * nv;
+                       n = n_overlapped() * nv;
     Kokkos::deep_copy(entries(dst, 0, a), entries(src, 0, a));
     Kokkos::deep_copy(entries(dst, b, n), entries(src, b, n));
   }
 
-  MPI_Comm comm_;           // the caller's, returned by comm()
   DuplicateComm mpi_comm_;  // carries every message of ours
-  std::int64_t npix_ = 0, first_ = 0, range_end_ = 0, n_owned_ = 0, n_overlapped_ = 0;
   bool stage_ = false;
-  IndexView overlapped_, owned_;
   // Per rank, in pixels; this rank's own entries are 0 (handled without MPI). Send side:
   // runs of the overlapped vector; receive side: runs of the exchange buffer.
   std::vector<int> send_counts_, send_displs_, recv_counts_, recv_displs_;

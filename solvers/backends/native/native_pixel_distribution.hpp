@@ -1,6 +1,6 @@
 #pragma once
-// Internal: entry point of the native MPI backend, for the factory in
-// solvers/src/pixel_distribution.cpp and for the backend's own tests. Not installed.
+// Internal: entry point of the native MPI backend, for the backend table (registered in
+// solvers/CMakeLists.txt) and for the backend's own tests. Not installed.
 #include <mpi.h>
 
 #include <cstdint>

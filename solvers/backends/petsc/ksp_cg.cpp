@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cg_arguments.hpp"
 #include "petsc_common.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/core/resources.hpp"
@@ -93,17 +94,8 @@ struct Objects {
 
 void validate(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, const Vector& b,
               const Vector& x, const CgOptions& options, const std::string& where) {
-  collective(comm, [&] {
-    const std::string at = where + " on rank " + std::to_string(comm_rank(comm)) + ": ";
-    if (!(options.tol >= 0) || !std::isfinite(options.tol) || options.maxiter < 0)
-      throw InvalidArgument(at + "tol must be finite >= 0 and maxiter >= 0");
-    const auto n = A.local_size();
-    if (std::int64_t(b.extent(0)) != n || std::int64_t(x.extent(0)) != n ||
-        (M && M->local_size() != n))
-      throw InvalidArgument(at + "b, x and M must have A.local_size() = " + std::to_string(n) +
-                            " entries (b " + std::to_string(b.extent(0)) + ", x " +
-                            std::to_string(x.extent(0)) + ")");
-  });
+  collective(comm,
+             [&] { detail::check_cg_arguments(where, comm_rank(comm), A, M, b, x, options); });
   const std::int64_t global = allreduce_sum(comm, A.local_size());
   collective(comm, [&] {
     petsc::check_petsc_int(where, "the system size", global, petsc::kWiderPetscInt);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "backend_common.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/solvers/linear_operator.hpp"
 
@@ -42,8 +43,7 @@ inline constexpr const char* kWiderPetscInt =
     "use solver.backend tpetra or native, or a PETSc configured with --with-64-bit-indices";
 
 /// The vectors' memory space is host memory that PETSc can read and write in place.
-constexpr bool kHostAccessible =
-    Kokkos::SpaceAccessibility<Kokkos::HostSpace, ExecSpace::memory_space>::accessible;
+constexpr bool kHostAccessible = detail::kVectorsOnHost;
 
 /// PETSc can read and write our vectors in place: host memory, or a PETSc built for devices
 /// (it recognises device pointers itself). Otherwise the data are staged through host copies.

@@ -1,6 +1,6 @@
 #pragma once
-// Internal: entry point of the PETSc backend, for the factory in
-// solvers/src/pixel_distribution.cpp and for the backend's own tests. No PETSc types here.
+// Internal: entry point of the PETSc backend, for the backend table (registered in
+// solvers/CMakeLists.txt) and for the backend's own tests. No PETSc types here.
 // Not installed.
 #include <mpi.h>
 

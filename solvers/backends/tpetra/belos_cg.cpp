@@ -14,6 +14,7 @@
 #include <cmath>
 #include <string>
 
+#include "cg_arguments.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/core/resources.hpp"
 #include "tod2map/solvers/cross_check.hpp"
@@ -95,16 +96,8 @@ class RecordingTest final : public StatusTest {
 void validate(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, const Vector& b,
               const Vector& x, const CgOptions& options) {
   collective(comm, [&] {
-    const std::string at = "solvers::belos_cg(" + options.label + ") on rank " +
-                           std::to_string(comm_rank(comm)) + ": ";
-    if (!(options.tol >= 0) || !std::isfinite(options.tol) || options.maxiter < 0)
-      throw InvalidArgument(at + "tol must be finite >= 0 and maxiter >= 0");
-    const auto n = A.local_size();
-    if (std::int64_t(b.extent(0)) != n || std::int64_t(x.extent(0)) != n ||
-        (M && M->local_size() != n))
-      throw InvalidArgument(at + "b, x and M must have A.local_size() = " + std::to_string(n) +
-                            " entries (b " + std::to_string(b.extent(0)) + ", x " +
-                            std::to_string(x.extent(0)) + ")");
+    detail::check_cg_arguments("solvers::belos_cg(" + options.label + ")", comm_rank(comm), A, M, b,
+                               x, options);
   });
 }
 

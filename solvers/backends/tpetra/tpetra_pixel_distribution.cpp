@@ -9,16 +9,18 @@
 // double a one-rank call (~10 ms more for IQU at nside 512) but save ~1-5 s of set-up per
 // value count, which a destriper's few hundred calls do not come near.
 // reduce = Export overlapped -> owned with ADD; broadcast = Import owned -> overlapped.
+#include "tpetra_pixel_distribution.hpp"
+
+#include <Teuchos_Range1D.hpp>
 #include <Tpetra_Export.hpp>
 #include <Tpetra_Import.hpp>
-#include <Teuchos_Range1D.hpp>
 #include <algorithm>
 #include <limits>
 #include <map>
 #include <string>
 
-#include "backends.hpp"
 #include "owned_layout.hpp"
+#include "pixel_distribution_base.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tpetra_common.hpp"
 
@@ -78,18 +80,14 @@ void columns_to_pixel_major(const MVDeviceView::const_type& from, const Vector& 
   }
 }
 
-class TpetraPixelDistribution final : public PixelDistribution {
+class TpetraPixelDistribution final : public detail::PixelDistributionBase {
  public:
   TpetraPixelDistribution(MPI_Comm comm, std::int64_t npix, std::vector<std::int64_t> touched)
-      : comm_(comm), npix_(npix) {
+      : PixelDistributionBase("tpetra", comm, npix) {
     const int rank = comm_rank(comm);
-    n_overlapped_ = std::int64_t(touched.size());
-    overlapped_ = detail::device_pixels("tod2map::solvers::overlapped_pixels", touched);
+    set_overlapped(touched);
     const detail::OwnedLayout layout = detail::plan_owned_layout(comm, npix, touched);
-    first_ = layout.starts[std::size_t(rank)];
-    range_end_ = layout.starts[std::size_t(rank) + 1];
-    n_owned_ = std::int64_t(layout.owned.size());
-    owned_ = detail::device_pixels("tod2map::solvers::owned_pixels", layout.owned);
+    set_owned(layout.starts[std::size_t(rank)], layout.starts[std::size_t(rank) + 1], layout.owned);
     collective(comm, [&] {
       check_local_range("solvers::make_pixel_distribution(tpetra) on rank " +
                         std::to_string(rank) + ": ");
@@ -111,22 +109,7 @@ class TpetraPixelDistribution final : public PixelDistribution {
     }
   }
 
-  const char* backend() const override { return "tpetra"; }
-  MPI_Comm comm() const override { return comm_; }
-  std::int64_t global_pixels() const override { return npix_; }
-  std::int64_t first_owned() const override { return first_; }
-  std::int64_t owned_range_end() const override { return range_end_; }
-  std::int64_t n_owned() const override { return n_owned_; }
-  std::int64_t n_overlapped() const override { return n_overlapped_; }
-  Kokkos::View<const std::int64_t*, ExecSpace::memory_space> overlapped_pixels() const override {
-    return overlapped_;
-  }
-  Kokkos::View<const std::int64_t*, ExecSpace::memory_space> owned_pixels() const override {
-    return owned_;
-  }
-
-  void reduce(const Vector& overlapped, const Vector& owned, int nvalues) const override {
-    check_sizes("reduce", overlapped, owned, nvalues);
+  void reduce_impl(const Vector& overlapped, const Vector& owned, int nvalues) const override {
     try {
       const Columns& c = columns(nvalues);
       pixel_major_to_columns(overlapped,
@@ -144,8 +127,7 @@ class TpetraPixelDistribution final : public PixelDistribution {
     }
   }
 
-  void broadcast(const Vector& owned, const Vector& overlapped, int nvalues) const override {
-    check_sizes("broadcast", overlapped, owned, nvalues);
+  void broadcast_impl(const Vector& owned, const Vector& overlapped, int nvalues) const override {
     try {
       const Columns& c = columns(nvalues);
       pixel_major_to_columns(owned, c.owned->getLocalViewDevice(Tpetra::Access::OverwriteAll),
@@ -168,30 +150,10 @@ class TpetraPixelDistribution final : public PixelDistribution {
     RCP<MV> overlapped;
   };
 
-  // Collective: a wrong size on one rank must not leave the others waiting in Tpetra.
-  void check_sizes(const char* what, const Vector& overlapped, const Vector& owned,
-                   int nvalues) const {
-    collective(comm_, [&] {
-      const std::string at = std::string("solvers::PixelDistribution::") + what +
-                             "(tpetra) on rank " + std::to_string(comm_rank(comm_)) + ": ";
-      if (nvalues < 1)
-        throw InvalidArgument(at + "nvalues must be >= 1, got " + std::to_string(nvalues));
-      const std::int64_t nv = nvalues;
-      if (std::int64_t(overlapped.extent(0)) != n_overlapped_ * nv)
-        throw InvalidArgument(at + "overlapped vector has " + std::to_string(overlapped.extent(0)) +
-                              " entries, expected " + std::to_string(n_overlapped_) +
-                              " pixels x " + std::to_string(nv) + " values");
-      if (std::int64_t(owned.extent(0)) != n_owned_ * nv)
-        throw InvalidArgument(at + "owned vector has " + std::to_string(owned.extent(0)) +
-                              " entries, expected " + std::to_string(n_owned_) + " pixels x " +
-                              std::to_string(nv) + " values");
-    });
-  }
-
   // Tpetra's local indices are LO (int) and index pixels here: a rank holding more pixels
   // needs more ranks.
   void check_local_range(const std::string& at) const {
-    const std::int64_t most = std::max(n_owned_, n_overlapped_);
+    const std::int64_t most = std::max(n_owned(), n_overlapped());
     if (most > std::int64_t(std::numeric_limits<LO>::max()))
       throw InvalidArgument(at + std::to_string(most) + " local pixels exceed Tpetra's local " +
                             "index range (" + std::to_string(std::numeric_limits<LO>::max()) +
@@ -216,10 +178,7 @@ class TpetraPixelDistribution final : public PixelDistribution {
     return columns_.emplace(nvalues, std::move(c)).first->second;
   }
 
-  MPI_Comm comm_;
   RCP<const Teuchos::Comm<int>> tcomm_;
-  std::int64_t npix_ = 0, first_ = 0, range_end_ = 0, n_owned_ = 0, n_overlapped_ = 0;
-  Kokkos::View<std::int64_t*, ExecSpace::memory_space> overlapped_, owned_;
   RCP<const Map> owned_map_, overlapped_map_;
   RCP<const Import> importer_;  // owned -> overlapped
   RCP<const Export> exporter_;  // overlapped -> owned

@@ -54,7 +54,7 @@ class PixelDistribution {
   virtual void broadcast(const Vector& owned, const Vector& overlapped, int nvalues) const = 0;
 };
 
-/// Makes the distribution for one backend: "tpetra", "petsc" or "native". touched: this
+/// Makes the distribution for one backend (a name of known_backends()). touched: this
 /// rank's sorted unique global pixels, each in [0, npix). Collective over comm (every rank
 /// throws the same error): NotCompiled for a backend this build lacks ("solver.backend:
 /// 'petsc' was not built into this tod2map (available: tpetra)"), InvalidArgument for an
@@ -65,5 +65,9 @@ std::unique_ptr<PixelDistribution> make_pixel_distribution(const std::string& ba
 
 /// Names of the backends compiled into this build, in order of preference.
 std::vector<std::string> available_backends();
+
+/// Names of every backend the project knows ("tpetra", "petsc", "native"), built or not, in
+/// order of preference: the choices of solver.backend.
+std::vector<std::string> known_backends();
 
 }  // namespace tod2map::solvers

@@ -1,6 +1,6 @@
 #pragma once
-// Internal: entry points of the backend implementations, so that the factory in
-// pixel_distribution.cpp needs no backend headers. Not installed, not public.
+// Internal: entry point of the Tpetra backend, for the backend table (registered in
+// solvers/CMakeLists.txt). No Trilinos types here. Not installed.
 #include <mpi.h>
 
 #include <cstdint>
@@ -11,11 +11,10 @@
 
 namespace tod2map::solvers::detail {
 
-#ifdef TOD2MAP_HAVE_TPETRA
-/// Tpetra backend (backends/tpetra/tpetra_pixel_distribution.cpp). Arguments already
+/// Tpetra backend (tpetra_pixel_distribution.cpp): one Import between the owned and the
+/// overlapped pixel maps and its reverse Export, shared by every nvalues. Arguments already
 /// validated by make_pixel_distribution. Collective.
 std::unique_ptr<PixelDistribution> make_tpetra_pixel_distribution(
     MPI_Comm comm, std::int64_t npix, std::vector<std::int64_t> touched);
-#endif
 
 }  // namespace tod2map::solvers::detail
