@@ -19,11 +19,9 @@ from astropy.io import fits
 from conftest import run_tod2map
 
 SIM = """
-input:
-  files: ["data/obs_*.fits"]
 pixelization: {{nside: 16, ordering: RING, stokes: IQU}}
 mapmaker: {{method: binned, min_hits: 3, min_rcond: 1.0e-3}}
-output: {{path: out/map.h5}}
+output: {{path: {out}}}
 simulation:
   seed: 11
 {format}  output_dir: {data}
@@ -95,7 +93,11 @@ def inputs(tmp_path_factory):
     """data/ (FITS from the simulator), h5/ (the same converted), mixed/ (half of each)."""
     folder = tmp_path_factory.mktemp("h5timelines")
     cfg = folder / "sim.yaml"
-    cfg.write_text(SIM.format(format="", data="data"))
+    cfg.write_text(SIM.format(format="", data="data", out="out_sim_fits/map.h5"))
+    run_tod2map(["sim", str(cfg)], ranks=2)
+    # The simulator's own HDF5 files, same seed: input.files is left to its default.
+    cfg = folder / "sim_h5.yaml"
+    cfg.write_text(SIM.format(format="  format: hdf5\n", data="simh5", out="out_sim_h5/map.h5"))
     run_tod2map(["sim", str(cfg)], ranks=2)
     (folder / "h5").mkdir()
     (folder / "mixed").mkdir()
@@ -112,7 +114,7 @@ def inputs(tmp_path_factory):
     return folder
 
 
-FILES = {"fits": ["data/obs_*.fits"], "hdf5": ["h5/obs_*.h5"],
+FILES = {"fits": ["data/obs_*.fits"], "hdf5": ["h5/obs_*.h5"], "sim_hdf5": ["simh5/obs_*.h5"],
          "mixed": ["mixed/obs_*.fits", "mixed/obs_*.h5"]}
 
 
@@ -126,10 +128,34 @@ def test_hdf5_and_mixed_input_give_bitwise_the_fits_map(inputs, method, ranks):
         run_tod2map(["run", cfg], ranks=ranks, cwd=str(inputs))
         maps[kind] = read_map(inputs / out)
     assert (maps["fits"]["map"][0] != -1.6375e30).sum() > 1000
-    for kind in ("hdf5", "mixed"):
+    for kind in ("hdf5", "sim_hdf5", "mixed"):
         for key, value in maps["fits"].items():
             np.testing.assert_array_equal(maps[kind][key], value, err_msg=f"{kind} {key}")
             assert maps[kind][key].tobytes() == value.tobytes(), (kind, key)
+
+
+def test_simulator_writes_the_documented_layout_with_the_fits_content(inputs):
+    names = sorted(os.listdir(inputs / "simh5"))
+    assert names == sorted(os.listdir(inputs / "h5")), names
+    for name in names:
+        with h5py.File(inputs / "simh5" / name, "r") as got, h5py.File(inputs / "h5" / name, "r") as want:
+            assert dict(got.attrs) == dict(want.attrs), name
+            assert list(got) == list(want) == ["a", "b", "c", "d"], name  # focal-plane order
+            for det in want:
+                assert dict(got[det].attrs) == dict(want[det].attrs), (name, det)
+                assert sorted(got[det]) == sorted(want[det]), (name, det)
+                for col in want[det]:
+                    g, w = got[det][col], want[det][col]
+                    assert g.dtype == w.dtype and g.ndim == 1 and g.chunks, (name, det, col)
+                    assert g[()].tobytes() == w[()].tobytes(), (name, det, col)
+
+
+def test_default_input_files_follow_the_simulated_format(inputs):
+    for cfg, out in (("sim.yaml", "out_sim_fits"), ("sim_h5.yaml", "out_sim_h5")):
+        run_tod2map(["run", str(inputs / cfg)], ranks=2)
+    fits_map, h5_map = (read_map(inputs / d / "map.h5") for d in ("out_sim_fits", "out_sim_h5"))
+    for key, value in fits_map.items():
+        assert h5_map[key].tobytes() == value.tobytes(), key
 
 
 @pytest.fixture

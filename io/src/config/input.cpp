@@ -11,7 +11,8 @@ void read_files(const Section& s, Config& c) {
   // The files `tod2map sim` writes, when the config has a simulation section: with the plain
   // data/*.fits, its sky.fits (written beside the timelines) would be read as a timeline.
   const SimulationConfig& sim = c.simulation;
-  c.input.files = {sim.present ? sim.output_dir + "/" + sim.file_prefix + "_*.fits"
+  const std::string extension = sim.format == "hdf5" ? ".h5" : ".fits";
+  c.input.files = {sim.present ? sim.output_dir + "/" + sim.file_prefix + "_*" + extension
                                : std::string("data/*.fits")};
   s.get_list("files", c.input.files, true);
 }
