@@ -50,7 +50,8 @@ void declare_input(Table& t) {
   Key& files = t.custom("input.files", Kind::leaf, "string or list of strings",
                         "`[\"data/*.fits\"]`, or the files the `simulation` section writes (see "
                         "below)",
-                        "Timeline FITS files ([formats.md](formats.md)). Each entry is a "
+                        "Timeline files, FITS or HDF5, told apart by content so both may be "
+                        "mixed ([formats.md](formats.md)). Each entry is a "
                         "path or a glob (`*`, `?`, `[...]`), relative to the folder of "
                         "the config file unless absolute. The expanded list is sorted and"
                         " de-duplicated; only regular files are kept. An entry that "
