@@ -98,7 +98,8 @@ class Writer {
     // The FITS columns in the FITS order, with the FITS types (E/D -> float32/float64, K -> int64,
     // J -> int32). HDF5 converts from double as CFITSIO does (a C cast), so float32 values match.
     const hid_t real = options.float32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE;
-    if (!t.time.empty()) write(group, w, "TIME", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, t.time.data(), n);
+    if (!t.time.empty())
+      write(group, w, "TIME", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, t.time.data(), n);
     if (t.has_pixels()) {
       write(group, w, "PIXEL", H5T_STD_I64LE, H5T_NATIVE_INT64, t.pixel.data(), n);
     } else {
@@ -107,7 +108,8 @@ class Writer {
     }
     write(group, w, "PSI", real, H5T_NATIVE_DOUBLE, t.psi.data(), n);
     write(group, w, "SIGNAL", real, H5T_NATIVE_DOUBLE, t.signal.data(), n);
-    const std::vector<std::int32_t> zeros(t.flag.empty() ? n : 0, 0);  // documented: 0 without flags
+    const std::vector<std::int32_t> zeros(t.flag.empty() ? n : 0,
+                                          0);  // documented: 0 without flags
     write(group, w, "FLAG", H5T_STD_I32LE, H5T_NATIVE_INT32,
           t.flag.empty() ? zeros.data() : t.flag.data(), n);
   }

@@ -20,7 +20,8 @@ using namespace timeline_test;
 namespace {
 
 // Values with full mantissas, a NaN and an infinity here and there, flags with high bits set.
-io::Timeline make_timeline(const std::string& name, std::size_t n, std::uint64_t seed, bool pixels) {
+io::Timeline make_timeline(const std::string& name, std::size_t n, std::uint64_t seed,
+                           bool pixels) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(0.0, 1.0);
   io::Timeline t;
@@ -136,9 +137,10 @@ TEST(TimelineHdf5, MissingDatasetIsNamedWithItsConfigKey) {
     io::index_timelines({dir + "/obs.h5"}, input, MPI_COMM_WORLD);
     FAIL() << "expected an error";
   } catch (const IoError& e) {
-    EXPECT_NE(std::string(e.what()).find("obs.h5[group 'a']: dataset 'TOD' (input.columns.signal) "
-                                         "not found (datasets: FLAG, PHI, PSI, SIGNAL, THETA, TIME)"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("obs.h5[group 'a']: dataset 'TOD' (input.columns.signal) "
+                                   "not found (datasets: FLAG, PHI, PSI, SIGNAL, THETA, TIME)"),
+        std::string::npos)
         << e.what();
   }
 }
