@@ -63,7 +63,7 @@ class Hdf5TimelineFormat final : public TimelineFormat {
     FileTimelines out;
     for (const auto& [name, is_group] : links) {
       if (!is_group) {
-        out.skipped.push_back(group_label(path, name) + " (not a group)");
+        out.skipped.push_back(path + "['" + name + "'] (not a group)");
         continue;
       }
       const Handle group = in.open_group(name);
