@@ -63,9 +63,9 @@ void declare_input(Table& t) {
   files.set_example = [](Config& c) { c.input.files = {"obs_a.fits", "more/*.fits"}; };
 
   Key& detectors = t.custom("input.detectors", Kind::leaf, "`all` or list of strings", "`all`",
-                            "Detectors (BINTABLE `EXTNAME`s) to use; `all` uses every "
-                            "extension of every file. Names must be unique; an empty list"
-                            " is refused.");
+                            "Detectors (FITS BINTABLE `EXTNAME`s, HDF5 group names) to "
+                            "use; `all` uses every detector of every file. Names must be "
+                            "unique; an empty list is refused.");
   detectors.read = read_detectors;
   detectors.write = [](Writer& w, const Config& c) {
     if (c.input.detectors.empty())
