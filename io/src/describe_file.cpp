@@ -14,12 +14,6 @@ namespace {
 
 constexpr const char* kDescribeFunc = "io::describe_file";
 
-// The 8-byte signature that starts an HDF5 file written without a user block (all of ours).
-bool is_hdf5(const std::string& head) {
-  static const char kSignature[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
-  return head.compare(0, sizeof kSignature, std::string(kSignature, sizeof kSignature)) == 0;
-}
-
 }  // namespace
 
 void describe_file(const std::string& path, std::ostream& out) {
@@ -32,13 +26,10 @@ void describe_file(const std::string& path, std::ostream& out) {
                   ec.message() + ")");
   if (std::filesystem::is_directory(st))
     throw IoError(std::string(kDescribeFunc) + ": " + path + ": is a folder, expected a file");
-  // Timeline formats first: FITS describes its maps too. HDF5 maps are not a timeline format.
+  // Every timeline format describes the other files of its kind too: FITS its maps, HDF5
+  // (timeline_hdf5_format.cpp) hands maps and other files without an OBSID to the map describer.
   if (const detail::TimelineFormat* format = detail::sniff_timeline_format(path)) {
     format->describe(path, out);
-    return;
-  }
-  if (is_hdf5(detail::file_head(path))) {
-    describe_hdf5_file(path, out);
     return;
   }
   throw IoError(std::string(kDescribeFunc) + ": " + path +

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "timeline_fits_detail.hpp"
+#include "timeline_header_checks.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/io/fits_check.hpp"
 
@@ -427,6 +428,25 @@ TimelineLayout inspect_timeline_hdu(const FitsInput& in, const ColumnNames& colu
   return layout;
 }
 
+namespace {
+// The keys of the current HDU, for the checks every timeline format shares.
+class FitsHeaderKeys final : public HeaderKeys {
+ public:
+  explicit FitsHeaderKeys(const FitsInput& in) : in_(in) {}
+  std::optional<double> number(const std::string& key) const override {
+    return in_.double_key(key);
+  }
+  std::optional<std::string> text(const std::string& key) const override {
+    return in_.string_key(key);
+  }
+  const char* noun() const override { return "header key"; }
+  [[noreturn]] void fail(const std::string& what) const override { in_.fail(what); }
+
+ private:
+  const FitsInput& in_;
+};
+}  // namespace
+
 ObservationInfo read_observation_header(const FitsInput& in) {
   ObservationInfo obs;
   const auto raw = in.raw_key("OBSID");
@@ -441,67 +461,13 @@ ObservationInfo read_observation_header(const FitsInput& in) {
   } else {
     in.fail("header key 'OBSID' = " + shown(*raw) + " (expected an integer or a string)");
   }
-  const auto rate = in.double_key("SAMPRATE");
-  if (!rate) in.fail("header key 'SAMPRATE' not found (expected the sample rate in Hz)");
-  if (!(std::isfinite(*rate) && *rate > 0))
-    in.fail("header key 'SAMPRATE' = " + format_double(*rate) +
-            " (expected a positive rate in Hz)");
-  obs.samprate = *rate;
+  obs.samprate = checked_samprate(FitsHeaderKeys(in));
   return obs;
 }
 
-// Header values whose noise weights and pointing angles stay finite and normal in double
-// precision (docs/formats.md).
-constexpr double kMinSigma = 1e-100, kMaxSigma = 1e100, kMaxAngle = 1e4;
-
 DetectorInfo read_detector_header(const FitsInput& in, bool need_sigma) {
-  DetectorInfo det;
+  DetectorInfo det = checked_detector_header(FitsHeaderKeys(in), need_sigma);
   det.name = in.extname();
-  auto finite_key = [&](const std::string& key, double fallback) {
-    const auto v = in.double_key(key);
-    if (!v) return fallback;
-    if (!std::isfinite(*v)) in.fail("header key '" + key + "' is not finite");
-    return *v;
-  };
-  if (const auto sigma = in.double_key("SIGMA")) det.sigma = *sigma;
-  if (need_sigma) {
-    if (!det.has_sigma())
-      in.fail(
-          "header key 'SIGMA' not found (expected the white-noise rms per sample, which "
-          "noise weighting needs)");
-    if (!(std::isfinite(det.sigma) && det.sigma > 0))
-      in.fail("header key 'SIGMA' = " + format_double(det.sigma) + " (expected a positive number)");
-    // The weight 1/SIGMA^2 and its sums over samples must stay finite and normal: SIGMA = 1e-200
-    // made every weight infinite and the map all UNSEEN or NaN.
-    if (det.sigma < kMinSigma || det.sigma > kMaxSigma)
-      in.fail("header key 'SIGMA' = " + format_double(det.sigma) + " (expected " +
-              format_double(kMinSigma) + " to " + format_double(kMaxSigma) +
-              " so that the noise weight 1/SIGMA^2 stays finite)");
-  }
-  det.fknee = finite_key("FKNEE", det.fknee);
-  if (det.fknee < 0)
-    in.fail("header key 'FKNEE' = " + format_double(det.fknee) + " (expected >= 0 Hz)");
-  det.alpha = finite_key("ALPHA", det.alpha);
-  det.polang = finite_key("POLANG", det.polang);
-  // 2 (PSI + POLANG) must stay a meaningful angle: POLANG = 1e308 overflowed to a NaN weight.
-  if (std::fabs(det.polang) > kMaxAngle)
-    in.fail("header key 'POLANG' = " + format_double(det.polang) + " (expected an angle in radians, " +
-            "at most " + format_double(kMaxAngle) + " in magnitude)");
-  det.poleff = finite_key("POLEFF", det.poleff);
-  if (det.poleff < 0 || det.poleff > 1)
-    in.fail("header key 'POLEFF' = " + format_double(det.poleff) + " (expected 0 to 1)");
-  if (const auto coordsys = in.string_key("COORDSYS")) {
-    // Single letters as DESIGN.md writes them; healpy-style words are accepted too.
-    const std::string c = upper(*coordsys);
-    if (c == "G" || c == "GALACTIC")
-      det.coordsys = "G";
-    else if (c == "E" || c == "ECLIPTIC")
-      det.coordsys = "E";
-    else if (c == "C" || c == "CELESTIAL" || c == "EQUATORIAL" || c == "Q")
-      det.coordsys = "C";
-    else if (!c.empty())
-      in.fail("header key 'COORDSYS' = '" + *coordsys + "' (expected G, E or C)");
-  }
   return det;
 }
 

@@ -8,12 +8,14 @@ namespace tod2map::io::detail {
 
 // Each format's single instance, defined in its own file.
 const TimelineFormat& fits_timeline_format();  // timeline_fits_format.cpp
+const TimelineFormat& hdf5_timeline_format();  // timeline_hdf5_format.cpp
 
 const std::vector<const TimelineFormat*>& timeline_formats() {
   // An explicit list rather than self-registering statics: the linker drops unreferenced
   // objects of a static library, and the order (the default first) must not depend on it.
   static const std::vector<const TimelineFormat*> formats = {
       &fits_timeline_format(),
+      &hdf5_timeline_format(),
   };
   return formats;
 }

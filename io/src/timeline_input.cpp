@@ -220,8 +220,9 @@ TimelineReadSummary read_each_timeline(const std::vector<TimelineRef>& mine,
   collective(comm, [&] {
     // Read-ahead: timeline k+1 is read and decoded on a second thread while consume() works on
     // timeline k, so the file system and the decoding overlap the consumer (the pointing
-    // expansion of a run). Only the reader thread calls the format's file library (CFITSIO), one
-    // read at a time; MPI and the consumer stay on this thread.
+    // expansion of a run). Only the reader thread calls the format's file library (CFITSIO,
+    // HDF5), one read at a time; MPI and the consumer stay on this thread. The HDF5 library is
+    // built without thread safety, so a consumer must not call HDF5 while a read is under way.
     std::future<ReadAhead> next;
     if (count > 0) {
       Timeline first;

@@ -16,6 +16,7 @@
 #include "tod2map/core/resources.hpp"
 #include "tod2map/io/healpix_map_fits.hpp"
 #include "tod2map/io/timeline_fits.hpp"
+#include "tod2map/io/timeline_hdf5.hpp"
 #include "tod2map/pixelization/healpix.hpp"
 #include "tod2map/sim/noise.hpp"
 #include "tod2map/sim/random.hpp"
@@ -54,7 +55,8 @@ std::int64_t samples_per_observation(const io::SimulationConfig& sim) {
 
 std::string observation_path(const io::Config& config, int observation) {
   char name[32];
-  std::snprintf(name, sizeof(name), "_%04d.fits", observation);
+  std::snprintf(name, sizeof(name), "_%04d%s", observation,
+                config.simulation.format == "hdf5" ? ".h5" : ".fits");
   return (output_folder(config) / (config.simulation.file_prefix + name)).string();
 }
 
@@ -75,6 +77,8 @@ void validate_simulation_config(const io::Config& config) {
                 " samples per observation (observation_length * sample_rate) "
                 "(expected 2 .. 2^30)");
   }
+  if (s.format != "fits" && s.format != "hdf5")
+    bad_key(config, "simulation.format", "'" + s.format + "' (expected fits or hdf5)");
   if (s.precision != "float32" && s.precision != "float64")
     bad_key(config, "simulation.precision", "'" + s.precision + "' (expected float32 or float64)");
   if (!(s.flag_fraction >= 0.0 && s.flag_fraction < 1.0))
@@ -284,7 +288,10 @@ void simulate(const io::Config& config, MPI_Comm comm) {
       poll_interrupt();  // Ctrl-C in Python (core/interrupt.hpp), agreed by collective()
       const std::vector<io::Timeline> timelines = simulate_observation(config, sky, k);
       const std::string path = observation_path(config, k);
-      io::write_timeline_file(path, timelines.front().obs, timelines, options);
+      if (s.format == "hdf5")
+        io::write_timeline_hdf5_file(path, timelines.front().obs, timelines, options);
+      else
+        io::write_timeline_file(path, timelines.front().obs, timelines, options);
       ++my_files;
       log::info("sim: wrote %s (%lld detectors x %lld samples)", path.c_str(),
                 static_cast<long long>(ndet), static_cast<long long>(n));

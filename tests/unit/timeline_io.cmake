@@ -1,7 +1,7 @@
-# Timeline FITS files: reading, writing, indexing, assignment to ranks, `info` (single rank).
+# Timeline FITS (and HDF5) files: reading, writing, indexing, assignment to ranks, `info` (single rank).
 tod2map_add_test(test_timeline_io
                  SOURCES test_timeline_reading.cpp test_timeline_roundtrip.cpp
-                         test_timeline_errors.cpp
+                         test_timeline_errors.cpp test_timeline_hdf5.cpp
                  LIBRARIES tod2map::io PkgConfig::CFITSIO
                  LABELS unit io)
 # Scratch files go under the build folder, never the source tree.

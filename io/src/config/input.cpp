@@ -11,7 +11,8 @@ void read_files(const Section& s, Config& c) {
   // The files `tod2map sim` writes, when the config has a simulation section: with the plain
   // data/*.fits, its sky.fits (written beside the timelines) would be read as a timeline.
   const SimulationConfig& sim = c.simulation;
-  c.input.files = {sim.present ? sim.output_dir + "/" + sim.file_prefix + "_*.fits"
+  const std::string extension = sim.format == "hdf5" ? ".h5" : ".fits";
+  c.input.files = {sim.present ? sim.output_dir + "/" + sim.file_prefix + "_*" + extension
                                : std::string("data/*.fits")};
   s.get_list("files", c.input.files, true);
 }
@@ -49,7 +50,8 @@ void declare_input(Table& t) {
   Key& files = t.custom("input.files", Kind::leaf, "string or list of strings",
                         "`[\"data/*.fits\"]`, or the files the `simulation` section writes (see "
                         "below)",
-                        "Timeline FITS files ([formats.md](formats.md)). Each entry is a "
+                        "Timeline files, FITS or HDF5, told apart by content so both may be "
+                        "mixed ([formats.md](formats.md)). Each entry is a "
                         "path or a glob (`*`, `?`, `[...]`), relative to the folder of "
                         "the config file unless absolute. The expanded list is sorted and"
                         " de-duplicated; only regular files are kept. An entry that "
@@ -61,9 +63,9 @@ void declare_input(Table& t) {
   files.set_example = [](Config& c) { c.input.files = {"obs_a.fits", "more/*.fits"}; };
 
   Key& detectors = t.custom("input.detectors", Kind::leaf, "`all` or list of strings", "`all`",
-                            "Detectors (BINTABLE `EXTNAME`s) to use; `all` uses every "
-                            "extension of every file. Names must be unique; an empty list"
-                            " is refused.");
+                            "Detectors (FITS BINTABLE `EXTNAME`s, HDF5 group names) to "
+                            "use; `all` uses every detector of every file. Names must be "
+                            "unique; an empty list is refused.");
   detectors.read = read_detectors;
   detectors.write = [](Writer& w, const Config& c) {
     if (c.input.detectors.empty())

@@ -177,7 +177,8 @@ void declare_simulation(Table& t) {
       .example("sims");
   t.leaf("simulation.file_prefix", at(&Sim::file_prefix),
          "Files are named "
-         "`<file_prefix>_<NNNN>.fits`. "
+         "`<file_prefix>_<NNNN>.fits` "
+         "(`.h5` with `format: hdf5`). "
          "Non-empty, no `/`.")
       .check(check_file_prefix)
       .example("run");
@@ -194,6 +195,10 @@ void declare_simulation(Table& t) {
   t.leaf("simulation.sample_rate", at(&Sim::sample_rate), "Samples per second (Hz).")
       .positive(" (Hz)")
       .example(19.1);
+  t.leaf("simulation.format", at(&Sim::format),
+         "Timeline file format written: `fits` or `hdf5` (docs/formats.md). The default "
+         "`input.files` follows the file extension.")
+      .choices({"fits", "hdf5"}, "timeline format");
   t.leaf("simulation.precision", at(&Sim::precision),
          "Column type of the pointing and "
          "signal columns.")

@@ -22,7 +22,8 @@ struct ColumnNames {
 
 struct InputConfig {
   /// Paths or globs, relative to Config::base_dir. The parser's default is data/*.fits, or, when
-  /// the config has a simulation section, the files it writes (<output_dir>/<file_prefix>_*.fits).
+  /// the config has a simulation section, the files it writes (<output_dir>/<file_prefix>_*.fits,
+  /// or *.h5 with simulation.format: hdf5).
   std::vector<std::string> files;
   std::vector<std::string> detectors;    ///< empty = all
   ColumnNames columns;
@@ -98,7 +99,8 @@ struct SimulationConfig {
   bool present = false;                  ///< the config has a simulation section
   std::uint64_t seed = 1;
   std::string output_dir = "data";       ///< relative to Config::base_dir
-  std::string file_prefix = "obs";       ///< files <prefix>_<NNNN>.fits
+  std::string file_prefix = "obs";       ///< files <prefix>_<NNNN>.fits (.h5 for hdf5)
+  std::string format = "fits";           ///< fits | hdf5: the timeline file format written
   int n_observations = 4;
   double observation_length = 600.0;     ///< seconds
   double sample_rate = 50.0;             ///< Hz

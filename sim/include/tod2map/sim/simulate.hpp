@@ -12,10 +12,10 @@
 
 namespace tod2map::sim {
 
-/// Writes <base_dir>/<output_dir>/<file_prefix>_<NNNN>.fits for every observation (and
-/// sky.fits when write_sky is set). Observation k goes to rank k % nranks; the files do not
-/// depend on the number of ranks. Collective over comm: an error on any rank (bad config,
-/// unreadable sky, failed write) makes every rank throw the same exception.
+/// Writes <base_dir>/<output_dir>/<file_prefix>_<NNNN>.fits (.h5 with simulation.format: hdf5)
+/// for every observation (and sky.fits when write_sky is set). Observation k goes to rank k %
+/// nranks; the files do not depend on the number of ranks. Collective over comm: an error on any
+/// rank (bad config, unreadable sky, failed write) makes every rank throw the same exception.
 void simulate(const io::Config& config, MPI_Comm comm);
 
 /// Path of observation k's file.

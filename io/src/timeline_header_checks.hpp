@@ -1,0 +1,33 @@
+#pragma once
+// The header-value checks every timeline format applies (docs/formats.md): FITS reads the values
+// from header keys, HDF5 from attributes, and both must accept and refuse the same values with
+// the same words. Not installed.
+#include <optional>
+#include <string>
+
+#include "tod2map/io/timeline.hpp"
+
+namespace tod2map::io::detail {
+
+/// Where a format finds one header's values (a FITS HDU, an HDF5 group's attributes).
+class HeaderKeys {
+ public:
+  virtual ~HeaderKeys() = default;
+  /// A key as a number; nullopt when absent; fails (naming the key) when it is not a number.
+  virtual std::optional<double> number(const std::string& key) const = 0;
+  /// A string key; nullopt when absent; fails (naming the key) when it is not a string.
+  virtual std::optional<std::string> text(const std::string& key) const = 0;
+  /// What messages call a key: "header key" (FITS), "attribute" (HDF5).
+  virtual const char* noun() const = 0;
+  /// Throws IoError naming the file and place, then `what`.
+  [[noreturn]] virtual void fail(const std::string& what) const = 0;
+};
+
+/// SAMPRATE: present, finite and positive.
+double checked_samprate(const HeaderKeys& keys);
+
+/// SIGMA, FKNEE, ALPHA, POLANG, POLEFF, COORDSYS with their defaults and ranges; the name is
+/// left empty for the caller. need_sigma: SIGMA must be present, finite and in range.
+DetectorInfo checked_detector_header(const HeaderKeys& keys, bool need_sigma);
+
+}  // namespace tod2map::io::detail
