@@ -57,6 +57,12 @@ Plan make_plan(const Config& config, MPI_Comm comm) {
 
 }  // namespace
 
+std::string timeline_label(const TimelineRef& ref) {
+  for (const detail::TimelineFormat* format : detail::timeline_formats())
+    if (ref.format == format->name()) return format->label(ref);
+  return ref.file + "[detector '" + ref.detector + "']";
+}
+
 Timeline read_timeline(const TimelineRef& ref, const InputConfig& input, bool need_sigma) {
   TimelineReadOptions options;
   options.need_sigma = need_sigma;

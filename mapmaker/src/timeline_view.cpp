@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "tod2map/core/error.hpp"
+#include "tod2map/io/timeline_input.hpp"
 #include "tod2map/mapmaker/local_data_builder.hpp"
 
 namespace tod2map::mapmaker {
@@ -29,7 +30,7 @@ void TimelineView::check_arrays(bool need_good) const {
 }
 
 std::string TimelineView::where() const {
-  if (!file.empty() && hdu > 0) return file + "[HDU " + std::to_string(hdu) + " '" + det.name + "']";
+  if (!label.empty()) return label;
   if (!file.empty()) return file + "[detector '" + det.name + "']";
   return "timeline of detector '" + det.name + "' (obsid '" + obsid + "')";
 }
@@ -37,7 +38,7 @@ std::string TimelineView::where() const {
 TimelineView view_of(const io::Timeline& t) {
   TimelineView v;
   v.file = t.ref.file;
-  v.hdu = t.ref.hdu;
+  v.label = io::timeline_label(t.ref);
   v.obsid = t.obs.obsid;
   v.samprate = t.obs.samprate;
   v.det = t.det;

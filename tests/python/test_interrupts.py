@@ -25,8 +25,10 @@ from conftest import EXE, MPIEXEC, rank_pid, run_tod2map, write_config
 
 BUILD = os.environ.get("TOD2MAP_BUILD_DIR", "")
 
-# 16 files of 4 detectors x 15000 samples: reading takes a fraction of a second after the
-# "input:" line, and a destriping solve to tol 1e-15 (maxiter 100000) goes on for many seconds.
+# 16 files of 4 detectors x 120000 samples: reading takes a while after the "input:" line, and
+# a destriping solve to tol 1e-15 runs about 150 iterations (several seconds, even on a fast
+# machine) before round-off makes it stop with an error; the signal must come first. With
+# 15000 samples per detector that took 1.2 s, and mpirun's 1 s delay lost the race under load.
 CONFIG = """
 input:
   files: ["data/obs_*.fits"]
@@ -38,7 +40,7 @@ simulation:
   seed: 5
   output_dir: data
   n_observations: 16
-  observation_length: 300.0
+  observation_length: 2400.0
   sample_rate: 50.0
   scan: {type: satellite, spin_period: 6.0, spin_angle_deg: 85.0,
          precession_period: 1900.0, precession_angle_deg: 65.0}

@@ -259,6 +259,9 @@ io::Timeline make_timeline(int n, unsigned seed, double sigma) {
   io::Timeline tl;
   tl.ref.file = "mem.fits";
   tl.ref.hdu = 2;
+  tl.ref.format = "fits";
+  tl.ref.location = "2";
+  tl.ref.detector = "d";
   tl.det.name = "d";
   tl.det.sigma = sigma;
   tl.det.polang = 0.3;

@@ -39,6 +39,10 @@ struct TimelineReadOptions {
 /// TIME column, time[i] = i / SAMPRATE; without a FLAG column, flag is all 0.
 Timeline read_timeline(const TimelineRef& ref, const InputConfig& input, bool need_sigma);
 
+/// How messages name the timeline `ref`, in its format's words ("path[HDU 2 'det1A']",
+/// "path[group 'det1A']"); "path[detector 'x']" for an unknown format.
+std::string timeline_label(const TimelineRef& ref);
+
 /// Reads one timeline with options (the overload above: default options with need_sigma).
 Timeline read_timeline(const TimelineRef& ref, const InputConfig& input,
                        const TimelineReadOptions& options);

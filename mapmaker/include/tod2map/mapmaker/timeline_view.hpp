@@ -25,7 +25,7 @@ namespace tod2map::mapmaker {
 /// Nothing here owns memory: the arrays must outlive every call that reads the view.
 struct TimelineView {
   std::string file;       ///< source file for messages and baseline names ("" for arrays)
-  int hdu = 0;            ///< HDU of the detector's table in file (0: not from a file)
+  std::string label;      ///< how messages name it (io::timeline_label); "" for arrays
   std::string obsid;      ///< OBSID (names the timeline's baselines)
   double samprate = 0;    ///< Hz; chunks are baseline_length * samprate samples
   io::DetectorInfo det;   ///< name, SIGMA (required), POLANG, POLEFF, COORDSYS, ...
