@@ -13,6 +13,7 @@
 #include "timeline_header_checks.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/io/fits_check.hpp"
+#include "tod2map/pixelization/healpix.hpp"
 
 namespace tod2map::io::detail {
 
@@ -61,9 +62,7 @@ std::string hdu_label(const std::string& path, int hdu, const std::string& extna
   return label + "]";
 }
 
-bool valid_nside(std::int64_t nside) {
-  return nside >= 1 && nside <= (std::int64_t{1} << 29) && (nside & (nside - 1)) == 0;
-}
+bool valid_nside(std::int64_t nside) { return healpix::is_valid_nside(nside); }
 
 std::string normalize_ordering(const std::string& ordering) {
   const std::string o = upper(trim_right(ordering));

@@ -19,7 +19,7 @@ namespace tod2map::io::detail {
 /// "path[HDU n 'EXTNAME']", or "path[HDU n]" when the HDU has no EXTNAME (the primary).
 std::string hdu_label(const std::string& path, int hdu, const std::string& extname = "");
 
-/// True for the HEALPix resolutions we accept: a power of two in 1..2^29.
+/// True for the HEALPix resolutions we accept: healpix::is_valid_nside, the one rule.
 bool valid_nside(std::int64_t nside);
 
 /// "RING" or "NEST" for the spellings files use (RING, NEST, NESTED; any case), "" otherwise.

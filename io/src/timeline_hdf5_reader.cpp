@@ -78,34 +78,9 @@ void read_hdf5_timeline(const TimelineRef& ref, const InputConfig& input,
 
   // From here on the same steps as the FITS reader, so both fill a Timeline identically.
   const std::int64_t n = layout.nrows;
-  const auto un = static_cast<std::size_t>(n);
   const bool has_time = layout.time.present();
   const bool has_flag = layout.flag.present();
-  t.has_flag_column = has_flag;
-  if (options.read_time)
-    size_array(t.time, un);
-  else
-    t.time.clear();
-  size_array(t.psi, un);
-  size_array(t.signal, un);
-  if (options.keep_flag) {
-    size_array(t.flag, un);
-    if (!has_flag) std::fill(t.flag.begin(), t.flag.end(), 0);  // documented: 0 without FLAG
-  } else {
-    t.flag.clear();
-  }
-  size_array(t.good, un);
-  if (layout.use_pixels) {
-    size_array(t.pixel, un);
-    t.pixel_nside = layout.nside;
-    t.pixel_ordering = layout.ordering;
-    std::vector<double>().swap(t.theta);  // reserve_arrays may have guessed angles
-    std::vector<double>().swap(t.phi);
-  } else {
-    size_array(t.theta, un);
-    size_array(t.phi, un);
-    t.pixel.clear();
-  }
+  size_timeline_arrays(t, n, options, has_flag, layout.use_pixels, layout.nside, layout.ordering);
   if (n == 0) return;
   const std::int64_t npix = 12 * layout.nside * layout.nside;
 

@@ -9,6 +9,7 @@
 
 #include "timeline_fits_detail.hpp"  // valid_nside, normalize_ordering
 #include "timeline_hdf5_detail.hpp"
+#include "timeline_write_common.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/interrupt.hpp"
 #include "tod2map/io/timeline_hdf5.hpp"
@@ -144,18 +145,9 @@ void write_timeline_hdf5_file(const std::string& path, const ObservationInfo& ob
                               const TimelineWriteOptions& options) {
   namespace fs = std::filesystem;
   const std::string where = std::string(kWriteFunc) + ": " + path;
-  if (detectors.empty())
-    throw InvalidArgument(where + ": no detectors (a timeline file holds at least one)");
-  std::error_code ec;
-  const fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty()) {
-    fs::create_directories(parent, ec);
-    if (ec)
-      throw IoError(where + ": cannot create folder '" + parent.string() + "' (" + ec.message() +
-                    ")");
-  }
   // As the FITS writer: written under a temporary name and renamed when complete.
-  const std::string partial = path + ".partial";
+  const std::string partial = detail::prepare_timeline_file(where, path, detectors.size());
+  std::error_code ec;
   const PartialFileScope registered(partial);
   const PhaseScope phase("writing");
   fs::remove(partial, ec);

@@ -117,4 +117,35 @@ void finish_samples(Timeline& t, const FaultTally& faults, const ColumnNames& co
   t.rejection_note = faults.note(columns);
 }
 
+void size_timeline_arrays(Timeline& t, std::int64_t n, const TimelineReadOptions& options,
+                          bool has_flag, bool use_pixels, std::int64_t pixel_nside,
+                          const std::string& pixel_ordering) {
+  const auto un = static_cast<std::size_t>(n);
+  t.has_flag_column = has_flag;
+  if (options.read_time)
+    size_array(t.time, un);
+  else
+    t.time.clear();
+  size_array(t.psi, un);
+  size_array(t.signal, un);
+  if (options.keep_flag) {
+    size_array(t.flag, un);
+    if (!has_flag) std::fill(t.flag.begin(), t.flag.end(), 0);  // documented: 0 without FLAG
+  } else {
+    t.flag.clear();
+  }
+  size_array(t.good, un);
+  if (use_pixels) {
+    size_array(t.pixel, un);
+    t.pixel_nside = pixel_nside;
+    t.pixel_ordering = pixel_ordering;
+    std::vector<double>().swap(t.theta);  // reserve_arrays may have guessed angles
+    std::vector<double>().swap(t.phi);
+  } else {
+    size_array(t.theta, un);
+    size_array(t.phi, un);
+    t.pixel.clear();
+  }
+}
+
 }  // namespace tod2map::io::detail

@@ -12,6 +12,7 @@
 
 #include "tod2map/io/config.hpp"
 #include "tod2map/io/timeline.hpp"
+#include "tod2map/io/timeline_input.hpp"
 
 namespace tod2map::io::detail {
 
@@ -45,6 +46,14 @@ void size_array(std::vector<T>& v, std::size_t n) {
   reserve_array(v, n);
   v.resize(n);
 }
+
+/// Sizes (or empties) every array of `t` for n samples as `options` asks, the same way for
+/// every format: each sized array is then overwritten in full by the reader, except FLAG, set
+/// to 0 here when the file has none (documented). use_pixels: pointing is a PIXEL column at
+/// pixel_nside/pixel_ordering (the angle arrays are freed), else THETA/PHI.
+void size_timeline_arrays(Timeline& t, std::int64_t n, const TimelineReadOptions& options,
+                          bool has_flag, bool use_pixels, std::int64_t pixel_nside,
+                          const std::string& pixel_ordering);
 
 /// The unflagged samples one timeline loses, by fault, with the extreme values that caused
 /// them: enough to say which column is wrong and guess why ("THETA values up to 179.9:

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "timeline_fits_detail.hpp"
+#include "timeline_write_common.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/interrupt.hpp"
 #include "tod2map/io/fits_check.hpp"
@@ -216,19 +217,10 @@ void write_timeline_file(const std::string& path, const ObservationInfo& obs,
                          const TimelineWriteOptions& options) {
   namespace fs = std::filesystem;
   const std::string where = std::string(kWriteFunc) + ": " + path;
-  if (detectors.empty())
-    throw InvalidArgument(where + ": no detectors (a timeline file holds at least one)");
-  std::error_code ec;
-  const fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty()) {
-    fs::create_directories(parent, ec);
-    if (ec)
-      throw IoError(where + ": cannot create folder '" + parent.string() + "' (" + ec.message() +
-                    ")");
-  }
   // Written under a temporary name and renamed when complete, so a failed or interrupted write
   // never leaves a file that looks finished and never clobbers an earlier good one.
-  const std::string partial = path + ".partial";
+  const std::string partial = detail::prepare_timeline_file(where, path, detectors.size());
+  std::error_code ec;
   // A signal that ends the command-line tool removes it (core/interrupt.hpp).
   const PartialFileScope registered(partial);
   const PhaseScope phase("writing");
