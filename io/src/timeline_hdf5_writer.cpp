@@ -60,26 +60,7 @@ class Writer {
       bad("detector name must be non-empty, not '.', without '/'");
     if (!names_.insert(det.name).second) bad("detector name given twice");
     const std::size_t n = t.signal.size();
-    auto check_size = [&](const char* what, std::size_t size, bool may_be_empty) {
-      if (size != n && !(may_be_empty && size == 0))
-        bad(std::string(what) + " has " + std::to_string(size) + " samples, signal has " +
-            std::to_string(n));
-    };
-    check_size("time", t.time.size(), true);
-    check_size("psi", t.psi.size(), false);
-    check_size("flag", t.flag.size(), true);
-    std::string ordering;
-    if (t.has_pixels()) {
-      check_size("pixel", t.pixel.size(), false);
-      if (!detail::valid_nside(t.pixel_nside))
-        bad("pixel_nside = " + std::to_string(t.pixel_nside) + " (expected a power of 2)");
-      ordering = detail::normalize_ordering(t.pixel_ordering);
-      if (ordering.empty())
-        bad("pixel_ordering = '" + t.pixel_ordering + "' (expected RING or NEST)");
-    } else {
-      check_size("theta", t.theta.size(), false);
-      check_size("phi", t.phi.size(), false);
-    }
+    const std::string ordering = detail::check_timeline_to_write(t, bad);
 
     Handle gcpl = checked(H5Pcreate(H5P_GROUP_CREATE), H5Pclose, w, "cannot create the group");
     check(H5Pset_obj_track_times(gcpl, false), w, "cannot create the group");

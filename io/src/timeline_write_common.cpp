@@ -1,8 +1,11 @@
 #include "timeline_write_common.hpp"
 
+#include <cmath>
 #include <filesystem>
 #include <system_error>
+#include <utility>
 
+#include "timeline_fits_detail.hpp"  // valid_nside, normalize_ordering
 #include "tod2map/core/error.hpp"
 
 namespace tod2map::io::detail {
@@ -21,6 +24,44 @@ std::string prepare_timeline_file(const std::string& where, const std::string& p
                     ")");
   }
   return path + ".partial";
+}
+
+std::string check_timeline_to_write(const Timeline& t,
+                                    const std::function<void(const std::string&)>& bad) {
+  const DetectorInfo& det = t.det;
+  const std::size_t n = t.signal.size();
+  auto check_size = [&](const char* what, std::size_t size, bool may_be_empty) {
+    if (size != n && !(may_be_empty && size == 0))
+      bad(std::string(what) + " has " + std::to_string(size) + " samples, signal has " +
+          std::to_string(n));
+  };
+  check_size("time", t.time.size(), true);
+  check_size("psi", t.psi.size(), false);
+  check_size("flag", t.flag.size(), true);
+  std::string ordering;
+  if (t.has_pixels()) {
+    check_size("pixel", t.pixel.size(), false);
+    if (!detail::valid_nside(t.pixel_nside))
+      bad("pixel_nside = " + std::to_string(t.pixel_nside) + " (expected a power of 2)");
+    ordering = detail::normalize_ordering(t.pixel_ordering);
+    if (ordering.empty())
+      bad("pixel_ordering = '" + t.pixel_ordering + "' (expected RING or NEST)");
+    const std::int64_t npix = 12 * t.pixel_nside * t.pixel_nside;
+    for (std::size_t i = 0; i < n; ++i)
+      if (t.pixel[i] < 0 || t.pixel[i] >= npix)
+        bad("pixel[" + std::to_string(i) + "] = " + std::to_string(t.pixel[i]) + " outside 0.." +
+            std::to_string(npix - 1));
+  } else {
+    check_size("theta", t.theta.size(), false);
+    check_size("phi", t.phi.size(), false);
+  }
+  for (auto [key, value] : {std::pair{"FKNEE", det.fknee}, std::pair{"ALPHA", det.alpha},
+                            std::pair{"POLANG", det.polang}, std::pair{"POLEFF", det.poleff}})
+    if (!std::isfinite(value)) bad(std::string(key) + " is not finite");
+  if (det.has_sigma() && !std::isfinite(det.sigma)) bad("SIGMA is not finite");
+  if (!det.coordsys.empty() && det.coordsys != "G" && det.coordsys != "E" && det.coordsys != "C")
+    bad("COORDSYS = '" + det.coordsys + "' (expected G, E or C)");
+  return ordering;
 }
 
 }  // namespace tod2map::io::detail

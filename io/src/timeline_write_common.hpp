@@ -2,7 +2,10 @@
 // What every timeline file writer (FITS, HDF5) does before it writes: refuse an observation
 // without detectors and create the missing folders of the path. Not installed.
 #include <cstddef>
+#include <functional>
 #include <string>
+
+#include "tod2map/io/timeline.hpp"
 
 namespace tod2map::io::detail {
 
@@ -11,5 +14,12 @@ namespace tod2map::io::detail {
 /// writer renames to path when the file is complete.
 std::string prepare_timeline_file(const std::string& where, const std::string& path,
                                   std::size_t n_detectors);
+
+/// Checks one detector before a writer writes it: every array as long as SIGNAL (TIME and FLAG
+/// may be empty), PIXEL with a valid nside, ordering and range, or THETA and PHI, finite header
+/// values and COORDSYS G, E or C, so that what is written reads back. bad(what) throws, naming
+/// the place. Returns PIXEL's ordering as RING or NEST ("" without PIXEL).
+std::string check_timeline_to_write(const Timeline& t,
+                                    const std::function<void(const std::string&)>& bad);
 
 }  // namespace tod2map::io::detail
