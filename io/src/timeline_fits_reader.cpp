@@ -259,18 +259,11 @@ void read_fits_timeline(const TimelineRef& ref, int hdu, const InputConfig& inpu
 
     if (has_flag) {
       read_integers(in, flag, b, rowlen, first, m, flags.data());
-      for (std::int64_t k = 0; k < m; ++k) {
-        const std::int64_t v = flags[static_cast<std::size_t>(k)];
-        // Timeline::flag is 32 bits: keep the bit pattern of signed or unsigned 32-bit flags.
-        if (v < std::numeric_limits<std::int32_t>::min() ||
-            v > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max()))
-          in.fail("column '" + layout.flag.name + "' row " + std::to_string(first + k + 1) +
-                  ": flag " + std::to_string(v) + " does not fit in 32 bits");
-      }
-      if (options.keep_flag)
-        for (std::int64_t k = 0; k < m; ++k)
-          t.flag[f + static_cast<std::size_t>(k)] = static_cast<std::int32_t>(
-              static_cast<std::uint32_t>(flags[static_cast<std::size_t>(k)]));
+      if (const std::int64_t k = first_wide_flag(flags.data(), m); k >= 0)
+        in.fail("column '" + layout.flag.name + "' row " + std::to_string(first + k + 1) +
+                ": flag " + std::to_string(flags[static_cast<std::size_t>(k)]) +
+                " does not fit in 32 bits");
+      if (options.keep_flag) store_flags(t, f, flags.data(), m);
     }
     classify_samples(t, f, m, has_flag ? flags.data() : nullptr, input.flag_mask,
                      !layout.use_pixels, faults);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 
 namespace tod2map::io::detail {
 
@@ -146,6 +147,20 @@ void size_timeline_arrays(Timeline& t, std::int64_t n, const TimelineReadOptions
     size_array(t.phi, un);
     t.pixel.clear();
   }
+}
+
+std::int64_t first_wide_flag(const std::int64_t* flags, std::int64_t m) {
+  for (std::int64_t k = 0; k < m; ++k)
+    if (flags[k] < std::numeric_limits<std::int32_t>::min() ||
+        flags[k] > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max()))
+      return k;
+  return -1;
+}
+
+void store_flags(Timeline& t, std::size_t f, const std::int64_t* flags, std::int64_t m) {
+  for (std::int64_t k = 0; k < m; ++k)
+    t.flag[f + static_cast<std::size_t>(k)] =
+        static_cast<std::int32_t>(static_cast<std::uint32_t>(flags[k]));
 }
 
 }  // namespace tod2map::io::detail

@@ -55,6 +55,14 @@ void size_timeline_arrays(Timeline& t, std::int64_t n, const TimelineReadOptions
                           bool has_flag, bool use_pixels, std::int64_t pixel_nside,
                           const std::string& pixel_ordering);
 
+/// Index of the first of flags[0..m) that does not fit Timeline::flag's 32 bits (neither a
+/// signed nor an unsigned 32-bit value), or -1.
+std::int64_t first_wide_flag(const std::int64_t* flags, std::int64_t m);
+
+/// t.flag[f + k] = flags[k] for k < m, keeping the bit pattern of signed or unsigned 32-bit
+/// flags (checked with first_wide_flag).
+void store_flags(Timeline& t, std::size_t f, const std::int64_t* flags, std::int64_t m);
+
 /// The unflagged samples one timeline loses, by fault, with the extreme values that caused
 /// them: enough to say which column is wrong and guess why ("THETA values up to 179.9:
 /// degrees?").
