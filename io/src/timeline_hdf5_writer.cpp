@@ -1,7 +1,6 @@
 // Writing HDF5 timeline files (docs/formats.md): what `tod2map sim` produces with
 // simulation.format: hdf5, and what the HDF5 timeline format reads back bit for bit.
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -39,12 +38,8 @@ class Writer {
       throw InvalidArgument(w + ": SAMPRATE = " + detail::format_double(obs.samprate) +
                             " (expected a positive rate in Hz)");
     Handle root = checked(H5Gopen2(file_, "/", H5P_DEFAULT), H5Gclose, w, "cannot open '/'");
-    // As in FITS: an id that reads back as the same text is an integer ("0003" stays a string).
-    long long id = 0;
-    const char* end = obs.obsid.data() + obs.obsid.size();
-    const auto parsed = std::from_chars(obs.obsid.data(), end, id);
-    if (parsed.ec == std::errc() && parsed.ptr == end && std::to_string(id) == obs.obsid)
-      hdf5::write_int64_attribute(root, "OBSID", id, w);
+    if (const auto id = detail::obsid_as_integer(obs.obsid))
+      hdf5::write_int64_attribute(root, "OBSID", *id, w);
     else
       hdf5::write_string_attribute(root, "OBSID", obs.obsid, w);
     hdf5::write_double_attribute(root, "SAMPRATE", obs.samprate, w);
@@ -131,7 +126,6 @@ void write_timeline_hdf5_file(const std::string& path, const ObservationInfo& ob
   std::error_code ec;
   const PartialFileScope registered(partial);
   const PhaseScope phase("writing");
-  fs::remove(partial, ec);
   const hdf5::QuietErrors quiet;
   try {
     {

@@ -1,5 +1,6 @@
 #include "timeline_write_common.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <system_error>
@@ -23,7 +24,17 @@ std::string prepare_timeline_file(const std::string& where, const std::string& p
       throw IoError(where + ": cannot create folder '" + parent.string() + "' (" + ec.message() +
                     ")");
   }
-  return path + ".partial";
+  const std::string partial = path + ".partial";
+  fs::remove(partial, ec);
+  return partial;
+}
+
+std::optional<long long> obsid_as_integer(const std::string& obsid) {
+  long long id = 0;
+  const char* end = obsid.data() + obsid.size();
+  const auto parsed = std::from_chars(obsid.data(), end, id);
+  if (parsed.ec == std::errc() && parsed.ptr == end && std::to_string(id) == obsid) return id;
+  return std::nullopt;
 }
 
 std::string check_timeline_to_write(const Timeline& t,

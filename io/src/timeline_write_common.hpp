@@ -3,6 +3,7 @@
 // without detectors and create the missing folders of the path. Not installed.
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "tod2map/io/timeline.hpp"
@@ -10,10 +11,14 @@
 namespace tod2map::io::detail {
 
 /// Throws InvalidArgument (no detectors) or IoError (a folder that cannot be created), both
-/// starting with `where`. Returns the temporary name to write, `<path>.partial`, which the
-/// writer renames to path when the file is complete.
+/// starting with `where`. Returns the temporary name to write, `<path>.partial` (a stale one
+/// from a killed run removed), which the writer renames to path when the file is complete.
 std::string prepare_timeline_file(const std::string& where, const std::string& path,
                                   std::size_t n_detectors);
+
+/// OBSID as every format stores it: an integer when it reads back as the same text ("0003"
+/// stays a string), else nullopt.
+std::optional<long long> obsid_as_integer(const std::string& obsid);
 
 /// Checks one detector before a writer writes it: every array as long as SIGNAL (TIME and FLAG
 /// may be empty), PIXEL with a valid nside, ordering and range, or THETA and PHI, finite header

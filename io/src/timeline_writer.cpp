@@ -1,6 +1,5 @@
 // Writing timeline FITS files (DESIGN.md section 3): what `tod2map sim` produces and what the
 // reader reads back bit for bit.
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -49,12 +48,8 @@ class Writer {
     int status = 0;
     fits_create_img(f_, BYTE_IMG, 0, nullptr, &status);
     check_fits(status, w, "cannot write the primary HDU");
-    // An id that reads back as the same text is stored as an integer ("0003" stays a string).
-    long long id = 0;
-    const char* end = obs.obsid.data() + obs.obsid.size();
-    const auto parsed = std::from_chars(obs.obsid.data(), end, id);
-    if (parsed.ec == std::errc() && parsed.ptr == end && std::to_string(id) == obs.obsid) {
-      fits_write_key(f_, TLONGLONG, "OBSID", &id, "observation id", &status);
+    if (auto id = detail::obsid_as_integer(obs.obsid)) {
+      fits_write_key(f_, TLONGLONG, "OBSID", &*id, "observation id", &status);
     } else {
       std::string text = obs.obsid;
       fits_write_key(f_, TSTRING, "OBSID", text.data(), "observation id", &status);
@@ -194,7 +189,6 @@ void write_timeline_file(const std::string& path, const ObservationInfo& obs,
   // A signal that ends the command-line tool removes it (core/interrupt.hpp).
   const PartialFileScope registered(partial);
   const PhaseScope phase("writing");
-  fs::remove(partial, ec);
   fitsfile* f = nullptr;
   int status = 0;
   fits_create_diskfile(&f, partial.c_str(), &status);
