@@ -18,7 +18,8 @@ int command_sim(int argc, char** argv) {
   const io::Config config =
       collective(comm, [&] { return io::load_config(args.config_path, args.overrides); });
   if (!config.simulation.present)
-    throw ConfigError(args.config_path + ": key simulation: missing (tod2map sim needs a "
+    throw ConfigError(args.config_path +
+                      ": key simulation: missing (tod2map sim needs a "
                       "simulation section; see docs/config.md)");
   Stopwatch clock;
   sim::simulate(config, comm);

@@ -1,18 +1,18 @@
 // tod2map: the command-line entry point (run, sim, info).
+#include <mpi.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
 
-#include <mpi.h>
-
+#include "commands.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/failure.hpp"
 #include "tod2map/core/interrupt.hpp"
 #include "tod2map/core/runtime.hpp"
 #include "tod2map/core/version.hpp"
-#include "commands.hpp"
 
 namespace {
 void usage(std::FILE* out) {
@@ -57,9 +57,12 @@ int main(int argc, char** argv) {
   failure.command = command.c_str();
   int status = 1;
   try {
-    if (command == "run") status = tod2map::apps::command_run(argc - 2, argv + 2);
-    else if (command == "sim") status = tod2map::apps::command_sim(argc - 2, argv + 2);
-    else if (command == "info") status = tod2map::apps::command_info(argc - 2, argv + 2);
+    if (command == "run")
+      status = tod2map::apps::command_run(argc - 2, argv + 2);
+    else if (command == "sim")
+      status = tod2map::apps::command_sim(argc - 2, argv + 2);
+    else if (command == "info")
+      status = tod2map::apps::command_info(argc - 2, argv + 2);
     else {
       if (rank == 0) {
         std::fprintf(stderr, "tod2map: unknown command '%s'\n", command.c_str());

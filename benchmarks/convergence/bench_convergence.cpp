@@ -50,11 +50,16 @@ Args parse(int argc, char** argv) {
       if (i + 1 >= argc) throw tod2map::InvalidArgument(arg + " needs a value");
       return argv[++i];
     };
-    if (arg == "--reference") a.reference = value();
-    else if (arg == "--every") a.every = std::atoi(value().c_str());
-    else if (arg == "--set") a.overrides.push_back(value());
-    else if (a.config.empty()) a.config = arg;
-    else throw tod2map::InvalidArgument("unexpected argument '" + arg + "'");
+    if (arg == "--reference")
+      a.reference = value();
+    else if (arg == "--every")
+      a.every = std::atoi(value().c_str());
+    else if (arg == "--set")
+      a.overrides.push_back(value());
+    else if (a.config.empty())
+      a.config = arg;
+    else
+      throw tod2map::InvalidArgument("unexpected argument '" + arg + "'");
   }
   if (a.config.empty() || a.reference.empty() || a.every < 1)
     throw tod2map::InvalidArgument(
@@ -77,7 +82,8 @@ int main(int argc, char** argv) {
     const std::int64_t npix = 12 * ref.nside * ref.nside;
     if (ref.nside != config.pixelization.nside || ref.nstokes != config.pixelization.nstokes() ||
         ref.ordering != config.pixelization.ordering)
-      throw tod2map::InvalidArgument(args.reference + ": the reference map is not of this "
+      throw tod2map::InvalidArgument(args.reference +
+                                     ": the reference map is not of this "
                                      "config's pixelization (nside, Stokes, ordering)");
 
     tod2map::mapmaker::DestripeObserver observer;
@@ -85,8 +91,8 @@ int main(int argc, char** argv) {
     observer.call = [&](int k, const tod2map::mapmaker::PixelSystem& system, const Vector& map,
                         double seconds) {
       const int ns = system.nstokes();
-      const auto pixels = Kokkos::create_mirror_view_and_copy(
-          Kokkos::HostSpace(), system.distribution().owned_pixels());
+      const auto pixels = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(),
+                                                              system.distribution().owned_pixels());
       auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), map);
       Vector diff("bench::diff", map.extent(0));
       auto d = Kokkos::create_mirror_view(diff);
@@ -101,9 +107,10 @@ int main(int argc, char** argv) {
       Kokkos::deep_copy(diff, d);
       const auto e = tod2map::mapmaker::noise_normalized_rms(system, diff, true);
       if (rank == 0) {
-        std::printf("{\"iteration\": %d, \"seconds\": %.6g, \"error\": %.6e, \"error_i\": %.6e, "
-                    "\"error_q\": %.6e, \"error_u\": %.6e}\n",
-                    k, seconds, e.all, e.stokes[0], e.stokes[1], e.stokes[2]);
+        std::printf(
+            "{\"iteration\": %d, \"seconds\": %.6g, \"error\": %.6e, \"error_i\": %.6e, "
+            "\"error_q\": %.6e, \"error_u\": %.6e}\n",
+            k, seconds, e.all, e.stokes[0], e.stokes[1], e.stokes[2]);
         std::fflush(stdout);
       }
     };
@@ -123,10 +130,11 @@ int main(int argc, char** argv) {
                       p.seconds);
         phases += v;
       }
-      std::printf("{\"final\": {\"iterations\": %d, \"converged\": %s, \"true_residual\": %.4e, "
-                  "\"cg_seconds\": %.4f, \"phases\": {%s}, \"residuals\": [%s]}}\n",
-                  result.solver.iterations, result.solver.converged ? "true" : "false",
-                  result.solver.true_residual, result.solver.seconds, phases.c_str(), res.c_str());
+      std::printf(
+          "{\"final\": {\"iterations\": %d, \"converged\": %s, \"true_residual\": %.4e, "
+          "\"cg_seconds\": %.4f, \"phases\": {%s}, \"residuals\": [%s]}}\n",
+          result.solver.iterations, result.solver.converged ? "true" : "false",
+          result.solver.true_residual, result.solver.seconds, phases.c_str(), res.c_str());
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tod2map_bench_convergence: %s\n", e.what());

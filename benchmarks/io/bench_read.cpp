@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -109,7 +109,8 @@ int main(int argc, char** argv) {
     std::printf("files %zu, timelines %zu, samples %lld, %.3f GB\n", files.size(), refs.size(),
                 samples, gb);
     for (std::size_t b = 0; b < buffers.size(); ++b)
-      std::printf("raw_%zuKiB  %.4f s  %.2f GB/s\n", (buffers[b].size() - 4096) >> 10, raw[b], gb / raw[b]);
+      std::printf("raw_%zuKiB  %.4f s  %.2f GB/s\n", (buffers[b].size() - 4096) >> 10, raw[b],
+                  gb / raw[b]);
     const double best_raw = *std::min_element(raw.begin(), raw.end());
     std::printf("raw     %.4f s  %.2f GB/s\n", best_raw, gb / best_raw);
     std::printf("reader  %.4f s  %.2f GB/s  %.1f ns/sample\n", reader, gb / reader,

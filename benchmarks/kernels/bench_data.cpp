@@ -21,12 +21,13 @@ std::int64_t env_int(const char* name, std::int64_t fallback) {
 
 BenchData build() {
   constexpr int kDetectors = 4;
-  constexpr double kRate = 50.0;          // Hz
-  constexpr double kChunkSeconds = 1.0;   // destriping baseline
+  constexpr double kRate = 50.0;         // Hz
+  constexpr double kChunkSeconds = 1.0;  // destriping baseline
   constexpr double kPi = 3.14159265358979323846;
   BenchData d;
   d.nside = env_int("TOD2MAP_BENCH_NSIDE", 512);
-  const std::int64_t per_det = std::max<std::int64_t>(env_int("TOD2MAP_BENCH_SAMPLES", 20000000) / kDetectors, 50);
+  const std::int64_t per_det =
+      std::max<std::int64_t>(env_int("TOD2MAP_BENCH_SAMPLES", 20000000) / kDetectors, 50);
   d.n_samples = per_det * kDetectors;
 
   // Boresight of every detector: the simulator's own satellite scan with the parameters of
@@ -57,7 +58,8 @@ BenchData build() {
     return healpix::ring2nest(d.nside, a) < healpix::ring2nest(d.nside, b);
   });
   std::vector<std::int32_t> slot(static_cast<size_t>(healpix::nside2npix(d.nside)), -1);
-  for (size_t k = 0; k < touched.size(); ++k) slot[static_cast<size_t>(touched[k])] = static_cast<std::int32_t>(k);
+  for (size_t k = 0; k < touched.size(); ++k)
+    slot[static_cast<size_t>(touched[k])] = static_cast<std::int32_t>(k);
 
   const std::int64_t chunk = static_cast<std::int64_t>(kChunkSeconds * kRate);
   const std::int64_t chunks_per_det = (per_det + chunk - 1) / chunk;

@@ -26,7 +26,7 @@ struct BenchData {
   DView wq, wu, tod;
   Kokkos::View<std::int64_t*, Mem> chunk_begin;
   DView chunk_weight;
-  DView inverse;                ///< n_pixels * 6 packed inverse blocks (from the real data)
+  DView inverse;  ///< n_pixels * 6 packed inverse blocks (from the real data)
   Kokkos::View<std::uint8_t*, Mem> mask;
   mapmaker::kernels::SampleViews<Mem> views() const;
 };

@@ -1,9 +1,9 @@
 // Kernel benchmarks: each benchmark times a library kernel and, in the same loop on
 // the same arrays, a plain hand-written C++ loop doing the same arithmetic (the practical
 // bandwidth limit of this machine). Reported per benchmark:
-//   samples_per_s, GB_per_s       the library kernel (elements_per_s for vector updates) (streamed bytes, see each benchmark)
-//   loop_GB_per_s                 the hand-written loop
-//   ratio                         loop time / kernel time (1 = as fast as the loop; target 0.7)
+//   samples_per_s, GB_per_s       the library kernel (elements_per_s for vector updates) (streamed
+//   bytes, see each benchmark) loop_GB_per_s                 the hand-written loop ratio loop time
+//   / kernel time (1 = as fast as the loop; target 0.7)
 // Before timing, each benchmark checks that kernel and loop produce the same numbers, so the
 // comparison is of the same work; a mismatch makes the executable exit non-zero.
 #include <benchmark/benchmark.h>
@@ -44,7 +44,8 @@ bool same(const double* a, const double* b, std::int64_t n, const char* what) {
     scale = std::max(scale, std::fabs(b[i]));
   }
   if (diff <= 1e-10 * std::max(scale, 1e-300)) return true;
-  std::fprintf(stderr, "bench_kernels: %s: kernel and hand-written loop differ by %.3e (scale %.3e)\n",
+  std::fprintf(stderr,
+               "bench_kernels: %s: kernel and hand-written loop differ by %.3e (scale %.3e)\n",
                what, diff, scale);
   g_check_failed = true;
   return false;
@@ -125,7 +126,8 @@ void BM_P_gather(benchmark::State& state) {
   std::vector<double> out_loop(static_cast<size_t>(d.n_samples));
   {
     auto h = Kokkos::create_mirror_view(map);
-    for (std::int64_t i = 0; i < d.n_pixels * 3; ++i) h(i) = std::sin(0.001 * static_cast<double>(i));
+    for (std::int64_t i = 0; i < d.n_pixels * 3; ++i)
+      h(i) = std::sin(0.001 * static_cast<double>(i));
     Kokkos::deep_copy(map, h);
   }
   const std::int32_t* pixel = d.pixel.data();
@@ -155,8 +157,14 @@ struct IterationState {
   DView p, q, x, r, z, precond, rhs, map;
   explicit IterationState(const BenchData& d)
       : n(d.n_chunks),
-        p("bench::p", n), q("bench::q", n), x("bench::x", n), r("bench::r", n), z("bench::z", n),
-        precond("bench::precond", n), rhs("bench::rhs", d.n_pixels * 3), map("bench::map", d.n_pixels * 3) {
+        p("bench::p", n),
+        q("bench::q", n),
+        x("bench::x", n),
+        r("bench::r", n),
+        z("bench::z", n),
+        precond("bench::precond", n),
+        rhs("bench::rhs", d.n_pixels * 3),
+        map("bench::map", d.n_pixels * 3) {
     auto hp = Kokkos::create_mirror_view(p);
     auto hr = Kokkos::create_mirror_view(r);
     auto hm = Kokkos::create_mirror_view(precond);
@@ -188,13 +196,15 @@ double iteration_kernels(const BenchData& d, IterationState& it) {
   const auto s = d.views();
   Kokkos::deep_copy(it.rhs, 0.0);
   mk::project_baselines(exec, s, DView::const_type(it.p), it.rhs);
-  mk::apply_inverse_blocks(exec, 3, DView::const_type(d.inverse), d.mask, DView::const_type(it.rhs), it.map, 0.0);
+  mk::apply_inverse_blocks(exec, 3, DView::const_type(d.inverse), d.mask, DView::const_type(it.rhs),
+                           it.map, 0.0);
   mk::baseline_residuals(exec, s, DView::const_type(it.map), DView::const_type(it.p), it.q);
   const double pq = sk::dot(exec, it.p, it.q);
   const double rr = sk::cg_step(exec, kAlpha, it.p, it.q, it.x, it.r);
   const auto z = it.z, r = it.r, m = it.precond;
-  Kokkos::parallel_for("bench::precondition", Kokkos::RangePolicy<Exec>(exec, 0, it.n),
-                       KOKKOS_LAMBDA(std::int64_t i) { z(i) = m(i) * r(i); });
+  Kokkos::parallel_for(
+      "bench::precondition", Kokkos::RangePolicy<Exec>(exec, 0, it.n),
+      KOKKOS_LAMBDA(std::int64_t i) { z(i) = m(i) * r(i); });
   const double rz = sk::dot(exec, it.r, it.z);
   sk::cg_direction(exec, kBeta, it.z, it.p);
   return pq + rr + rz;

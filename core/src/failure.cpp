@@ -33,8 +33,8 @@ void check_file_size_limit(const std::string& where, std::uint64_t bytes) {
   const std::uint64_t limit = file_size_limit();
   if (bytes > limit)
     throw IoError(where + ": file too large: it needs about " + std::to_string(bytes) +
-                  " bytes, more than the file-size limit (ulimit -f) of " +
-                  std::to_string(limit) + " bytes");
+                  " bytes, more than the file-size limit (ulimit -f) of " + std::to_string(limit) +
+                  " bytes");
 }
 
 std::string file_too_large_note(int error) {

@@ -154,8 +154,8 @@ int interrupt_requested() {
 
 void poll_interrupt() {
   if (const int signal = interrupt_requested())
-    throw Interrupted(signal, std::string("interrupted (") + signal_name(signal) + ") during " +
-                                  current_phase());
+    throw Interrupted(
+        signal, std::string("interrupted (") + signal_name(signal) + ") during " + current_phase());
 }
 
 const char* signal_name(int signal) {

@@ -52,12 +52,18 @@ std::pair<int, std::string> describe(const std::exception_ptr& e) {
 [[noreturn]] void rethrow_as(int kind, const std::string& msg) {
   if (kind >= kInterrupted) throw Interrupted(kind - kInterrupted, msg);
   switch (kind) {
-    case kConfig: throw ConfigError(msg);
-    case kInvalid: throw InvalidArgument(msg);
-    case kIo: throw IoError(msg);
-    case kBackend: throw BackendError(msg);
-    case kNotCompiled: throw NotCompiled(msg);
-    default: throw Error(msg);
+    case kConfig:
+      throw ConfigError(msg);
+    case kInvalid:
+      throw InvalidArgument(msg);
+    case kIo:
+      throw IoError(msg);
+    case kBackend:
+      throw BackendError(msg);
+    case kNotCompiled:
+      throw NotCompiled(msg);
+    default:
+      throw Error(msg);
   }
 }
 }  // namespace

@@ -128,7 +128,7 @@ MapFile read_map_hdf5(const std::string& path) {
     m.residuals = read_dataset<double>(file, name, H5T_NATIVE_DOUBLE, dims, where);
   }
 
-  const std::set<std::string> standard{"map",    "hits",   "rcond", "invcov", "solver/residuals",
+  const std::set<std::string> standard{"map",   "hits", "rcond", "invcov", "solver/residuals",
                                        "config"};
   for (const auto& name : hdf5::list_datasets(file, where)) {
     if (standard.count(name)) continue;

@@ -235,7 +235,7 @@ void write_map_hdf5(const MapLayout& layout, const MapOutput& local, const Hdf5O
     for (std::size_t k = 0; k < nextra; ++k)                                      // 5 + k
       w.create(layout.extra_names[k], 0, static_cast<hsize_t>(layout.extra_offsets[k].back()),
                H5T_IEEE_F64LE);
-    if (nconfig > 0) w.create("config", 0, nconfig, H5T_STD_U8LE);                // 5 + nextra
+    if (nconfig > 0) w.create("config", 0, nconfig, H5T_STD_U8LE);  // 5 + nextra
   });
   // poll_interrupt(): Ctrl-C in Python between the steps (core/interrupt.hpp), agreed.
   collective(comm, [&] {

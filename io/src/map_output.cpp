@@ -368,14 +368,16 @@ std::int64_t check_map_destination(const std::string& path, std::int64_t nside, 
     if (comm_rank(comm) != 0) return;
     const Format format = format_of(path);
     if (format == Format::kUnknown)
-      throw InvalidArgument(where + ": unknown map format, expected a path ending in .h5, "
-                                    ".hdf5 or .fits");
+      throw InvalidArgument(where +
+                            ": unknown map format, expected a path ending in .h5, "
+                            ".hdf5 or .fits");
     const std::string partial = path + ".partial";
     if (format == Format::kHdf5 && partial.size() > kMaxHdf5PartialPath)
       throw IoError(where + ": the file is written as '<path>.partial', " +
-                    std::to_string(partial.size()) + " characters, and MPI-IO fails on paths "
-                    "longer than " + std::to_string(kMaxHdf5PartialPath) +
-                    ": give a path of at most " +
+                    std::to_string(partial.size()) +
+                    " characters, and MPI-IO fails on paths "
+                    "longer than " +
+                    std::to_string(kMaxHdf5PartialPath) + ": give a path of at most " +
                     std::to_string(kMaxHdf5PartialPath - 8) + " characters");
     prepare_output_folder(where, path);
     // The probe: a file that can be created here can be written at the end (write_map

@@ -212,7 +212,8 @@ void FitsInput::check_header_cards() const {
     char card[FLEN_CARD] = {0};
     fits_read_record(fptr_, k, card, &status);
     check(status, "cannot read header card " + std::to_string(k));
-    if (k > 1 && (std::strncmp(card, "XTENSION=", 9) == 0 || std::strncmp(card, "SIMPLE  =", 9) == 0))
+    if (k > 1 &&
+        (std::strncmp(card, "XTENSION=", 9) == 0 || std::strncmp(card, "SIMPLE  =", 9) == 0))
       fail("header card " + std::to_string(k) + " starts another HDU (" + std::string(card, 8) +
            "): a lost END card (corrupt file)");
     const std::size_t len = std::strlen(card);

@@ -105,8 +105,9 @@ namespace {
 
 // Reserves the arrays read_into will fill for `ref`, on the calling thread. glibc gives each new
 // thread a malloc arena of its own, and large arrays allocated there by the reader thread took
-// about 3 times longer to fill than arrays from the main arena. The angle arrays are reserved unless the previous timeline (whose arrays
-// `t` holds) was a PIXEL table; a wrong guess costs one allocation on the reader thread.
+// about 3 times longer to fill than arrays from the main arena. The angle arrays are reserved
+// unless the previous timeline (whose arrays `t` holds) was a PIXEL table; a wrong guess costs one
+// allocation on the reader thread.
 void reserve_arrays(Timeline& t, const TimelineRef& ref, const TimelineReadOptions& options) {
   const auto n = static_cast<std::size_t>(std::max<std::int64_t>(ref.nsamples, 0));
   if (options.read_time) detail::reserve_array(t.time, n);

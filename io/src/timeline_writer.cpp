@@ -58,8 +58,7 @@ class Writer {
     double_key(w, "SAMPRATE", obs.samprate, "sample rate [Hz]");
     // Lets a reader tell a file cut at an HDU boundary from one with fewer detectors.
     long long extensions = static_cast<long long>(n_detectors);
-    fits_write_key(f_, TLONGLONG, "NEXTEND", &extensions, "number of detector extensions",
-                   &status);
+    fits_write_key(f_, TLONGLONG, "NEXTEND", &extensions, "number of detector extensions", &status);
     check_fits(status, w, "cannot write header key 'NEXTEND'");
   }
 

@@ -35,7 +35,8 @@ class DiagonalPreconditioner : public solvers::LinearOperator {
   void apply(const solvers::Vector& x, const solvers::Vector& y) const override {
     const auto inv = inv_;
     Kokkos::parallel_for(
-        "tod2map::mapmaker::diagonal_preconditioner", Kokkos::RangePolicy<ExecSpace>(0, x.extent(0)),
+        "tod2map::mapmaker::diagonal_preconditioner",
+        Kokkos::RangePolicy<ExecSpace>(0, x.extent(0)),
         KOKKOS_LAMBDA(const std::int64_t i) { y(i) = inv(i) * x(i); });
   }
   std::int64_t local_size() const override { return static_cast<std::int64_t>(inv_.extent(0)); }
@@ -66,9 +67,11 @@ class BandedPreconditioner : public solvers::LinearOperator {
       first[i] = spans[i].first_chunk;
       count[i] = spans[i].n_chunks;
       w[i] = static_cast<std::int32_t>(std::max(0, std::min(width, length(i) - 1)));
-      w[i] = static_cast<std::int32_t>(std::min<std::int64_t>(w[i], std::max<std::int64_t>(0, count[i] - 1)));
+      w[i] = static_cast<std::int32_t>(
+          std::min<std::int64_t>(w[i], std::max<std::int64_t>(0, count[i] - 1)));
       wmax = std::max(wmax, static_cast<int>(w[i]));
-      for (std::int64_t c = 0; c < count[i]; ++c) block_of[static_cast<size_t>(first[i] + c)] = static_cast<std::int32_t>(i);
+      for (std::int64_t c = 0; c < count[i]; ++c)
+        block_of[static_cast<size_t>(first[i] + c)] = static_cast<std::int32_t>(i);
     }
     blocks_.first = upload(first, "tod2map::band_first");
     blocks_.count = upload(count, "tod2map::band_count");
@@ -88,7 +91,7 @@ class BandedPreconditioner : public solvers::LinearOperator {
       if (failed == 0) break;
       if (stage < 2)
         log::info("banded preconditioner: %lld timeline(s) not positive definite at stage %d",
-                   static_cast<long long>(failed), stage);
+                  static_cast<long long>(failed), stage);
       else
         throw Error("banded preconditioner: " + std::to_string(failed) +
                     " timeline(s) have no positive diagonal even without their band");
@@ -122,8 +125,8 @@ class BandedPreconditioner : public solvers::LinearOperator {
     const int wmax = static_cast<int>(band.extent(1)) - 1;
     if (stage == 2) {
       Kokkos::parallel_for(
-          "tod2map::mapmaker::band_diagonal_only", Kokkos::RangePolicy<ExecSpace>(0, first.extent(0)),
-          KOKKOS_LAMBDA(const std::int64_t i) {
+          "tod2map::mapmaker::band_diagonal_only",
+          Kokkos::RangePolicy<ExecSpace>(0, first.extent(0)), KOKKOS_LAMBDA(const std::int64_t i) {
             if (!ok(i)) width(i) = 0;
           });
     }
@@ -165,17 +168,23 @@ PreconditionerKind parse_preconditioner(const std::string& name) {
 
 const char* preconditioner_name(PreconditionerKind kind) {
   switch (kind) {
-    case PreconditionerKind::diagonal: return "diagonal";
-    case PreconditionerKind::banded: return "banded";
-    case PreconditionerKind::two_level: return "two_level";
+    case PreconditionerKind::diagonal:
+      return "diagonal";
+    case PreconditionerKind::banded:
+      return "banded";
+    case PreconditionerKind::two_level:
+      return "two_level";
   }
   return "?";
 }
 
-std::unique_ptr<solvers::LinearOperator> make_baseline_preconditioner(
-    PreconditionerKind kind, const LocalData& data, const Vector& weights, const NoisePrior* prior,
-    int width) {
-  if (width < 1) throw InvalidArgument("solver.precond_width must be >= 1, got " + std::to_string(width));
+std::unique_ptr<solvers::LinearOperator> make_baseline_preconditioner(PreconditionerKind kind,
+                                                                      const LocalData& data,
+                                                                      const Vector& weights,
+                                                                      const NoisePrior* prior,
+                                                                      int width) {
+  if (width < 1)
+    throw InvalidArgument("solver.precond_width must be >= 1, got " + std::to_string(width));
   if (kind != PreconditionerKind::diagonal && prior)
     return std::make_unique<BandedPreconditioner>(data, weights, *prior, width);
   // Without a prior F^T N^-1 F + C_a^-1 is diagonal: its band is the diagonal preconditioner.

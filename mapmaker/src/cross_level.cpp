@@ -57,7 +57,8 @@ std::unique_ptr<CrossLevel> make_cross_level(const LocalData& data,
   c.ordering = healpix::Ordering::nest;
   c.spans = data.spans;
   c.pixel = Kokkos::View<std::int32_t*, MemSpace>(
-      Kokkos::view_alloc("tod2map::cross_pixel", Kokkos::WithoutInitializing), data.pixel.extent(0));
+      Kokkos::view_alloc("tod2map::cross_pixel", Kokkos::WithoutInitializing),
+      data.pixel.extent(0));
   remap_pixels(data.pixel, upload(cross_of_local, "tod2map::cross_of_local"), c.pixel);
   c.wq = data.wq;
   c.wu = data.wu;

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <memory>
 #include <numeric>
-#include <tuple>
 #include <string>
+#include <tuple>
 
 #include "cross_level.hpp"
 #include "destripe_operator.hpp"
@@ -90,8 +90,9 @@ DestripeResult destripe(const PixelSystem& system, LocalData& data, const Destri
   std::unique_ptr<NoisePrior> prior;
   if (options.noise_prior) {
     prior = std::make_unique<NoisePrior>(data, options.baseline_seconds);
-    log::info("destripe: noise prior kernels of up to %d lags (largest over ranks)",
-              static_cast<int>(allreduce_max(comm, static_cast<double>(prior->max_kernel_length()))));
+    log::info(
+        "destripe: noise prior kernels of up to %d lags (largest over ranks)",
+        static_cast<int>(allreduce_max(comm, static_cast<double>(prior->max_kernel_length()))));
   }
 
   // Weights F^T N^-1 F (the gauge condition's), the active baselines and the preconditioner.
@@ -136,7 +137,8 @@ DestripeResult destripe(const PixelSystem& system, LocalData& data, const Destri
   if (cg.resume) Kokkos::deep_copy(exec, snapshot[0], cg.resume->x);
   snapshot_iteration[0] = first_iteration;
   Vector work_map = system.make_owned_map("tod2map::destripe_work_map");
-  Vector observed_map = options.observe_map ? system.make_owned_map("tod2map::observed_map") : Vector();
+  Vector observed_map =
+      options.observe_map ? system.make_owned_map("tod2map::observed_map") : Vector();
   Vector gauged("tod2map::baselines_gauged", options.observe_map ? nc : 0);
   const int observe_every = options.observe_map ? std::max(0, options.observe_every) : 0;
   auto observe_map = [&](int k, const Vector& x) {
@@ -207,21 +209,21 @@ DestripeResult destripe(const PixelSystem& system, LocalData& data, const Destri
     rcg.maxiter = cg.maxiter;
     rcg.label = std::string("destripe/") + name;
     rcg.progress = false;
-    check.reference = solvers::reference_cg(options.cross_check, comm, A, M.get(), b, reference, rcg);
+    check.reference =
+        solvers::reference_cg(options.cross_check, comm, A, M.get(), b, reference, rcg);
     fix_gauge(comm, weights, active, reference);
     check.max_relative_difference =
         solvers::max_relative_difference(comm, result.amplitudes, reference);
     const double limit = 100 * cg.tol;
-    log::info("destripe cross-check: ours %d iterations (%s), %s %d iterations (%s), "
-              "max relative difference of the baselines %.3e (limit %.3g)",
-              result.cg.iterations, result.cg.converged ? "converged" : "not converged", name,
-              check.reference.iterations,
-              check.reference.converged ? "converged" : "not converged",
-              check.max_relative_difference, limit);
+    log::info(
+        "destripe cross-check: ours %d iterations (%s), %s %d iterations (%s), "
+        "max relative difference of the baselines %.3e (limit %.3g)",
+        result.cg.iterations, result.cg.converged ? "converged" : "not converged", name,
+        check.reference.iterations, check.reference.converged ? "converged" : "not converged",
+        check.max_relative_difference, limit);
     // A solve stopped at maxiter is off by its residual, not by tol: nothing to hold it to.
     if (result.cg.converged && check.reference.converged &&
-        !(check.max_relative_difference <= limit))
-    {
+        !(check.max_relative_difference <= limit)) {
       char text[320];
       std::snprintf(text, sizeof text,
                     "destripe: cross-check with %s failed: the baselines differ by %.3e relative "
@@ -232,9 +234,10 @@ DestripeResult destripe(const PixelSystem& system, LocalData& data, const Destri
       throw Error(text);
     }
     if (!result.cg.converged || !check.reference.converged)
-      log::warning("destripe cross-check: a solver stopped at maxiter (%d) above tol, so the "
-                   "difference is not held to the limit",
-                   cg.maxiter);
+      log::warning(
+          "destripe cross-check: a solver stopped at maxiter (%d) above tol, so the "
+          "difference is not held to the limit",
+          cg.maxiter);
   }
 
   map_of_baselines(system, rhs_d, result.amplitudes, work_map, owned_map);

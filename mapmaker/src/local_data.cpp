@@ -1,8 +1,8 @@
 #include "tod2map/mapmaker/local_data.hpp"
 
-#include "tod2map/mapmaker/local_data_builder.hpp"
-
 #include <type_traits>
+
+#include "tod2map/mapmaker/local_data_builder.hpp"
 
 namespace tod2map::mapmaker {
 
@@ -26,7 +26,10 @@ std::vector<std::int64_t> LocalData::local_pixels() const {
 }
 
 std::int64_t LocalData::sample_bytes() const {
-  auto b = [](const auto& v) { return static_cast<std::int64_t>(v.span() * sizeof(typename std::decay_t<decltype(v)>::value_type)); };
+  auto b = [](const auto& v) {
+    return static_cast<std::int64_t>(v.span() *
+                                     sizeof(typename std::decay_t<decltype(v)>::value_type));
+  };
   return b(pixel) + b(wq) + b(wu) + b(signal.f64) + b(signal.f32);
 }
 

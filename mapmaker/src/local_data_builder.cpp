@@ -77,9 +77,10 @@ std::vector<std::int64_t> unique_pixels(const PixelView& gpix) {
         }
       });
   std::vector<std::int64_t> out(static_cast<size_t>(count));
-  Kokkos::deep_copy(Kokkos::View<std::int64_t*, Kokkos::HostSpace,
-                                 Kokkos::MemoryTraits<Kokkos::Unmanaged>>(out.data(), out.size()),
-                    unique);
+  Kokkos::deep_copy(
+      Kokkos::View<std::int64_t*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+          out.data(), out.size()),
+      unique);
   return out;
 }
 
@@ -103,10 +104,10 @@ std::vector<std::int64_t> localize(const PixelView& gpix, std::int64_t npix,
     kernels::list_marked<ExecSpace>(exec, bits, prefix, touched_dev);
     kernels::localize_marked<ExecSpace>(exec, bits, prefix, gpix, local);
     touched.resize(static_cast<size_t>(count));
-    Kokkos::deep_copy(Kokkos::View<std::int64_t*, Kokkos::HostSpace,
-                                   Kokkos::MemoryTraits<Kokkos::Unmanaged>>(touched.data(),
-                                                                            touched.size()),
-                      touched_dev);
+    Kokkos::deep_copy(
+        Kokkos::View<std::int64_t*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+            touched.data(), touched.size()),
+        touched_dev);
   } else {
     touched = unique_pixels(gpix);
     Kokkos::View<const std::int64_t*, MemSpace> touched_dev = upload(touched, "tod2map::touched");
@@ -127,7 +128,8 @@ Kokkos::View<std::int32_t*, MemSpace> nested_local_order(
     by_nest[k] = {healpix::ring2nest(nside, touched[k]), static_cast<std::int32_t>(k)};
   std::sort(by_nest.begin(), by_nest.end());
   std::vector<std::int32_t> local(n);
-  for (std::size_t j = 0; j < n; ++j) local[static_cast<size_t>(by_nest[j].second)] = static_cast<std::int32_t>(j);
+  for (std::size_t j = 0; j < n; ++j)
+    local[static_cast<size_t>(by_nest[j].second)] = static_cast<std::int32_t>(j);
   auto local_of_touched = upload(local, "tod2map::local_of_touched");
   const Kokkos::View<const std::int32_t*, MemSpace> map = local_of_touched;
   Kokkos::parallel_for(
@@ -202,9 +204,9 @@ void LocalDataBuilder::add(const TimelineView& tl) {
     // here, since views need not come through the FITS reader or mark_good_samples.
     for (std::int64_t t = 0; t < s.size; ++t)
       if (tl.good[t] && (tl.pixel[t] < 0 || tl.pixel[t] >= npix))
-        throw InvalidArgument("mapmaker: " + tl.where() + ": pixel " +
-                              std::to_string(tl.pixel[t]) + " at sample " + std::to_string(t) +
-                              " outside 0.." + std::to_string(npix - 1));
+        throw InvalidArgument("mapmaker: " + tl.where() + ": pixel " + std::to_string(tl.pixel[t]) +
+                              " at sample " + std::to_string(t) + " outside 0.." +
+                              std::to_string(npix - 1));
   }
 
   // The map-maker sums SIGNAL / SIGMA^2 over samples and squares those sums in its norms: a
@@ -217,7 +219,8 @@ void LocalDataBuilder::add(const TimelineView& tl) {
     char values[96];
     std::snprintf(values, sizeof values, "SIGNAL values up to %.6g with SIGMA %.6g", peak,
                   tl.det.sigma);
-    throw InvalidArgument("mapmaker: " + tl.where() + ": " + values + " give noise-weighted values SIGNAL / SIGMA^2 above 1e100, which "
+    throw InvalidArgument("mapmaker: " + tl.where() + ": " + values +
+                          " give noise-weighted values SIGNAL / SIGMA^2 above 1e100, which "
                           "would overflow the map-maker's sums (wrong units in SIGNAL or SIGMA?)");
   }
 
@@ -232,8 +235,8 @@ void LocalDataBuilder::add(const TimelineView& tl) {
     if (tl.has_pixels()) {
       const auto file_order = healpix::parse_ordering(tl.pixel_ordering);
       kernels::expand_pointing_pixels<ExecSpace>(
-          exec, options_.nside, file_order != options_.ordering, options_.ordering,
-          tl.det.polang, tl.det.poleff, device_view(tl.pixel, s.size), psi, good, gpix, q, u);
+          exec, options_.nside, file_order != options_.ordering, options_.ordering, tl.det.polang,
+          tl.det.poleff, device_view(tl.pixel, s.size), psi, good, gpix, q, u);
     } else {
       kernels::expand_pointing_angles<ExecSpace>(
           exec, healpix::Grid{options_.nside, options_.ordering}, tl.det.polang, tl.det.poleff,

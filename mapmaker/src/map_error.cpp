@@ -41,7 +41,8 @@ NoiseNormalizedRms noise_normalized_rms(const PixelSystem& system, const Vector&
   const auto mask = system.mask();
   Sums sums;
   Kokkos::parallel_reduce(
-      "tod2map::mapmaker::noise_normalized_rms", Kokkos::RangePolicy<ExecSpace>(0, system.n_owned()),
+      "tod2map::mapmaker::noise_normalized_rms",
+      Kokkos::RangePolicy<ExecSpace>(0, system.n_owned()),
       KOKKOS_LAMBDA(const std::int64_t p, Sums& acc) {
         if (mask(p) || !(hits(p) > 0)) return;
         int diag = 0;  // packed index of (s, s): 0, 3, 5 for IQU
@@ -58,8 +59,8 @@ NoiseNormalizedRms noise_normalized_rms(const PixelSystem& system, const Vector&
         acc.v[12] += 1;
       },
       Kokkos::Sum<Sums>(sums));
-  TOD2MAP_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, sums.v, 13, MPI_DOUBLE, MPI_SUM,
-                                  system.distribution().comm()));
+  TOD2MAP_CHECK_MPI(
+      MPI_Allreduce(MPI_IN_PLACE, sums.v, 13, MPI_DOUBLE, MPI_SUM, system.distribution().comm()));
   NoiseNormalizedRms out;
   const double n = sums.v[12];
   out.pixels = static_cast<std::int64_t>(n);

@@ -82,12 +82,15 @@ NoisePrior::NoisePrior(const LocalData& data, double baseline_seconds) {
   std::vector<std::int32_t> fft_list, fft_log2, uses_fft(spans.size(), 0);
   std::vector<std::int64_t> fft_offset;
   // Many timelines share parameters: compute each kernel once.
-  std::map<std::tuple<double, double, double, double, std::int64_t, std::int64_t>, std::vector<double>> cache;
+  std::map<std::tuple<double, double, double, double, std::int64_t, std::int64_t>,
+           std::vector<double>>
+      cache;
   for (size_t i = 0; i < spans.size(); ++i) {
     const auto& s = spans[i];
     first[i] = s.first_chunk;
     count[i] = s.n_chunks;
-    for (std::int64_t c = 0; c < s.n_chunks; ++c) chunk_timeline[static_cast<size_t>(s.first_chunk + c)] = static_cast<std::int32_t>(i);
+    for (std::int64_t c = 0; c < s.n_chunks; ++c)
+      chunk_timeline[static_cast<size_t>(s.first_chunk + c)] = static_cast<std::int32_t>(i);
     offset[i + 1] = offset[i];
     if (!(s.fknee > 0) || s.n_chunks < 2) continue;
     if (!(s.alpha > 0) || !std::isfinite(s.alpha))
@@ -112,7 +115,8 @@ NoisePrior::NoisePrior(const LocalData& data, double baseline_seconds) {
       it = cache.emplace(key, std::move(lags)).first;
     }
     const auto& lags = it->second;
-    const std::int32_t n = static_cast<std::int32_t>(std::min<std::int64_t>(lags.size(), s.n_chunks));
+    const std::int32_t n =
+        static_cast<std::int32_t>(std::min<std::int64_t>(lags.size(), s.n_chunks));
     length[i] = n;
     int log2nof = 0;
     while ((std::int64_t{1} << log2nof) < nof) ++log2nof;
@@ -123,7 +127,8 @@ NoisePrior::NoisePrior(const LocalData& data, double baseline_seconds) {
       fft_list.push_back(static_cast<std::int32_t>(i));
       fft_log2.push_back(log2nof);
       fft_offset.push_back(static_cast<std::int64_t>(spectra.size()));
-      for (std::int64_t j = 0; j < nof; ++j) spectra.push_back(fcov[static_cast<size_t>(std::min(j, nof - j))]);
+      for (std::int64_t j = 0; j < nof; ++j)
+        spectra.push_back(fcov[static_cast<size_t>(std::min(j, nof - j))]);
       uses_fft[i] = 1;
       fft_max_ = std::max(fft_max_, nof);
     }
@@ -132,7 +137,8 @@ NoisePrior::NoisePrior(const LocalData& data, double baseline_seconds) {
     max_kernel_length_ = std::max(max_kernel_length_, static_cast<int>(n));
     // Diagonal of Pi K Pi: K0 - (2/n) sum_j K(c-j) + (1/n^2) sum_jk K(j-k); the mean terms are
     // O(1/n) and the preconditioner only needs the scale, so K0 is used.
-    for (std::int64_t c = 0; c < s.n_chunks; ++c) diag[static_cast<size_t>(s.first_chunk + c)] = lags[0];
+    for (std::int64_t c = 0; c < s.n_chunks; ++c)
+      diag[static_cast<size_t>(s.first_chunk + c)] = lags[0];
   }
   first_chunk_ = upload(first, "tod2map::prior_first_chunk");
   n_chunks_ = upload(count, "tod2map::prior_n_chunks");

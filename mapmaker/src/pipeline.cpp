@@ -62,7 +62,8 @@ std::string agree_coordsys(MPI_Comm comm, const std::string& mine) {
   for (int r = 0; r < size; ++r) {
     const std::string c(&all[8 * static_cast<size_t>(r)]);
     if (c.empty()) continue;
-    if (agreed.empty()) agreed = c;
+    if (agreed.empty())
+      agreed = c;
     else if (c != agreed)
       throw InvalidArgument("input: timelines are in different coordinate systems (COORDSYS '" +
                             agreed + "' and '" + c + "')");
@@ -101,9 +102,8 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
                           std::to_string(result.samples) + " samples, " +
                           std::to_string(result.samples_flagged) + " flagged by input.flag_mask, " +
                           std::to_string(result.samples_nonfinite) + " not finite, " +
-                          std::to_string(result.samples_bad_pointing) +
-                          " pointing out of range, " + std::to_string(result.samples_bad_weight) +
-                          " PSI out of range)");
+                          std::to_string(result.samples_bad_pointing) + " pointing out of range, " +
+                          std::to_string(result.samples_bad_weight) + " PSI out of range)");
   const double t_expand = allreduce_max(comm, expansion_seconds + clock.seconds());
   std::shared_ptr<const solvers::PixelDistribution> dist = solvers::make_pixel_distribution(
       config.solver.backend, comm, healpix::nside2npix(pix.nside), data.touched);
@@ -114,18 +114,17 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
             config.solver.backend.c_str(), t_dist - t_expand, t_blocks - t_dist);
   result.sample_bytes_per_sample = allreduce_max(
       comm, data.n_samples > 0 ? static_cast<double>(data.sample_bytes()) / data.n_samples : 0.0);
-  result.pixel_bytes = static_cast<std::int64_t>(
-      allreduce_max(comm, static_cast<double>(system.bytes())));
+  result.pixel_bytes =
+      static_cast<std::int64_t>(allreduce_max(comm, static_cast<double>(system.bytes())));
   result.pixels_observed = system.n_observed();
   result.pixels_masked = system.n_masked();
   result.phases.push_back({"pointing", t_blocks});
-  log::info("pointing: %lld samples (%lld used), %lld pixels observed, %lld masked "
-            "(min_hits %lld, min_rcond %g), backend %s",
-            static_cast<long long>(result.samples), static_cast<long long>(result.samples_used),
-            static_cast<long long>(result.pixels_observed),
-            static_cast<long long>(result.pixels_masked),
-            static_cast<long long>(config.mapmaker.min_hits), config.mapmaker.min_rcond,
-            dist->backend());
+  log::info(
+      "pointing: %lld samples (%lld used), %lld pixels observed, %lld masked "
+      "(min_hits %lld, min_rcond %g), backend %s",
+      static_cast<long long>(result.samples), static_cast<long long>(result.samples_used),
+      static_cast<long long>(result.pixels_observed), static_cast<long long>(result.pixels_masked),
+      static_cast<long long>(config.mapmaker.min_hits), config.mapmaker.min_rcond, dist->backend());
   // A map of UNSEEN only is no map: say why before the solve rather than write it with exit 0.
   if (result.pixels_observed > 0 && result.pixels_masked >= result.pixels_observed) {
     char why[160];
@@ -260,8 +259,7 @@ std::string format_summary(const MapMakingResult& r, const io::Config& config) {
       "PSI out of range %lld\n",
       static_cast<long long>(r.samples), static_cast<long long>(r.samples_used),
       static_cast<long long>(r.samples_flagged), static_cast<long long>(r.samples_nonfinite),
-      static_cast<long long>(r.samples_bad_pointing),
-      static_cast<long long>(r.samples_bad_weight));
+      static_cast<long long>(r.samples_bad_pointing), static_cast<long long>(r.samples_bad_weight));
   if (r.timelines_without_flags > 0)
     add("timelines without a FLAG column (all samples unflagged): %lld\n",
         static_cast<long long>(r.timelines_without_flags));

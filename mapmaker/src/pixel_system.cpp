@@ -95,9 +95,9 @@ std::vector<std::int64_t> PixelSystem::stored_pixels() const {
 }
 
 std::int64_t PixelSystem::bytes() const {
-  const std::int64_t doubles = static_cast<std::int64_t>(
-      blocks_.span() + inverse_.span() + hits_.span() + rcond_.span() + overlapped_map_.span() +
-      sorted_map_.span());
+  const std::int64_t doubles =
+      static_cast<std::int64_t>(blocks_.span() + inverse_.span() + hits_.span() + rcond_.span() +
+                                overlapped_map_.span() + sorted_map_.span());
   return doubles * static_cast<std::int64_t>(sizeof(double)) +
          static_cast<std::int64_t>(mask_.span());
 }

@@ -89,9 +89,8 @@ void mark_good_samples(TimelineView& v, const std::int64_t* flag, std::int64_t f
       continue;
     }
     const bool angles = !v.has_pixels();
-    const io::SampleFault fault = io::sample_fault(v.signal[i], v.psi[i], angles,
-                                                   angles ? v.theta[i] : 0.0,
-                                                   angles ? v.phi[i] : 0.0);
+    const io::SampleFault fault = io::sample_fault(
+        v.signal[i], v.psi[i], angles, angles ? v.theta[i] : 0.0, angles ? v.phi[i] : 0.0);
     good[i] = fault == io::SampleFault::none ? 1 : 0;
     v.n_nonfinite += fault == io::SampleFault::nonfinite ? 1 : 0;
     v.n_bad_pointing += fault == io::SampleFault::pointing ? 1 : 0;

@@ -45,9 +45,10 @@ Kokkos::View<std::int32_t*, MemSpace> coarse_pixels(const LocalData& data, std::
 // k-th is returned by the k-th call of `visit` (k counted from 0). A scan runs through few
 // coarse pixels per baseline, so the quadratic search costs little.
 template <class Visit>
-KOKKOS_INLINE_FUNCTION int for_each_coarse(const Kokkos::View<const std::int32_t*, MemSpace>& pixel,
-                                           const Kokkos::View<const std::int32_t*, MemSpace>& parent,
-                                           std::int64_t lo, std::int64_t hi, Visit visit) {
+KOKKOS_INLINE_FUNCTION int for_each_coarse(
+    const Kokkos::View<const std::int32_t*, MemSpace>& pixel,
+    const Kokkos::View<const std::int32_t*, MemSpace>& parent, std::int64_t lo, std::int64_t hi,
+    Visit visit) {
   int k = 0;
   for (std::int64_t t = lo; t < hi; ++t) {
     if (pixel(t) < 0) continue;
@@ -75,7 +76,8 @@ CoarseSpace build_coarse_space(const LocalData& data, std::int64_t nside_c) {
   Kokkos::parallel_for(
       "tod2map::mapmaker::two_level_count", Kokkos::RangePolicy<ExecSpace>(0, nc),
       KOKKOS_LAMBDA(const std::int64_t c) {
-        row(c + 1) = ns * for_each_coarse(pixel, parent, begin(c), begin(c + 1), [](int, std::int32_t) {});
+        row(c + 1) =
+            ns * for_each_coarse(pixel, parent, begin(c), begin(c + 1), [](int, std::int32_t) {});
       });
   Kokkos::parallel_scan(
       "tod2map::mapmaker::two_level_offsets", Kokkos::RangePolicy<ExecSpace>(0, nc + 1),
@@ -212,10 +214,11 @@ class TwoLevelPreconditioner : public solvers::LinearOperator {
     for (std::int64_t i = 0; i < n; ++i)
       for (std::int64_t j = 0; j < n; ++j) h(i, j) = pinv(i, j);
     Kokkos::deep_copy(einv_, h);
-    log::info("destripe: two-level preconditioner, %lld coarse vectors (nside %lld), coarse "
-              "operator from %lld operator applications in %.2f s",
-              static_cast<long long>(n), static_cast<long long>(nside_c),
-              static_cast<long long>(n), allreduce_max(comm, clock.seconds()));
+    log::info(
+        "destripe: two-level preconditioner, %lld coarse vectors (nside %lld), coarse "
+        "operator from %lld operator applications in %.2f s",
+        static_cast<long long>(n), static_cast<long long>(nside_c), static_cast<long long>(n),
+        allreduce_max(comm, clock.seconds()));
   }
 
   void apply(const solvers::Vector& r, const solvers::Vector& z) const override {

@@ -13,9 +13,10 @@ Kokkos::View<std::int64_t*, ExecSpace::memory_space> device_pixels(
     const char* label, const std::vector<std::int64_t>& pixels) {
   Kokkos::View<std::int64_t*, ExecSpace::memory_space> v(
       Kokkos::view_alloc(std::string(label), Kokkos::WithoutInitializing), pixels.size());
-  Kokkos::deep_copy(v, Kokkos::View<const std::int64_t*, Kokkos::HostSpace,
-                                    Kokkos::MemoryTraits<Kokkos::Unmanaged>>(pixels.data(),
-                                                                             pixels.size()));
+  Kokkos::deep_copy(
+      v,
+      Kokkos::View<const std::int64_t*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+          pixels.data(), pixels.size()));
   return v;
 }
 
@@ -39,8 +40,8 @@ std::vector<std::int64_t> owned_range_starts(MPI_Comm comm, std::int64_t npix,
   };
   std::vector<std::int64_t> counts(static_cast<std::size_t>(nbins), 0);
   for (const std::int64_t p : touched) ++counts[static_cast<std::size_t>(Wide(p) * nbins / npix)];
-  TOD2MAP_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, counts.data(), static_cast<int>(nbins),
-                                  MPI_INT64_T, MPI_SUM, comm));
+  TOD2MAP_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, counts.data(), static_cast<int>(nbins), MPI_INT64_T,
+                                  MPI_SUM, comm));
   std::int64_t total = 0;
   for (const std::int64_t c : counts) total += c;
   std::vector<std::int64_t> starts(static_cast<std::size_t>(size) + 1, npix);

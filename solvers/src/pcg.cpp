@@ -281,11 +281,12 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
                 options.label.c_str(), result.iterations, residual, true_text, options.tol,
                 result.seconds);
     else if (result.stop == CgStop::round_off)
-      log::warning("%s stopped at the round-off limit: %d iterations, residual %.3e%s > tol %.3g "
-                   "(p.Ap or r.Mr lost its sign: nothing left that double precision can reduce), "
-                   "%.3g s",
-                   options.label.c_str(), result.iterations, residual, true_text, options.tol,
-                   result.seconds);
+      log::warning(
+          "%s stopped at the round-off limit: %d iterations, residual %.3e%s > tol %.3g "
+          "(p.Ap or r.Mr lost its sign: nothing left that double precision can reduce), "
+          "%.3g s",
+          options.label.c_str(), result.iterations, residual, true_text, options.tol,
+          result.seconds);
     else
       log::warning("%s did not converge: %d iterations, residual %.3e%s > tol %.3g, %.3g s",
                    options.label.c_str(), result.iterations, residual, true_text, options.tol,
@@ -324,8 +325,10 @@ std::pair<double, double> cg_eigen_estimates(const CgResult& result) {
     double a = lo, b = hi;
     for (int it = 0; it < 200 && b - a > 1e-15 * std::max(std::abs(a), std::abs(b)); ++it) {
       const double mid = 0.5 * (a + b);
-      if (below(mid) > k) b = mid;
-      else a = mid;
+      if (below(mid) > k)
+        b = mid;
+      else
+        a = mid;
     }
     return 0.5 * (a + b);
   };

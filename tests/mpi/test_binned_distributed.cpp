@@ -47,10 +47,12 @@ std::vector<io::Timeline> all_timelines(int nstokes) {
       tl.theta.push_back(std::acos(1 - 2 * u(rng)));
       tl.phi.push_back(2 * M_PI * u(rng));
       tl.psi.push_back(M_PI * u(rng));
-      const double p = static_cast<double>(healpix::ang2pix_ring(kNside, tl.theta.back(), tl.phi.back()));
+      const double p =
+          static_cast<double>(healpix::ang2pix_ring(kNside, tl.theta.back(), tl.phi.back()));
       const double ang = 2 * (tl.psi.back() + tl.det.polang);
       double s = 1 + std::sin(p);
-      if (nstokes == 3) s += 0.9 * (0.3 * std::cos(p) * std::cos(ang) + 0.2 * std::cos(2 * p) * std::sin(ang));
+      if (nstokes == 3)
+        s += 0.9 * (0.3 * std::cos(p) * std::cos(ang) + 0.2 * std::cos(2 * p) * std::sin(ang));
       tl.signal.push_back(s + 0.01 * (u(rng) - 0.5));
       tl.good.push_back(u(rng) < 0.9 ? 1 : 0);
     }
@@ -60,7 +62,8 @@ std::vector<io::Timeline> all_timelines(int nstokes) {
 }
 
 // Dense per-pixel reference from all timelines.
-std::vector<double> reference_map(const std::vector<io::Timeline>& tls, int ns, std::int64_t min_hits) {
+std::vector<double> reference_map(const std::vector<io::Timeline>& tls, int ns,
+                                  std::int64_t min_hits) {
   const std::int64_t npix = 12 * kNside * kNside;
   std::vector<Eigen::MatrixXd> a(npix, Eigen::MatrixXd::Zero(ns, ns));
   std::vector<Eigen::VectorXd> b(npix, Eigen::VectorXd::Zero(ns));
@@ -97,7 +100,8 @@ std::vector<double> gather_owned(const PixelSystem& sys, const Vector& map) {
   MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
   for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + counts[r - 1];
   std::vector<double> all(displs[size - 1] + counts[size - 1]);
-  MPI_Allgatherv(h.data(), n, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, MPI_COMM_WORLD);
+  MPI_Allgatherv(h.data(), n, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE,
+                 MPI_COMM_WORLD);
   return all;
 }
 
@@ -125,7 +129,8 @@ BinnedRun binned_with(const std::string& backend, int ns) {
   opt.nstokes = ns;
   opt.chunk_seconds = 1.0;
   LocalData data = build_local_data(std::move(mine), opt);
-  auto dist = solvers::make_pixel_distribution(backend, MPI_COMM_WORLD, 12 * kNside * kNside, data.touched);
+  auto dist =
+      solvers::make_pixel_distribution(backend, MPI_COMM_WORLD, 12 * kNside * kNside, data.touched);
   EXPECT_EQ(std::string(dist->backend()), backend);
   PixelSystem sys(data, std::move(dist), 3, 1e-6);
   Vector map = sys.make_owned_map("map");
@@ -171,7 +176,9 @@ class PixelMatrix : public solvers::LinearOperator {
 class BlockPreconditioner : public solvers::LinearOperator {
  public:
   explicit BlockPreconditioner(const PixelSystem& s) : s_(s) {}
-  void apply(const solvers::Vector& x, const solvers::Vector& y) const override { s_.solve_blocks(x, y, 0.0); }
+  void apply(const solvers::Vector& x, const solvers::Vector& y) const override {
+    s_.solve_blocks(x, y, 0.0);
+  }
   std::int64_t local_size() const override { return s_.n_owned() * s_.nstokes(); }
 
  private:
@@ -190,16 +197,20 @@ TEST_P(BinnedDistributed, BlockPreconditionedCgConvergesInOneIteration) {
   opt.nside = kNside;
   opt.nstokes = ns;
   LocalData data = build_local_data(std::move(mine), opt);
-  PixelSystem sys(data, solvers::make_pixel_distribution(backend, MPI_COMM_WORLD, 12 * kNside * kNside, data.touched), 3, 1e-6);
-  Vector rhs = sys.make_owned_map("rhs"), x = sys.make_owned_map("x"), direct = sys.make_owned_map("direct");
+  PixelSystem sys(
+      data,
+      solvers::make_pixel_distribution(backend, MPI_COMM_WORLD, 12 * kNside * kNside, data.touched),
+      3, 1e-6);
+  Vector rhs = sys.make_owned_map("rhs"), x = sys.make_owned_map("x"),
+         direct = sys.make_owned_map("direct");
   sys.project(data.signal, rhs);
   sys.solve_blocks(rhs, direct, 0.0);
   // zero the masked entries of the right-hand side: the system lives on unmasked pixels
   Vector masked_rhs = sys.make_owned_map("masked_rhs");
   const auto mask = sys.mask();
-  Kokkos::parallel_for(Kokkos::RangePolicy<ExecSpace>(0, rhs.extent(0)), KOKKOS_LAMBDA(const std::int64_t i) {
-    masked_rhs(i) = mask(i / ns) ? 0.0 : rhs(i);
-  });
+  Kokkos::parallel_for(
+      Kokkos::RangePolicy<ExecSpace>(0, rhs.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t i) { masked_rhs(i) = mask(i / ns) ? 0.0 : rhs(i); });
   PixelMatrix A(sys, data.n_samples);
   BlockPreconditioner M(sys);
   solvers::CgOptions o;
@@ -209,7 +220,8 @@ TEST_P(BinnedDistributed, BlockPreconditionedCgConvergesInOneIteration) {
   EXPECT_TRUE(r.converged);
   EXPECT_EQ(r.iterations, 1);
   const auto a = gather_owned(sys, x), b = gather_owned(sys, direct);
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-10 * std::max(1.0, std::abs(b[i])));
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_NEAR(a[i], b[i], 1e-10 * std::max(1.0, std::abs(b[i])));
 }
 
 // The route of a method that filters before projecting (GLS): project_unweighted(N^-1 d).
@@ -255,14 +267,16 @@ TEST(BinnedBackends, MapsAgreeAcrossBackends) {
   for (int ns : {1, 3}) {
     const BinnedRun first = binned_with(backends.front(), ns);
     for (std::size_t b = 1; b < backends.size(); ++b) {
-      SCOPED_TRACE(backends[b] + " against " + backends.front() + ", nstokes " + std::to_string(ns));
+      SCOPED_TRACE(backends[b] + " against " + backends.front() + ", nstokes " +
+                   std::to_string(ns));
       const BinnedRun other = binned_with(backends[b], ns);
       ASSERT_EQ(other.map.size(), first.map.size());
       for (size_t i = 0; i < first.map.size(); ++i) {
         if (first.map[i] == io::kUnseen) {
           EXPECT_EQ(other.map[i], io::kUnseen) << i;
         } else {
-          EXPECT_NEAR(other.map[i], first.map[i], 1e-10 * std::max(1.0, std::abs(first.map[i]))) << i;
+          EXPECT_NEAR(other.map[i], first.map[i], 1e-10 * std::max(1.0, std::abs(first.map[i])))
+              << i;
         }
       }
     }

@@ -22,11 +22,13 @@ TEST(AgreeOnErrors, ErrorOnLastRankReachesAll) {
   const int rank = comm_rank(MPI_COMM_WORLD);
   try {
     collective(MPI_COMM_WORLD, [&] {
-      if (rank == size - 1) throw IoError("io::x: file.fits: broken on rank " + std::to_string(rank));
+      if (rank == size - 1)
+        throw IoError("io::x: file.fits: broken on rank " + std::to_string(rank));
     });
     FAIL() << "expected an exception";
   } catch (const IoError& e) {
-    EXPECT_EQ(std::string(e.what()), "io::x: file.fits: broken on rank " + std::to_string(size - 1));
+    EXPECT_EQ(std::string(e.what()),
+              "io::x: file.fits: broken on rank " + std::to_string(size - 1));
   }
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <tuple>
 
+#include "destripe_reference.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/mapmaker/destriper.hpp"
@@ -23,7 +24,6 @@
 #include "tod2map/mapmaker/pixel_system.hpp"
 #include "tod2map/solvers/cross_check.hpp"
 #include "tod2map/solvers/pixel_distribution.hpp"
-#include "destripe_reference.hpp"
 
 using namespace tod2map;
 using namespace tod2map::mapmaker;
@@ -70,7 +70,8 @@ Truth make_problem(bool pure_offsets) {
     for (int t = 0; t < n; ++t) {
       const double p = static_cast<double>(healpix::ang2pix_ring(kNside, tl.theta[t], tl.phi[t]));
       const double ang = 2 * (tl.psi[t] + tl.det.polang);
-      const double sky = 3 + std::sin(p) + 0.5 * std::cos(p) * std::cos(ang) + 0.3 * std::sin(2 * p) * std::sin(ang);
+      const double sky = 3 + std::sin(p) + 0.5 * std::cos(p) * std::cos(ang) +
+                         0.3 * std::sin(2 * p) * std::sin(ang);
       const double noise = pure_offsets ? 0.0 : tl.det.sigma * g(rng);
       tl.signal.push_back(sky + truth.offsets[first + t / 20] + noise);
     }
@@ -90,7 +91,8 @@ Dense dense_solution(const Truth& truth, bool prior) {
     nb += static_cast<int>((tl.signal.size() + 19) / 20);
   }
   const int npix = 12 * kNside * kNside, nmap = 3 * npix;
-  Eigen::MatrixXd P = Eigen::MatrixXd::Zero(nsamp, nmap), F = Eigen::MatrixXd::Zero(nsamp, nb), Cinv = Eigen::MatrixXd::Zero(nb, nb);
+  Eigen::MatrixXd P = Eigen::MatrixXd::Zero(nsamp, nmap), F = Eigen::MatrixXd::Zero(nsamp, nb),
+                  Cinv = Eigen::MatrixXd::Zero(nb, nb);
   Eigen::VectorXd ninv = Eigen::VectorXd::Zero(nsamp), d(nsamp);
   int t0 = 0, b0 = 0;
   for (const auto& tl : truth.timelines) {
@@ -147,7 +149,10 @@ DestripeRun run_destriper(const Truth& truth, bool prior, const std::string& bac
   for (const auto& tl : truth.timelines)
     for (double x : tl.signal) float32 = float32 && static_cast<double>(static_cast<float>(x)) == x;
   EXPECT_EQ(data.signal.is_float32(), float32 && data.n_samples > 0);
-  PixelSystem sys(data, solvers::make_pixel_distribution(backend, MPI_COMM_WORLD, 12 * kNside * kNside, data.touched), 3, 1e-6);
+  PixelSystem sys(
+      data,
+      solvers::make_pixel_distribution(backend, MPI_COMM_WORLD, 12 * kNside * kNside, data.touched),
+      3, 1e-6);
   EXPECT_EQ(std::string(sys.distribution().backend()), backend);
   EXPECT_EQ(sys.n_masked(), 0);
   DestripeOptions o;
@@ -215,7 +220,8 @@ TEST(DestripeOffsets, PureOffsetsAreRecovered) {
     double shift = 0;
     for (size_t i = 0; i < got.a.size(); ++i) shift += truth.offsets[i] - got.a[i];
     shift /= static_cast<double>(got.a.size());
-    for (size_t i = 0; i < got.a.size(); ++i) EXPECT_NEAR(got.a[i] + shift, truth.offsets[i], 1e-8) << i;
+    for (size_t i = 0; i < got.a.size(); ++i)
+      EXPECT_NEAR(got.a[i] + shift, truth.offsets[i], 1e-8) << i;
   }
 }
 
@@ -251,8 +257,9 @@ class DestripeCrossCheck : public ::testing::TestWithParam<solvers::CrossCheck> 
 TEST_P(DestripeCrossCheck, ReferenceSolverAgreesToTheTolerance) {
   const solvers::CrossCheck which = GetParam();
   const auto built = solvers::available_backends();
-  const bool have = std::find(built.begin(), built.end(),
-                              which == solvers::CrossCheck::ksp ? "petsc" : "tpetra") != built.end();
+  const bool have =
+      std::find(built.begin(), built.end(),
+                which == solvers::CrossCheck::ksp ? "petsc" : "tpetra") != built.end();
   const Truth truth = make_problem(false);
   const double tol = 1e-10;
   if (!have) {
@@ -261,7 +268,8 @@ TEST_P(DestripeCrossCheck, ReferenceSolverAgreesToTheTolerance) {
   }
   for (bool prior : {false, true}) {
     SCOPED_TRACE(prior ? "prior" : "no prior");
-    const DestripeRun plain = run_destriper(truth, prior, built.front(), solvers::CrossCheck::none, tol);
+    const DestripeRun plain =
+        run_destriper(truth, prior, built.front(), solvers::CrossCheck::none, tol);
     const DestripeRun checked = run_destriper(truth, prior, built.front(), which, tol);
     EXPECT_EQ(plain.cross_check.solver, solvers::CrossCheck::none);
     EXPECT_EQ(checked.cross_check.solver, which);
@@ -296,7 +304,8 @@ TEST(NoisePriorKernel, SpectrumOfLagsIsTheInverseBaselineSpectrum) {
   const double fa = fs / len;
   for (std::int64_t i = 0; i <= nof / 2; ++i) {
     double dft = 0;
-    for (std::int64_t m = 0; m < nof; ++m) dft += k[static_cast<size_t>(m <= nof / 2 ? m : nof - m)] * std::cos(2 * M_PI * i * m / nof);
+    for (std::int64_t m = 0; m < nof; ++m)
+      dft += k[static_cast<size_t>(m <= nof / 2 ? m : nof - m)] * std::cos(2 * M_PI * i * m / nof);
     double expect = 0;
     if (i > 0) {
       const double nu = i * fa / nof;

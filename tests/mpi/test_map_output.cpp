@@ -480,7 +480,7 @@ TEST(MapOutputValidation, NonFiniteValuesAreNeverWritten) {
   for (const char* name : arrays) {
     io::MapOutput local = make_local(2, "IQU");
     if (rank == size - 1) {
-      auto& v = std::string(name) == "map" ? local.map
+      auto& v = std::string(name) == "map"     ? local.map
                 : std::string(name) == "rcond" ? local.rcond
                                                : local.invcov;
       v.back() = std::numeric_limits<double>::quiet_NaN();
@@ -525,8 +525,7 @@ TEST(MapOutputDestination, ProblemsAreFoundBeforeAnyWork) {
   {
     const std::string msg = expect_throw_everywhere<IoError>(
         [&] { io::check_map_destination("/proc/tod2map/m.h5", 16, 3, 0, world()); });
-    EXPECT_NE(msg.find("output.path: /proc/tod2map/m.h5: cannot create folder"),
-              std::string::npos)
+    EXPECT_NE(msg.find("output.path: /proc/tod2map/m.h5: cannot create folder"), std::string::npos)
         << msg;
   }
   {

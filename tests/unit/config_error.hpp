@@ -24,7 +24,8 @@ inline std::string config_error(const std::function<void()>& f) {
 }
 
 /// The same for parsing `yaml` with `overrides`.
-inline std::string parse_error(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+inline std::string parse_error(const std::string& yaml,
+                               const std::vector<std::string>& overrides = {}) {
   return config_error([&] { io::parse_config(yaml, ".", overrides); });
 }
 

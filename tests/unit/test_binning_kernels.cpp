@@ -69,7 +69,8 @@ struct Problem {
       wu.push_back(0.9 * std::sin(2 * psi));
     }
     for (size_t c = 0; c + 1 < chunk_begin.size(); ++c)
-      for (auto t = chunk_begin[c]; t < chunk_begin[c + 1]; ++t) weight_per_sample.push_back(chunk_weight[c]);
+      for (auto t = chunk_begin[c]; t < chunk_begin[c + 1]; ++t)
+        weight_per_sample.push_back(chunk_weight[c]);
     pixel_d = to_device(pixel);
     wq_d = to_device(wq);
     wu_d = to_device(wu);
@@ -96,7 +97,9 @@ struct Problem {
     }
     return p;
   }
-  Eigen::VectorXd ninv() const { return Eigen::Map<const Eigen::VectorXd>(weight_per_sample.data(), weight_per_sample.size()); }
+  Eigen::VectorXd ninv() const {
+    return Eigen::Map<const Eigen::VectorXd>(weight_per_sample.data(), weight_per_sample.size());
+  }
 };
 
 class BinningKernels : public ::testing::TestWithParam<int> {};
@@ -114,7 +117,8 @@ TEST_P(BinningKernels, BlocksAndRhsEqualDenseProducts) {
     int k = 0;
     for (int i = 0; i < ns; ++i)
       for (int j = i; j < ns; ++j, ++k)
-        EXPECT_NEAR(b[p * ncov + k], A(p * ns + i, p * ns + j), 1e-12 * (1 + std::abs(A(p * ns + i, p * ns + j))));
+        EXPECT_NEAR(b[p * ncov + k], A(p * ns + i, p * ns + j),
+                    1e-12 * (1 + std::abs(A(p * ns + i, p * ns + j))));
     int count = 0;
     for (auto q : pr.pixel) count += q == p;
     EXPECT_EQ(h[p], count);
@@ -125,9 +129,11 @@ TEST_P(BinningKernels, BlocksAndRhsEqualDenseProducts) {
   for (auto& x : d) x = g(rng);
   Kokkos::View<double*, MemSpace> rhs("rhs", pr.npix * ns);
   kernels::accumulate_rhs<ExecSpace>(ExecSpace(), pr.views, to_device(d), rhs);
-  const Eigen::VectorXd expect = P.transpose() * pr.ninv().asDiagonal() * Eigen::Map<Eigen::VectorXd>(d.data(), d.size());
+  const Eigen::VectorXd expect =
+      P.transpose() * pr.ninv().asDiagonal() * Eigen::Map<Eigen::VectorXd>(d.data(), d.size());
   const auto r = to_vec(rhs);
-  for (int i = 0; i < pr.npix * ns; ++i) EXPECT_NEAR(r[i], expect(i), 1e-12 * (1 + std::abs(expect(i))));
+  for (int i = 0; i < pr.npix * ns; ++i)
+    EXPECT_NEAR(r[i], expect(i), 1e-12 * (1 + std::abs(expect(i))));
 }
 
 TEST_P(BinningKernels, GatherIsAdjointOfAccumulate) {
@@ -198,7 +204,8 @@ TEST(PixelBlocks, InverseAndRcondMatchEigen) {
     for (int i = 0; i < 3; ++i)
       for (int j = 0; j < 3; ++j) m(i, j) = g(rng);
     // SPD with condition numbers from 1 to ~1e6
-    Eigen::Matrix3d a = m * m.transpose() + std::pow(10.0, -trial % 7) * Eigen::Matrix3d::Identity();
+    Eigen::Matrix3d a =
+        m * m.transpose() + std::pow(10.0, -trial % 7) * Eigen::Matrix3d::Identity();
     const double packed[6] = {a(0, 0), a(0, 1), a(0, 2), a(1, 1), a(1, 2), a(2, 2)};
     Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> es(a);
     const double expect = es.eigenvalues()(0) / es.eigenvalues()(2);
@@ -221,7 +228,8 @@ TEST(PixelBlocks, MinRcondZeroStillMasksNumericallySingularBlocks) {
   std::vector<double> hits = {10, 10};
   Kokkos::View<double*, MemSpace> inv("inv", 12), rc("rc", 2);
   Kokkos::View<std::uint8_t*, MemSpace> mask("mask", 2);
-  kernels::invert_blocks<ExecSpace>(ExecSpace(), 3, to_device(blocks), to_device(hits), 0, 0.0, inv, rc, mask);
+  kernels::invert_blocks<ExecSpace>(ExecSpace(), 3, to_device(blocks), to_device(hits), 0, 0.0, inv,
+                                    rc, mask);
   const auto m = to_vec(mask), r = to_vec(rc), iv = to_vec(inv);
   EXPECT_EQ(m, (std::vector<double>{1, 0}));
   EXPECT_NEAR(r[0], 5e-47, 1e-60);  // reported as computed
@@ -232,11 +240,13 @@ TEST(PixelBlocks, MinRcondZeroStillMasksNumericallySingularBlocks) {
 
 TEST(PixelBlocks, MaskingByHitsAndRcond) {
   // pixel 0: well conditioned, 10 hits; 1: 2 hits (< min_hits 3); 2: singular; 3: no hits
-  std::vector<double> blocks = {10, 0, 0, 5, 0, 5, 2, 0, 0, 1, 0, 1, 4, 4, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0};
+  std::vector<double> blocks = {10, 0, 0, 5, 0, 5, 2, 0, 0, 1, 0, 1,
+                                4,  4, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0};
   std::vector<double> hits = {10, 2, 4, 0};
   Kokkos::View<double*, MemSpace> inv("inv", 24), rc("rc", 4);
   Kokkos::View<std::uint8_t*, MemSpace> mask("mask", 4);
-  kernels::invert_blocks<ExecSpace>(ExecSpace(), 3, to_device(blocks), to_device(hits), 3, 1e-3, inv, rc, mask);
+  kernels::invert_blocks<ExecSpace>(ExecSpace(), 3, to_device(blocks), to_device(hits), 3, 1e-3,
+                                    inv, rc, mask);
   const auto m = to_vec(mask), r = to_vec(rc), iv = to_vec(inv);
   EXPECT_EQ(m, (std::vector<double>{0, 1, 1, 1}));
   EXPECT_NEAR(r[0], 0.5, 1e-15);
@@ -248,7 +258,8 @@ TEST(PixelBlocks, MaskingByHitsAndRcond) {
   for (int k = 6; k < 24; ++k) EXPECT_EQ(iv[k], 0.0);
   Kokkos::View<double*, MemSpace> map("map", 12);
   std::vector<double> rhs(12, 1.0);
-  kernels::apply_inverse_blocks<ExecSpace>(ExecSpace(), 3, inv, mask, to_device(rhs), map, io::kUnseen);
+  kernels::apply_inverse_blocks<ExecSpace>(ExecSpace(), 3, inv, mask, to_device(rhs), map,
+                                           io::kUnseen);
   const auto mv = to_vec(map);
   EXPECT_NEAR(mv[0], 0.1, 1e-15);
   EXPECT_NEAR(mv[1], 0.2, 1e-15);
@@ -432,7 +443,8 @@ TEST(LocalDataBuilder, SampleCountMustMatchTheAnnouncedTotal) {
 
 TEST(LocalData, FilePixelsAreConvertedAndNsideMismatchIsAnError) {
   io::Timeline tl = make_timeline(50, 4, 1.0);
-  for (size_t i = 0; i < tl.theta.size(); ++i) tl.pixel.push_back(healpix::ang2pix_ring(8, tl.theta[i], tl.phi[i]));
+  for (size_t i = 0; i < tl.theta.size(); ++i)
+    tl.pixel.push_back(healpix::ang2pix_ring(8, tl.theta[i], tl.phi[i]));
   tl.pixel_nside = 8;
   tl.pixel_ordering = "RING";
   const auto copy = tl;
@@ -444,14 +456,18 @@ TEST(LocalData, FilePixelsAreConvertedAndNsideMismatchIsAnError) {
   const auto pix = to_vec(d.pixel);
   for (size_t i = 0; i < copy.theta.size(); ++i)
     if (copy.good[i])
-      EXPECT_EQ(d.local_pixels()[static_cast<size_t>(pix[i])], healpix::ang2pix_nest(8, copy.theta[i], copy.phi[i]));
+      EXPECT_EQ(d.local_pixels()[static_cast<size_t>(pix[i])],
+                healpix::ang2pix_nest(8, copy.theta[i], copy.phi[i]));
   opt.nside = 16;
   std::vector<io::Timeline> again{copy};
   try {
     build_local_data(std::move(again), opt);
     FAIL() << "expected an nside mismatch error";
   } catch (const InvalidArgument& e) {
-    EXPECT_NE(std::string(e.what()).find("mem.fits[HDU 2 'd']: PIXEL column is at NSIDE 8 but pixelization.nside is 16"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(
+                  "mem.fits[HDU 2 'd']: PIXEL column is at NSIDE 8 but pixelization.nside is 16"),
+              std::string::npos)
+        << e.what();
   }
 }
 

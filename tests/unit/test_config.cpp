@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "config_error.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/io/config.hpp"
-#include "config_error.hpp"
 
 namespace fs = std::filesystem;
 using testing::HasSubstr;
@@ -904,9 +904,10 @@ TEST(Config, BadOverridesNameTheOverride) {
             "(config text): key pixelization.nside: 300 is not a power of two (expected 1, 2, "
             "4, ..., 536870912)");
   // An override that needs a section where the file has a value.
-  EXPECT_EQ(parse_error("solver: 3", {"solver.tol=1e-3"}),
-            "(config text): key solver: expected a mapping of keys (backend, tol, maxiter, cross_check, "
-            "preconditioner, precond_width, coarse_nside, petsc_options, checkpoint), got '3'");
+  EXPECT_EQ(
+      parse_error("solver: 3", {"solver.tol=1e-3"}),
+      "(config text): key solver: expected a mapping of keys (backend, tol, maxiter, cross_check, "
+      "preconditioner, precond_width, coarse_nside, petsc_options, checkpoint), got '3'");
 }
 
 // ---------------------------------------------------------------------------------------------

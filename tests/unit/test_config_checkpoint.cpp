@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "config_error.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/io/config.hpp"
-#include "config_error.hpp"
 
 using testing::HasSubstr;
 using tod2map::ConfigError;
@@ -55,7 +55,7 @@ TEST(ConfigCheckpoint, Rejections) {
   EXPECT_THAT(parse_error("solver: {checkpoint: {path: out/map.h5}}"),
               HasSubstr("key solver.checkpoint.path: 'out/map.h5' is the map file output.path"));
   EXPECT_THAT(parse_error("solver: {checkpoint: {path: ./out/m.h5.partial}}\n"
-                       "output: {path: out/m.h5}"),
+                          "output: {path: out/m.h5}"),
               HasSubstr("is the map file output.path (or its .partial)"));
   EXPECT_THAT(parse_error("solver: {checkpoint: {path: out/}}"),
               HasSubstr("key solver.checkpoint.path: 'out/' names a folder"));

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "config_error.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/io/config.hpp"
-#include "config_error.hpp"
 
 using tod2map::ConfigError;
 using tod2map::io::Config;

@@ -1,12 +1,11 @@
 // InterruptGuard (core/interrupt.hpp): while alive, SIGTERM, SIGINT and SIGUSR1 only set a
 // flag; afterwards the dispositions are as before; a signal nobody acknowledged is raised
 // again when the guard goes (checked in a forked child, which it ends).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <csignal>
 #include <cstdio>
@@ -18,7 +17,6 @@
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/failure.hpp"
-
 #include "tod2map/core/interrupt.hpp"
 
 using tod2map::InterruptGuard;

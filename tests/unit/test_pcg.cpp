@@ -11,10 +11,10 @@
 #include <sstream>
 #include <string>
 
+#include "dense_cg_support.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/solvers/pcg.hpp"
-#include "dense_cg_support.hpp"
 
 using tod2map::Error;
 using tod2map::InvalidArgument;

@@ -22,10 +22,10 @@
 #include <thread>
 #include <vector>
 
+#include "dense_cg_support.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/resources.hpp"
 #include "tod2map/solvers/pcg.hpp"
-#include "dense_cg_support.hpp"
 
 using namespace tod2map::solvers;
 using Eigen::MatrixXd;

@@ -222,19 +222,25 @@ TEST(TimelineErrors, HeaderValuesThatWouldBreakTheWeights) {
   };
   const std::string where = "io::read_timeline: " + path + "[HDU 2 'd']: ";
   EXPECT_EQ(refused("SIGMA", 1e-200, true),
-            where + "header key 'SIGMA' = 1e-200 (expected 1e-100 to 1e+100 so that the noise "
-                    "weight 1/SIGMA^2 stays finite)");
+            where +
+                "header key 'SIGMA' = 1e-200 (expected 1e-100 to 1e+100 so that the noise "
+                "weight 1/SIGMA^2 stays finite)");
   EXPECT_EQ(refused("SIGMA", 1e200, true),
-            where + "header key 'SIGMA' = 1e+200 (expected 1e-100 to 1e+100 so that the noise "
-                    "weight 1/SIGMA^2 stays finite)");
+            where +
+                "header key 'SIGMA' = 1e+200 (expected 1e-100 to 1e+100 so that the noise "
+                "weight 1/SIGMA^2 stays finite)");
   EXPECT_EQ(refused("POLANG", 1e308, false),
-            where + "header key 'POLANG' = 1e+308 (expected an angle in radians, at most 10000 "
-                    "in magnitude)");
+            where +
+                "header key 'POLANG' = 1e+308 (expected an angle in radians, at most 10000 "
+                "in magnitude)");
   EXPECT_EQ(refused("POLEFF", 1.5, false), where + "header key 'POLEFF' = 1.5 (expected 0 to 1)");
   EXPECT_EQ(refused("POLEFF", -0.1, false), where + "header key 'POLEFF' = -0.1 (expected 0 to 1)");
   // The edges are accepted.
-  for (const auto& [key, value] : {std::pair<const char*, double>{"SIGMA", 1e-100}, {"SIGMA", 1e100},
-                                   {"POLANG", -1e4}, {"POLEFF", 0.0}, {"POLEFF", 1.0}}) {
+  for (const auto& [key, value] : {std::pair<const char*, double>{"SIGMA", 1e-100},
+                                   {"SIGMA", 1e100},
+                                   {"POLANG", -1e4},
+                                   {"POLEFF", 0.0},
+                                   {"POLEFF", 1.0}}) {
     Hdu h = detector_hdu("d", 4);
     drop_key(h.keys, key);
     h.keys.push_back(Key::real(key, value));

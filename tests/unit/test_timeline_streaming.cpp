@@ -190,44 +190,44 @@ TEST(TimelineStreaming, ValuesAgainstWhatWasWritten) {
   const io::Config config = config_for(dir);
   io::TimelineReadOptions options;
   int checked = 0;
-  io::read_each_timeline(io::plan_timelines(config, kComm), config.input, options, kComm,
-                         [&](io::Timeline&& t) {
-    // Rebuild the written columns independently of the reader.
-    const int f = std::stoi(std::filesystem::path(t.ref.file).stem().string().substr(4));
-    const int d = t.ref.detector == "d1" ? 1 : 0;
-    const Hdu h = detector_hdu(t.ref.detector, 40 + 37 * f + 11 * d, 10.0 * f + d);
-    const bool e = f == 1;
-    EXPECT_EQ(t.signal_float32, e) << t.ref.file;
-    const auto& sig = h.columns[4].reals;
-    ASSERT_EQ(t.signal.size(), sig.size());
-    for (std::size_t i = 0; i < sig.size(); ++i) {
-      if (i == 3) {
-        EXPECT_TRUE(std::isnan(t.signal[i]));
-        continue;
-      }
-      const double want = e ? static_cast<double>(static_cast<float>(sig[i])) : sig[i];
-      ASSERT_EQ(t.signal[i], want) << t.ref.file << " row " << i;
-    }
-    // good[]: flag % 9 with bit 4 rejects; else the NaN SIGNAL (row 3) and NaN PHI (row n-2,
-    // not in the PIXEL table) reject.
-    std::int64_t flagged = 0, nonfinite = 0;
-    const bool has_flag = f != 3;
-    const bool pixels = f == 2 && d == 1;
-    for (std::size_t i = 0; i < t.good.size(); ++i) {
-      const long long flag = has_flag ? (static_cast<long long>(i) * 7 + f) % 9 : 0;
-      const bool bad_value = i == 3 || (!pixels && i == t.good.size() - 2);
-      const int want = (flag & 4) ? 0 : (bad_value ? 0 : 1);
-      ASSERT_EQ(t.good[i], want) << t.ref.file << ":" << t.ref.detector << " row " << i;
-      flagged += (flag & 4) ? 1 : 0;
-      nonfinite += (!(flag & 4) && bad_value) ? 1 : 0;
-      // Without a TIME column (file 3): i / SAMPRATE.
-      ASSERT_EQ(t.time[i], f == 3 ? static_cast<double>(i) / 10.0 : h.columns[0].reals[i]);
-    }
-    EXPECT_EQ(t.n_flagged, flagged);
-    EXPECT_EQ(t.n_nonfinite, nonfinite);
-    EXPECT_EQ(t.has_pixels(), pixels);
-    ++checked;
-  });
+  io::read_each_timeline(
+      io::plan_timelines(config, kComm), config.input, options, kComm, [&](io::Timeline&& t) {
+        // Rebuild the written columns independently of the reader.
+        const int f = std::stoi(std::filesystem::path(t.ref.file).stem().string().substr(4));
+        const int d = t.ref.detector == "d1" ? 1 : 0;
+        const Hdu h = detector_hdu(t.ref.detector, 40 + 37 * f + 11 * d, 10.0 * f + d);
+        const bool e = f == 1;
+        EXPECT_EQ(t.signal_float32, e) << t.ref.file;
+        const auto& sig = h.columns[4].reals;
+        ASSERT_EQ(t.signal.size(), sig.size());
+        for (std::size_t i = 0; i < sig.size(); ++i) {
+          if (i == 3) {
+            EXPECT_TRUE(std::isnan(t.signal[i]));
+            continue;
+          }
+          const double want = e ? static_cast<double>(static_cast<float>(sig[i])) : sig[i];
+          ASSERT_EQ(t.signal[i], want) << t.ref.file << " row " << i;
+        }
+        // good[]: flag % 9 with bit 4 rejects; else the NaN SIGNAL (row 3) and NaN PHI (row n-2,
+        // not in the PIXEL table) reject.
+        std::int64_t flagged = 0, nonfinite = 0;
+        const bool has_flag = f != 3;
+        const bool pixels = f == 2 && d == 1;
+        for (std::size_t i = 0; i < t.good.size(); ++i) {
+          const long long flag = has_flag ? (static_cast<long long>(i) * 7 + f) % 9 : 0;
+          const bool bad_value = i == 3 || (!pixels && i == t.good.size() - 2);
+          const int want = (flag & 4) ? 0 : (bad_value ? 0 : 1);
+          ASSERT_EQ(t.good[i], want) << t.ref.file << ":" << t.ref.detector << " row " << i;
+          flagged += (flag & 4) ? 1 : 0;
+          nonfinite += (!(flag & 4) && bad_value) ? 1 : 0;
+          // Without a TIME column (file 3): i / SAMPRATE.
+          ASSERT_EQ(t.time[i], f == 3 ? static_cast<double>(i) / 10.0 : h.columns[0].reals[i]);
+        }
+        EXPECT_EQ(t.n_flagged, flagged);
+        EXPECT_EQ(t.n_nonfinite, nonfinite);
+        EXPECT_EQ(t.has_pixels(), pixels);
+        ++checked;
+      });
   EXPECT_EQ(allreduce_sum(kComm, static_cast<std::int64_t>(checked)), 10);
 }
 
@@ -240,18 +240,18 @@ TEST(TimelineStreaming, OptionsDropOnlyTimeAndFlag) {
   lean.read_time = false;
   lean.keep_flag = false;
   std::size_t k = 0;
-  io::read_each_timeline(io::plan_timelines(config, kComm), config.input, lean, kComm,
-                         [&](io::Timeline&& t) {
-    ASSERT_LT(k, all.size());
-    io::Timeline want = all[k++];
-    EXPECT_TRUE(t.time.empty());
-    EXPECT_TRUE(t.flag.empty());
-    EXPECT_FALSE(want.time.empty());
-    EXPECT_FALSE(want.flag.empty());
-    want.time.clear();
-    want.flag.clear();
-    expect_same(t, want);  // good[], n_flagged included: flag_mask still applies
-  });
+  io::read_each_timeline(
+      io::plan_timelines(config, kComm), config.input, lean, kComm, [&](io::Timeline&& t) {
+        ASSERT_LT(k, all.size());
+        io::Timeline want = all[k++];
+        EXPECT_TRUE(t.time.empty());
+        EXPECT_TRUE(t.flag.empty());
+        EXPECT_FALSE(want.time.empty());
+        EXPECT_FALSE(want.flag.empty());
+        want.time.clear();
+        want.flag.clear();
+        expect_same(t, want);  // good[], n_flagged included: flag_mask still applies
+      });
   EXPECT_EQ(k, all.size());
   // Each option alone.
   io::TimelineReadOptions no_time;
@@ -285,8 +285,8 @@ TEST(TimelineStreaming, ErrorInOneRanksConsumerReachesEveryRank) {
   std::vector<char> buf(64, 0);
   std::copy(expected_detector.begin(), expected_detector.end(), buf.begin());
   MPI_Bcast(buf.data(), 64, MPI_CHAR, failing, kComm);
-  EXPECT_EQ(msg, "consumer refused " + std::string(buf.data()) + " on rank " +
-                     std::to_string(failing));
+  EXPECT_EQ(msg,
+            "consumer refused " + std::string(buf.data()) + " on rank " + std::to_string(failing));
   // The failing rank stopped at its first timeline; the others read all of theirs.
   EXPECT_EQ(calls, comm_rank(kComm) == failing ? 1 : static_cast<int>(mine.size()));
 }
@@ -345,7 +345,7 @@ TEST(TimelineStreaming, StoredIntegerFormsAndScaledColumnsMatchCfitsio) {
   const std::string path = dir + "/forms.fits";
   const long long n = 6;
   const std::vector<std::pair<std::string, std::vector<long long>>> forms = {
-      {"V", {0, 4, 4294967295LL, 2147483648LL, 5, 3}},  // unsigned 32-bit (J, TZERO 2^31)
+      {"V", {0, 4, 4294967295LL, 2147483648LL, 5, 3}},    // unsigned 32-bit (J, TZERO 2^31)
       {"U", {0, 65535, 4, 32768, 12, 1}},                 // unsigned 16-bit (I, TZERO 2^15)
       {"I", {-1, 0, 4, -32768, 32767, 6}},                // signed 16-bit
       {"J", {-5, 2147483647LL, -2147483648LL, 4, 0, 1}},  // signed 32-bit

@@ -188,7 +188,8 @@ class NativePixelDistribution final : public detail::PixelDistributionBase {
                   const std::vector<std::int64_t>& received) {
     // The stored owned pixels: those of the range that some rank (this one included) touches.
     std::vector<std::int64_t> owned(received);
-    owned.insert(owned.end(), touched.begin() + self_begin_, touched.begin() + self_begin_ + n_self_);
+    owned.insert(owned.end(), touched.begin() + self_begin_,
+                 touched.begin() + self_begin_ + n_self_);
     std::sort(owned.begin(), owned.end());
     owned.erase(std::unique(owned.begin(), owned.end()), owned.end());
     const std::int64_t n_owned = std::int64_t(owned.size());

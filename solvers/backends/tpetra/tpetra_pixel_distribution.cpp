@@ -1,14 +1,14 @@
 // Tpetra backend of PixelDistribution (DESIGN.md section 2). One pair of pixel maps serves every
 // nvalues: owned = the stored pixels of this rank's owned range (detail::plan_owned_layout),
-// overlapped = the pixels this rank touches, with a single Import (owned -> overlapped) and its reverse Export. A transfer of
-// nvalues per pixel moves a MultiVector with nvalues columns over those maps, so the maps and
-// the Import (whose set-up communicates and costs about a second at nside 512) are built once
-// instead of once per value count. Tpetra's MultiVectors are column-major, our vectors
-// pixel-major (x[p*nvalues + k]): each call transposes into and out of MultiVectors kept
-// between calls (so Tpetra also keeps its pack buffers). The two memory-bound passes about
-// double a one-rank call (~10 ms more for IQU at nside 512) but save ~1-5 s of set-up per
-// value count, which a destriper's few hundred calls do not come near.
-// reduce = Export overlapped -> owned with ADD; broadcast = Import owned -> overlapped.
+// overlapped = the pixels this rank touches, with a single Import (owned -> overlapped) and its
+// reverse Export. A transfer of nvalues per pixel moves a MultiVector with nvalues columns over
+// those maps, so the maps and the Import (whose set-up communicates and costs about a second at
+// nside 512) are built once instead of once per value count. Tpetra's MultiVectors are
+// column-major, our vectors pixel-major (x[p*nvalues + k]): each call transposes into and out of
+// MultiVectors kept between calls (so Tpetra also keeps its pack buffers). The two memory-bound
+// passes about double a one-rank call (~10 ms more for IQU at nside 512) but save ~1-5 s of set-up
+// per value count, which a destriper's few hundred calls do not come near. reduce = Export
+// overlapped -> owned with ADD; broadcast = Import owned -> overlapped.
 #include "tpetra_pixel_distribution.hpp"
 
 #include <Teuchos_Range1D.hpp>
@@ -56,27 +56,35 @@ template <int NV>
 void to_pixel_major(const MVDeviceView::const_type& from, const Vector& to, int nv_run) {
   const std::size_t nv = NV > 0 ? std::size_t(NV) : std::size_t(nv_run);
   Kokkos::parallel_for(
-      "tod2map::solvers::tpetra::to_pixel_major",
-      Kokkos::RangePolicy<ExecSpace>(0, from.extent(0)), KOKKOS_LAMBDA(const std::size_t i) {
+      "tod2map::solvers::tpetra::to_pixel_major", Kokkos::RangePolicy<ExecSpace>(0, from.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i) {
         for (std::size_t k = 0; k < nv; ++k) to(i * nv + k) = from(i, k);
       });
 }
 
 void pixel_major_to_columns(const Vector& from, const MVDeviceView& to, int nv) {
   switch (nv) {
-    case 1: return Kokkos::deep_copy(Kokkos::subview(to, Kokkos::ALL, 0), from);
-    case 3: return to_columns<3>(from, to, nv);
-    case 6: return to_columns<6>(from, to, nv);
-    default: return to_columns<0>(from, to, nv);
+    case 1:
+      return Kokkos::deep_copy(Kokkos::subview(to, Kokkos::ALL, 0), from);
+    case 3:
+      return to_columns<3>(from, to, nv);
+    case 6:
+      return to_columns<6>(from, to, nv);
+    default:
+      return to_columns<0>(from, to, nv);
   }
 }
 
 void columns_to_pixel_major(const MVDeviceView::const_type& from, const Vector& to, int nv) {
   switch (nv) {
-    case 1: return Kokkos::deep_copy(to, Kokkos::subview(from, Kokkos::ALL, 0));
-    case 3: return to_pixel_major<3>(from, to, nv);
-    case 6: return to_pixel_major<6>(from, to, nv);
-    default: return to_pixel_major<0>(from, to, nv);
+    case 1:
+      return Kokkos::deep_copy(to, Kokkos::subview(from, Kokkos::ALL, 0));
+    case 3:
+      return to_pixel_major<3>(from, to, nv);
+    case 6:
+      return to_pixel_major<6>(from, to, nv);
+    default:
+      return to_pixel_major<0>(from, to, nv);
   }
 }
 
@@ -89,8 +97,8 @@ class TpetraPixelDistribution final : public detail::PixelDistributionBase {
     const detail::OwnedLayout layout = detail::plan_owned_layout(comm, npix, touched);
     set_owned(layout.starts[std::size_t(rank)], layout.starts[std::size_t(rank) + 1], layout.owned);
     collective(comm, [&] {
-      check_local_range("solvers::make_pixel_distribution(tpetra) on rank " +
-                        std::to_string(rank) + ": ");
+      check_local_range("solvers::make_pixel_distribution(tpetra) on rank " + std::to_string(rank) +
+                        ": ");
     });
     try {
       tcomm_ = tpetra::duplicate_comm(comm);
@@ -112,15 +120,13 @@ class TpetraPixelDistribution final : public detail::PixelDistributionBase {
   void reduce_impl(const Vector& overlapped, const Vector& owned, int nvalues) const override {
     try {
       const Columns& c = columns(nvalues);
-      pixel_major_to_columns(overlapped,
-                             c.overlapped->getLocalViewDevice(Tpetra::Access::OverwriteAll),
-                             nvalues);
+      pixel_major_to_columns(
+          overlapped, c.overlapped->getLocalViewDevice(Tpetra::Access::OverwriteAll), nvalues);
       // Export ADD adds into the target: start from zero so that owned is the plain sum.
       c.owned->putScalar(0.0);
       c.owned->doExport(*c.overlapped, *exporter_, Tpetra::ADD);
       // ReadOnly on the device makes it current even if Tpetra combined on the host side.
-      columns_to_pixel_major(c.owned->getLocalViewDevice(Tpetra::Access::ReadOnly), owned,
-                             nvalues);
+      columns_to_pixel_major(c.owned->getLocalViewDevice(Tpetra::Access::ReadOnly), owned, nvalues);
       ExecSpace().fence();
     } catch (const std::exception& e) {
       tpetra::rethrow_as_backend_error("solvers::PixelDistribution::reduce(tpetra)", e);
@@ -134,8 +140,8 @@ class TpetraPixelDistribution final : public detail::PixelDistributionBase {
                              nvalues);
       // Every overlapped entry has an owner, so INSERT overwrites all of them.
       c.overlapped->doImport(*c.owned, *importer_, Tpetra::INSERT);
-      columns_to_pixel_major(c.overlapped->getLocalViewDevice(Tpetra::Access::ReadOnly),
-                             overlapped, nvalues);
+      columns_to_pixel_major(c.overlapped->getLocalViewDevice(Tpetra::Access::ReadOnly), overlapped,
+                             nvalues);
       ExecSpace().fence();
     } catch (const std::exception& e) {
       tpetra::rethrow_as_backend_error("solvers::PixelDistribution::broadcast(tpetra)", e);

@@ -62,9 +62,9 @@ namespace detail {
 }  // namespace tod2map
 
 /// Translates an MPI return code into tod2map::BackendError.
-#define TOD2MAP_CHECK_MPI(call)                                                 \
-  do {                                                                          \
-    int tod2map_mpi_rc_ = (call);                                               \
-    if (tod2map_mpi_rc_ != 0)                                                   \
+#define TOD2MAP_CHECK_MPI(call)                                                       \
+  do {                                                                                \
+    int tod2map_mpi_rc_ = (call);                                                     \
+    if (tod2map_mpi_rc_ != 0)                                                         \
       ::tod2map::detail::throw_mpi_error(tod2map_mpi_rc_, #call, __FILE__, __LINE__); \
   } while (0)

@@ -20,7 +20,7 @@
 namespace tod2map {
 
 struct FailureReport {
-  const char* command = "";   // "run", "sim": printed as "tod2map <command>: ..."
+  const char* command = "";    // "run", "sim": printed as "tod2map <command>: ..."
   const char* kind = "error";  // "error" or "stopped" (a signal ended a checkpointed solve)
   std::string message;
 };

@@ -25,7 +25,7 @@ struct InputConfig {
   /// the config has a simulation section, the files it writes (<output_dir>/<file_prefix>_*.fits,
   /// or *.h5 with simulation.format: hdf5).
   std::vector<std::string> files;
-  std::vector<std::string> detectors;    ///< empty = all
+  std::vector<std::string> detectors;  ///< empty = all
   ColumnNames columns;
   std::int64_t flag_mask = 255;
   /// A timeline whose unflagged samples are rejected (non-finite, pointing or PSI out of range)
@@ -36,20 +36,20 @@ struct InputConfig {
 struct PixelizationConfig {
   std::string scheme = "healpix";
   std::int64_t nside = 256;
-  std::string ordering = "RING";         ///< RING | NEST
-  std::string stokes = "IQU";            ///< IQU | I
+  std::string ordering = "RING";  ///< RING | NEST
+  std::string stokes = "IQU";     ///< IQU | I
   int nstokes() const { return stokes == "I" ? 1 : 3; }
 };
 
 struct MapmakerConfig {
-  std::string method = "destripe";       ///< binned | destripe | gls
-  double baseline_length = 1.0;          ///< seconds
+  std::string method = "destripe";  ///< binned | destripe | gls
+  double baseline_length = 1.0;     ///< seconds
   /// On by default: it weights baselines optimally and makes the destriping system well
   /// conditioned (timelines with FKNEE = 0 get none); the map stays unbiased either way.
   bool noise_prior = true;
   std::int64_t min_hits = 3;
   double min_rcond = 1.0e-3;
-  std::int64_t nside_cross = 0;          ///< destriping resolution; 0 = pixelization.nside
+  std::int64_t nside_cross = 0;  ///< destriping resolution; 0 = pixelization.nside
 };
 
 struct SolverConfig {
@@ -63,8 +63,8 @@ struct SolverConfig {
   /// same start and compare: none | belos (Trilinos) | ksp (PETSc KSPCG).
   std::string cross_check = "none";
   std::string preconditioner = "banded";  ///< diagonal | banded | two_level (destriping)
-  int precond_width = 32;                ///< banded: half-bandwidth in baselines
-  std::int64_t coarse_nside = 2;         ///< two_level: resolution of the coarse sky modes
+  int precond_width = 32;                 ///< banded: half-bandwidth in baselines
+  std::int64_t coarse_nside = 2;          ///< two_level: resolution of the coarse sky modes
   /// Checkpoints of the destriping CG (docs/checkpoint.md): `tod2map run --resume` continues
   /// from the file.
   struct Checkpoint {
@@ -74,12 +74,12 @@ struct SolverConfig {
 };
 
 struct Hdf5OutputConfig {
-  std::int64_t stripe_size = 1048576;    ///< bytes; MPI-IO striping_unit and dataset alignment
-  int stripe_count = 1;                  ///< MPI-IO striping_factor
+  std::int64_t stripe_size = 1048576;  ///< bytes; MPI-IO striping_unit and dataset alignment
+  int stripe_count = 1;                ///< MPI-IO striping_factor
 };
 
 struct OutputConfig {
-  std::string path = "out/map.h5";       ///< .h5 or .fits, relative to the current folder
+  std::string path = "out/map.h5";  ///< .h5 or .fits, relative to the current folder
   bool baselines = false;
   Hdf5OutputConfig hdf5;
 };
@@ -89,42 +89,42 @@ struct SimDetector {
   std::string name;
   double polang_deg = 0.0;
   double poleff = 1.0;
-  double sigma = 1.0e-3;                 ///< white-noise rms per sample
-  double fknee = 0.0;                    ///< Hz; 0 = white noise only
+  double sigma = 1.0e-3;  ///< white-noise rms per sample
+  double fknee = 0.0;     ///< Hz; 0 = white noise only
   double alpha = 1.0;
 };
 
 /// The `simulation` section, used by `tod2map sim` (ignored by `run`).
 struct SimulationConfig {
-  bool present = false;                  ///< the config has a simulation section
+  bool present = false;  ///< the config has a simulation section
   std::uint64_t seed = 1;
-  std::string output_dir = "data";       ///< relative to Config::base_dir
-  std::string file_prefix = "obs";       ///< files <prefix>_<NNNN>.fits (.h5 for hdf5)
-  std::string format = "fits";           ///< fits | hdf5: the timeline file format written
+  std::string output_dir = "data";  ///< relative to Config::base_dir
+  std::string file_prefix = "obs";  ///< files <prefix>_<NNNN>.fits (.h5 for hdf5)
+  std::string format = "fits";      ///< fits | hdf5: the timeline file format written
   int n_observations = 4;
-  double observation_length = 600.0;     ///< seconds
-  double sample_rate = 50.0;             ///< Hz
-  std::string precision = "float64";    ///< float32 | float64 for pointing and signal columns
+  double observation_length = 600.0;  ///< seconds
+  double sample_rate = 50.0;          ///< Hz
+  std::string precision = "float64";  ///< float32 | float64 for pointing and signal columns
   std::string coordsys = "G";
-  bool write_pixels = false;             ///< PIXEL column (at pixelization nside) instead of THETA/PHI
-  double flag_fraction = 0.0;            ///< fraction of samples flagged at random (FLAG = 1)
-  bool write_sky = true;                 ///< also write the input sky as <output_dir>/sky.fits
+  bool write_pixels = false;   ///< PIXEL column (at pixelization nside) instead of THETA/PHI
+  double flag_fraction = 0.0;  ///< fraction of samples flagged at random (FLAG = 1)
+  bool write_sky = true;       ///< also write the input sky as <output_dir>/sky.fits
   struct Sky {
-    std::string type = "synthetic";      ///< synthetic | file
-    std::string path;                    ///< healpy-written map for type file (relative to base_dir)
-    std::int64_t nside = 0;              ///< sampling resolution; 0 = pixelization.nside
+    std::string type = "synthetic";  ///< synthetic | file
+    std::string path;                ///< healpy-written map for type file (relative to base_dir)
+    std::int64_t nside = 0;          ///< sampling resolution; 0 = pixelization.nside
   } sky;
   struct Scan {
-    std::string type = "satellite";      ///< satellite | ground
-    double spin_period = 60.0;           ///< s
-    double spin_angle_deg = 85.0;        ///< boresight to spin axis
-    double precession_period = 3000.0;   ///< s
-    double precession_angle_deg = 7.5;   ///< spin axis to anti-sun direction
-    double latitude_deg = -22.96;        ///< ground site
+    std::string type = "satellite";     ///< satellite | ground
+    double spin_period = 60.0;          ///< s
+    double spin_angle_deg = 85.0;       ///< boresight to spin axis
+    double precession_period = 3000.0;  ///< s
+    double precession_angle_deg = 7.5;  ///< spin axis to anti-sun direction
+    double latitude_deg = -22.96;       ///< ground site
     double elevation_deg = 50.0;
     double azimuth_center_deg = 180.0;
-    double azimuth_throw_deg = 40.0;     ///< full width of the azimuth sweep
-    double scan_speed_deg = 1.0;         ///< deg/s on the sky (azimuth rate)
+    double azimuth_throw_deg = 40.0;  ///< full width of the azimuth sweep
+    double scan_speed_deg = 1.0;      ///< deg/s on the sky (azimuth rate)
   } scan;
   /// The parser's default (section present, no focal_plane key): det0..det3, polarization
   /// angles 0/45/90/135 deg, sigma 1e-3, fknee 0.1 Hz, alpha 1.
@@ -135,8 +135,8 @@ struct SimulationConfig {
 
 /// The whole resolved configuration.
 struct Config {
-  std::string source;                    ///< path of the YAML file ("" when parsed from text)
-  std::string base_dir = ".";            ///< folder that input paths are relative to
+  std::string source;          ///< path of the YAML file ("" when parsed from text)
+  std::string base_dir = ".";  ///< folder that input paths are relative to
   InputConfig input;
   PixelizationConfig pixelization;
   MapmakerConfig mapmaker;

@@ -9,11 +9,11 @@ namespace tod2map::io {
 
 struct HealpixMap {
   std::int64_t nside = 0;
-  std::string ordering = "RING";          ///< RING | NEST
-  std::string coordsys;                   ///< G, E, C or ""
-  std::vector<std::string> names;         ///< column names, e.g. I_STOKES, Q_STOKES, U_STOKES
-  std::vector<std::vector<double>> fields;///< fields[k][pixel], npix entries each
-  std::string units;                      ///< TUNIT of the first column, "" if none
+  std::string ordering = "RING";            ///< RING | NEST
+  std::string coordsys;                     ///< G, E, C or ""
+  std::vector<std::string> names;           ///< column names, e.g. I_STOKES, Q_STOKES, U_STOKES
+  std::vector<std::vector<double>> fields;  ///< fields[k][pixel], npix entries each
+  std::string units;                        ///< TUNIT of the first column, "" if none
 };
 
 /// Reads every column (or the first `max_fields`) of a HEALPix FITS map: both healpy layouts

@@ -11,30 +11,30 @@ namespace tod2map::io {
 
 /// Detector properties from a BINTABLE extension header.
 struct DetectorInfo {
-  std::string name;                                          ///< EXTNAME
-  double sigma = std::numeric_limits<double>::quiet_NaN();   ///< SIGMA, NaN when absent
-  double fknee = 0.0;                                        ///< FKNEE [Hz], 0 = white
-  double alpha = 1.0;                                        ///< ALPHA
-  double polang = 0.0;                                       ///< POLANG [rad]
-  double poleff = 1.0;                                       ///< POLEFF
-  std::string coordsys;                                      ///< COORDSYS (G, E, C) or ""
+  std::string name;                                         ///< EXTNAME
+  double sigma = std::numeric_limits<double>::quiet_NaN();  ///< SIGMA, NaN when absent
+  double fknee = 0.0;                                       ///< FKNEE [Hz], 0 = white
+  double alpha = 1.0;                                       ///< ALPHA
+  double polang = 0.0;                                      ///< POLANG [rad]
+  double poleff = 1.0;                                      ///< POLEFF
+  std::string coordsys;                                     ///< COORDSYS (G, E, C) or ""
   bool has_sigma() const { return sigma == sigma; }
 };
 
 /// Observation-level header (primary HDU).
 struct ObservationInfo {
-  std::string obsid;     ///< OBSID, as text even when stored as an integer
-  double samprate = 0;   ///< SAMPRATE [Hz]
+  std::string obsid;    ///< OBSID, as text even when stored as an integer
+  double samprate = 0;  ///< SAMPRATE [Hz]
 };
 
 /// Where one observation x detector lives on disk and how long it is; cheap to build for every
 /// file (headers only) and the unit of work distribution. Format-neutral: `format` names the
 /// TimelineFormat that indexed it and `location` says where in the file, in that format's terms.
 struct TimelineRef {
-  std::string file;          ///< path as given (after glob expansion)
-  std::string format;        ///< TimelineFormat name ("fits"), chosen by the file's content
-  std::string location;      ///< opaque to all but the format (FITS: the HDU number, "2")
-  std::string detector;      ///< detector name (FITS: EXTNAME)
+  std::string file;           ///< path as given (after glob expansion)
+  std::string format;         ///< TimelineFormat name ("fits"), chosen by the file's content
+  std::string location;       ///< opaque to all but the format (FITS: the HDU number, "2")
+  std::string detector;       ///< detector name (FITS: EXTNAME)
   std::int64_t nsamples = 0;  ///< samples (FITS: NAXIS2)
   /// FITS HDU number, 0 for other formats. Duplicates `location` for the readers of messages
   /// outside io (mapmaker::TimelineView::where); new code uses the format's label instead.
@@ -51,10 +51,10 @@ inline constexpr double kMaxTheta = 3.141592653589793238462643383279502884197;
 
 /// Why a sample that passed the flag test is left out of the map (docs/formats.md).
 enum class SampleFault : std::uint8_t {
-  none = 0,      ///< used
-  nonfinite,     ///< SIGNAL, PSI, THETA or PHI is NaN or infinite
-  pointing,      ///< THETA outside [0, pi] or |PHI| > kMaxSampleAngle
-  weight,        ///< |PSI| > kMaxSampleAngle: no polarization weight can be formed
+  none = 0,   ///< used
+  nonfinite,  ///< SIGNAL, PSI, THETA or PHI is NaN or infinite
+  pointing,   ///< THETA outside [0, pi] or |PHI| > kMaxSampleAngle
+  weight,     ///< |PSI| > kMaxSampleAngle: no polarization weight can be formed
 };
 
 /// The fault of one unflagged sample; theta and phi are ignored when has_angles is false
@@ -89,20 +89,20 @@ struct Timeline {
   std::vector<double> phi;
   std::vector<double> psi;
   std::vector<double> signal;
-  std::vector<std::int64_t> pixel;       ///< empty unless the file gives PIXEL
-  std::int64_t pixel_nside = 0;          ///< NSIDE header when PIXEL is given
-  std::string pixel_ordering;            ///< ORDERING header (RING/NEST) when PIXEL is given
-  std::vector<std::int32_t> flag;        ///< raw FLAG column (0 when the file has none)
-  std::vector<std::uint8_t> good;        ///< 1 = sample used
-  std::int64_t n_flagged = 0;            ///< samples rejected by flag_mask
-  std::int64_t n_nonfinite = 0;          ///< samples rejected for a non-finite value
-  std::int64_t n_bad_pointing = 0;       ///< unflagged, finite, pointing out of range
-  std::int64_t n_bad_weight = 0;         ///< unflagged, finite, PSI out of range
-  bool has_flag_column = true;           ///< false: the file had no FLAG column (all good)
+  std::vector<std::int64_t> pixel;  ///< empty unless the file gives PIXEL
+  std::int64_t pixel_nside = 0;     ///< NSIDE header when PIXEL is given
+  std::string pixel_ordering;       ///< ORDERING header (RING/NEST) when PIXEL is given
+  std::vector<std::int32_t> flag;   ///< raw FLAG column (0 when the file has none)
+  std::vector<std::uint8_t> good;   ///< 1 = sample used
+  std::int64_t n_flagged = 0;       ///< samples rejected by flag_mask
+  std::int64_t n_nonfinite = 0;     ///< samples rejected for a non-finite value
+  std::int64_t n_bad_pointing = 0;  ///< unflagged, finite, pointing out of range
+  std::int64_t n_bad_weight = 0;    ///< unflagged, finite, PSI out of range
+  bool has_flag_column = true;      ///< false: the file had no FLAG column (all good)
   /// Where the non-flag rejections come from and their likely cause, for messages
   /// ("THETA values up to 179.9: degrees?"); empty when none.
   std::string rejection_note;
-  bool signal_float32 = false;           ///< SIGNAL is stored as E (float32) in the file
+  bool signal_float32 = false;  ///< SIGNAL is stored as E (float32) in the file
 
   std::int64_t size() const { return static_cast<std::int64_t>(signal.size()); }
   bool has_pixels() const { return !pixel.empty(); }

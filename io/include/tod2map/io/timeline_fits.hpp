@@ -19,7 +19,7 @@ TimelineRef fits_timeline_ref(const std::string& file, int hdu, const std::strin
 
 /// How write_timeline_file stores floating-point columns.
 struct TimelineWriteOptions {
-  bool float32 = false;   ///< E columns instead of D for THETA, PHI, PSI, SIGNAL
+  bool float32 = false;  ///< E columns instead of D for THETA, PHI, PSI, SIGNAL
 };
 
 /// Writes one observation file: primary HDU (OBSID, SAMPRATE) and one BINTABLE per detector

@@ -40,9 +40,11 @@ const char* preconditioner_name(PreconditionerKind kind);
 /// The preconditioner for `data`'s baselines. weights: diagonal of F^T N^-1 F per baseline;
 /// prior: the noise prior or null; width: half-bandwidth of `banded` (>= 1, capped at each
 /// timeline's kernel length - 1). Not collective (baselines never cross ranks).
-std::unique_ptr<solvers::LinearOperator> make_baseline_preconditioner(
-    PreconditionerKind kind, const LocalData& data, const Vector& weights, const NoisePrior* prior,
-    int width);
+std::unique_ptr<solvers::LinearOperator> make_baseline_preconditioner(PreconditionerKind kind,
+                                                                      const LocalData& data,
+                                                                      const Vector& weights,
+                                                                      const NoisePrior* prior,
+                                                                      int width);
 
 /// The two-level preconditioner: M1 plus a coarse correction W E^+ W^T on the low-resolution
 /// sky modes (coarse_nside, a power of two up to data.nside); A is the destriping operator,

@@ -69,7 +69,7 @@ struct DestripeOptions {
   /// Reference solver that re-solves the system for comparison (none: no cross-check).
   solvers::CrossCheck cross_check = solvers::CrossCheck::none;
   PreconditionerKind preconditioner = PreconditionerKind::diagonal;
-  int precond_width = 32;  ///< half-bandwidth of the banded preconditioner, in baselines
+  int precond_width = 32;         ///< half-bandwidth of the banded preconditioner, in baselines
   std::int64_t coarse_nside = 2;  ///< two_level: HEALPix resolution of the coarse space
   /// Resolution of Z; 0 or the map's nside: the map's own pixels.
   std::int64_t nside_cross = 0;
@@ -84,7 +84,7 @@ struct DestripeOptions {
 
 struct DestripeResult {
   solvers::CgResult cg;
-  Vector amplitudes;   ///< one per chunk of the local data (gauge fixed as described above)
+  Vector amplitudes;  ///< one per chunk of the local data (gauge fixed as described above)
   solvers::CrossCheckResult cross_check;  ///< solver none when no cross-check ran
   double seconds = 0;  ///< destripe() from start to the final map (observe_map time excluded)
   /// rms over unmasked pixels of the map's change over the last `change_iterations`

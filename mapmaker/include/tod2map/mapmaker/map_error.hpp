@@ -8,9 +8,9 @@ namespace tod2map::mapmaker {
 /// rms over the unmasked observed pixels (all ranks) of diff / sigma, sigma the white-noise
 /// rms of the pixel's Stokes value: sqrt of the diagonal of its inverse block.
 struct NoiseNormalizedRms {
-  double all = 0;                 ///< over every Stokes value
-  double stokes[3] = {0, 0, 0};   ///< per Stokes parameter (I, Q, U; I only with stokes I)
-  std::int64_t pixels = 0;        ///< pixels counted
+  double all = 0;                ///< over every Stokes value
+  double stokes[3] = {0, 0, 0};  ///< per Stokes parameter (I, Q, U; I only with stokes I)
+  std::int64_t pixels = 0;       ///< pixels counted
 };
 
 /// diff: an owned map-sized vector (n_owned * nstokes). remove_i_mean: subtract the mean I

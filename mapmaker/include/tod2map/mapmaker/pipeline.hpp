@@ -37,10 +37,10 @@ struct PhaseTiming {
 
 /// Everything a run produced on this rank.
 struct MapMakingResult {
-  io::MapOutput output;            ///< this rank's owned slice of every output dataset (sparse)
-  solvers::CgResult solver;        ///< iterations and residual history (binned: one check step)
-  std::int64_t samples = 0;        ///< all samples, all ranks
-  std::int64_t samples_used = 0;   ///< unflagged, finite samples, all ranks
+  io::MapOutput output;           ///< this rank's owned slice of every output dataset (sparse)
+  solvers::CgResult solver;       ///< iterations and residual history (binned: one check step)
+  std::int64_t samples = 0;       ///< all samples, all ranks
+  std::int64_t samples_used = 0;  ///< unflagged, finite samples, all ranks
   std::int64_t samples_flagged = 0, samples_nonfinite = 0;
   std::int64_t samples_bad_pointing = 0, samples_bad_weight = 0;  ///< out of range, all ranks
   std::int64_t timelines_without_flags = 0;  ///< read from HDUs without a FLAG column
@@ -48,8 +48,9 @@ struct MapMakingResult {
   std::vector<PhaseTiming> phases;
   std::vector<double> peak_rss_bytes;  ///< per rank (filled on every rank)
   double sample_bytes_per_sample = 0;  ///< max over ranks of the sample arrays' bytes / samples
-  std::int64_t pixel_bytes = 0;        ///< max over ranks of PixelSystem's arrays (not the backend's buffers)
-  std::string checkpoint;              ///< the summary's line on CG checkpoints ("" when off)
+  std::int64_t pixel_bytes =
+      0;                   ///< max over ranks of PixelSystem's arrays (not the backend's buffers)
+  std::string checkpoint;  ///< the summary's line on CG checkpoints ("" when off)
   /// Destriping: the summary's lines on convergence (what the residual is, the map's change in
   /// the last iterations and the error it implies, the conditioning seen); "" otherwise.
   std::string convergence;

@@ -4,8 +4,8 @@
 #include <mpi.h>
 
 #include <functional>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tod2map/solvers/linear_operator.hpp"
@@ -70,7 +70,8 @@ struct CgResult {
   int resumed_from = -1;          ///< iteration the solve continued from (options.resume), or -1
   CgStop stop = CgStop::maxiter;  ///< why the loop ended
   double true_residual = -1;      ///< ||b - A x|| / ||b|| with options.true_residual, else -1
-  std::vector<double> alphas, betas;  ///< CG coefficients per iteration (Lanczos: condition estimate)
+  std::vector<double> alphas,
+      betas;  ///< CG coefficients per iteration (Lanczos: condition estimate)
 };
 
 /// Extreme eigenvalues of M A estimated from the CG coefficients (the Lanczos tridiagonal

@@ -6,9 +6,9 @@
 // (0 = diagonal); factorisation overwrites it with the Cholesky factor L (B = L L^T) in the
 // same layout. One thread per block, sequential inside: blocks are independent, rows are not.
 // Depends on Kokkos only.
-#include <Kokkos_Core.hpp>
 #include <math.h>
 
+#include <Kokkos_Core.hpp>
 #include <cstdint>
 
 namespace tod2map::mapmaker::kernels {
@@ -84,14 +84,16 @@ void band_solve(const ExecSpace& exec, const BandBlocks<typename ExecSpace::memo
         for (std::int64_t c = 0; c < n; ++c) {
           double s = r(lo + c);
           const std::int64_t k0 = c - w > 0 ? c - w : 0;
-          for (std::int64_t k = k0; k < c; ++k) s -= band(lo + c, static_cast<int>(c - k)) * z(lo + k);
+          for (std::int64_t k = k0; k < c; ++k)
+            s -= band(lo + c, static_cast<int>(c - k)) * z(lo + k);
           z(lo + c) = s / band(lo + c, 0);
         }
         // L^T z = y
         for (std::int64_t c = n - 1; c >= 0; --c) {
           double s = z(lo + c);
           const std::int64_t k1 = c + w < n - 1 ? c + w : n - 1;
-          for (std::int64_t k = c + 1; k <= k1; ++k) s -= band(lo + k, static_cast<int>(k - c)) * z(lo + k);
+          for (std::int64_t k = c + 1; k <= k1; ++k)
+            s -= band(lo + k, static_cast<int>(k - c)) * z(lo + k);
           z(lo + c) = s / band(lo + c, 0);
         }
       });

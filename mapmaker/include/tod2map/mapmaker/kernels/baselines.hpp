@@ -15,7 +15,8 @@ namespace tod2map::mapmaker::kernels {
 
 /// rhs (overlapped, n*nstokes) += P^T N^-1 F a.
 template <class ExecSpace>
-void project_baselines(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
+void project_baselines(const ExecSpace& exec,
+                       const SampleViews<typename ExecSpace::memory_space>& s,
                        const Kokkos::View<const double*, typename ExecSpace::memory_space>& a,
                        const Kokkos::View<double*, typename ExecSpace::memory_space>& rhs) {
   const int nstokes = s.nstokes;
@@ -30,8 +31,8 @@ void project_baselines(const ExecSpace& exec, const SampleViews<typename ExecSpa
   const auto weight = s.chunk_weight;
   const double* const rhs_data = rhs.data();
   Kokkos::parallel_for(
-      "tod2map::mapmaker::project_baselines",
-      Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()), KOKKOS_LAMBDA(const std::int64_t c) {
+      "tod2map::mapmaker::project_baselines", Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
+      KOKKOS_LAMBDA(const std::int64_t c) {
         auto r = rhs_sv.access();
         const double wa = weight(c) * a(c);
         if (wa == 0.0) return;
@@ -59,7 +60,8 @@ void baseline_sums(const char* label, const ExecSpace& exec,
   const auto begin = s.chunk_begin;
   const auto weight = s.chunk_weight;
   Kokkos::parallel_for(
-      label, Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()), KOKKOS_LAMBDA(const std::int64_t c) {
+      label, Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
+      KOKKOS_LAMBDA(const std::int64_t c) {
         double sum = 0.0;
         for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
           detail::prefetch_ahead<false>(pixel, t, map.data(), nstokes);
@@ -73,30 +75,32 @@ void baseline_sums(const char* label, const ExecSpace& exec,
 
 /// y_c = w_c sum over used t in c of (a_c - (P m)_t) = (F^T N^-1 (F a - P m))_c, map overlapped.
 template <class ExecSpace>
-void baseline_residuals(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
+void baseline_residuals(const ExecSpace& exec,
+                        const SampleViews<typename ExecSpace::memory_space>& s,
                         const Kokkos::View<const double*, typename ExecSpace::memory_space>& map,
                         const Kokkos::View<const double*, typename ExecSpace::memory_space>& a,
                         const Kokkos::View<double*, typename ExecSpace::memory_space>& y) {
   detail::require(a.extent(0) == s.chunk_weight.extent(0) && y.extent(0) == a.extent(0),
                   "baseline_residuals", "amplitude vectors do not match the chunks");
-  detail::baseline_sums("tod2map::mapmaker::baseline_residuals", exec, s, map, y,
-                        KOKKOS_LAMBDA(std::int64_t c, std::int64_t) { return a(c); });
+  detail::baseline_sums(
+      "tod2map::mapmaker::baseline_residuals", exec, s, map, y,
+      KOKKOS_LAMBDA(std::int64_t c, std::int64_t) { return a(c); });
 }
 
 /// y_c = w_c sum over used t in c of (tod_t - (P m)_t): the destriping right-hand side
 /// F^T N^-1 (d - P m) for m the binned map of d.
 /// tod is a View of double or float (a float32 signal).
-template <class ExecSpace, class TodView = Kokkos::View<const double*, typename ExecSpace::memory_space>>
+template <class ExecSpace,
+          class TodView = Kokkos::View<const double*, typename ExecSpace::memory_space>>
 void baseline_rhs(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
                   const TodView& tod,
                   const Kokkos::View<const double*, typename ExecSpace::memory_space>& map,
                   const Kokkos::View<double*, typename ExecSpace::memory_space>& y) {
   detail::require(tod.extent(0) == s.pixel.extent(0) && y.extent(0) == s.chunk_weight.extent(0),
                   "baseline_rhs", "tod or amplitude sizes do not match the samples/chunks");
-  detail::baseline_sums("tod2map::mapmaker::baseline_rhs", exec, s, map, y,
-                        KOKKOS_LAMBDA(std::int64_t, std::int64_t t) {
-                          return static_cast<double>(tod(t));
-                        });
+  detail::baseline_sums(
+      "tod2map::mapmaker::baseline_rhs", exec, s, map, y,
+      KOKKOS_LAMBDA(std::int64_t, std::int64_t t) { return static_cast<double>(tod(t)); });
 }
 
 /// diag_c = (F^T N^-1 F)_cc = w_c times the number of used samples in chunk c.
@@ -117,14 +121,15 @@ void baseline_weights(const ExecSpace& exec, const SampleViews<typename ExecSpac
 
 /// out_t = tod_t - a_c for every sample t of chunk c (d - F a).
 template <class ExecSpace>
-void subtract_baselines(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
+void subtract_baselines(const ExecSpace& exec,
+                        const SampleViews<typename ExecSpace::memory_space>& s,
                         const Kokkos::View<const double*, typename ExecSpace::memory_space>& a,
                         const Kokkos::View<const double*, typename ExecSpace::memory_space>& tod,
                         const Kokkos::View<double*, typename ExecSpace::memory_space>& out) {
   const auto begin = s.chunk_begin;
   Kokkos::parallel_for(
-      "tod2map::mapmaker::subtract_baselines", Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
-      KOKKOS_LAMBDA(const std::int64_t c) {
+      "tod2map::mapmaker::subtract_baselines",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()), KOKKOS_LAMBDA(const std::int64_t c) {
         const double ac = a(c);
         for (std::int64_t t = begin(c); t < begin(c + 1); ++t) out(t) = tod(t) - ac;
       });
@@ -133,12 +138,14 @@ void subtract_baselines(const ExecSpace& exec, const SampleViews<typename ExecSp
 /// pixel[t] = -1 where the sample's (overlapped) pixel is masked (mask_overlapped[p] != 0):
 /// masked pixels then drop out of every operator, as flagged samples do.
 template <class ExecSpace>
-void drop_masked_samples(const ExecSpace& exec,
-                         const Kokkos::View<const double*, typename ExecSpace::memory_space>& mask_overlapped,
-                         const Kokkos::View<std::int32_t*, typename ExecSpace::memory_space>& pixel) {
+void drop_masked_samples(
+    const ExecSpace& exec,
+    const Kokkos::View<const double*, typename ExecSpace::memory_space>& mask_overlapped,
+    const Kokkos::View<std::int32_t*, typename ExecSpace::memory_space>& pixel) {
   Kokkos::parallel_for(
       "tod2map::mapmaker::drop_masked_samples",
-      Kokkos::RangePolicy<ExecSpace>(exec, 0, pixel.extent(0)), KOKKOS_LAMBDA(const std::int64_t t) {
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, pixel.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t t) {
         const std::int32_t p = pixel(t);
         if (p >= 0 && mask_overlapped(p) != 0.0) pixel(t) = -1;
       });

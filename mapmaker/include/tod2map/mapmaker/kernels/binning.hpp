@@ -91,7 +91,8 @@ KOKKOS_INLINE_FUNCTION void add_pointing(int nstokes, Access& r, std::int32_t p,
 /// blocks[p*ncov + k] += sum over used samples of weight * (w w^T) packed; hits[p] += count.
 /// blocks has n_overlapped*packed_size(nstokes) entries, hits n_overlapped.
 template <class ExecSpace>
-void accumulate_blocks(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
+void accumulate_blocks(const ExecSpace& exec,
+                       const SampleViews<typename ExecSpace::memory_space>& s,
                        const Kokkos::View<double*, typename ExecSpace::memory_space>& blocks,
                        const Kokkos::View<double*, typename ExecSpace::memory_space>& hits) {
   const int nstokes = s.nstokes;
@@ -109,8 +110,8 @@ void accumulate_blocks(const ExecSpace& exec, const SampleViews<typename ExecSpa
   const double* const blocks_data = blocks.data();
   const double* const hits_data = hits.data();
   Kokkos::parallel_for(
-      "tod2map::mapmaker::accumulate_blocks",
-      Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()), KOKKOS_LAMBDA(const std::int64_t c) {
+      "tod2map::mapmaker::accumulate_blocks", Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
+      KOKKOS_LAMBDA(const std::int64_t c) {
         auto b = blocks_sv.access();
         auto h = hits_sv.access();
         const double w = weight(c);
@@ -242,7 +243,8 @@ void gather(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_
 }
 
 /// Per owned pixel: rcond of its block; the inverse block where hits >= min_hits and
-/// rcond >= max(min_rcond, kSingularRcond) (IQU), else zeros and mask = 1. blocks/inverse: n*ncov, hits/rcond/mask: n.
+/// rcond >= max(min_rcond, kSingularRcond) (IQU), else zeros and mask = 1. blocks/inverse: n*ncov,
+/// hits/rcond/mask: n.
 template <class ExecSpace>
 void invert_blocks(const ExecSpace& exec, int nstokes,
                    const Kokkos::View<const double*, typename ExecSpace::memory_space>& blocks,
@@ -285,16 +287,17 @@ void invert_blocks(const ExecSpace& exec, int nstokes,
 
 /// map[p] = inverse[p] rhs[p] for owned pixels; masked pixels get `masked_value`.
 template <class ExecSpace>
-void apply_inverse_blocks(const ExecSpace& exec, int nstokes,
-                          const Kokkos::View<const double*, typename ExecSpace::memory_space>& inverse,
-                          const Kokkos::View<const std::uint8_t*, typename ExecSpace::memory_space>& mask,
-                          const Kokkos::View<const double*, typename ExecSpace::memory_space>& rhs,
-                          const Kokkos::View<double*, typename ExecSpace::memory_space>& map,
-                          double masked_value) {
+void apply_inverse_blocks(
+    const ExecSpace& exec, int nstokes,
+    const Kokkos::View<const double*, typename ExecSpace::memory_space>& inverse,
+    const Kokkos::View<const std::uint8_t*, typename ExecSpace::memory_space>& mask,
+    const Kokkos::View<const double*, typename ExecSpace::memory_space>& rhs,
+    const Kokkos::View<double*, typename ExecSpace::memory_space>& map, double masked_value) {
   const int ncov = packed_size(nstokes);
   const std::int64_t n = static_cast<std::int64_t>(mask.extent(0));
   detail::require(inverse.extent(0) == static_cast<size_t>(n * ncov) &&
-                      rhs.extent(0) == static_cast<size_t>(n * nstokes) && map.extent(0) == rhs.extent(0),
+                      rhs.extent(0) == static_cast<size_t>(n * nstokes) &&
+                      map.extent(0) == rhs.extent(0),
                   "apply_inverse_blocks", "inconsistent extents");
   Kokkos::parallel_for(
       "tod2map::mapmaker::apply_inverse_blocks", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),

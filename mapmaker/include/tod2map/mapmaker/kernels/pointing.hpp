@@ -41,14 +41,14 @@ void expand_pointing_angles(
 /// Same from HEALPix pixel indices given in the file (same nside; converted when the orderings
 /// differ).
 template <class ExecSpace, class PixelView>
-void expand_pointing_pixels(const ExecSpace& exec, std::int64_t nside, bool convert_ordering,
-                            healpix::Ordering target, double polang, double poleff,
-                            const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& pix,
-                            const Kokkos::View<const double*, typename ExecSpace::memory_space>& psi,
-                            const Kokkos::View<const std::uint8_t*, typename ExecSpace::memory_space>& good,
-                            const PixelView& gpix,
-                            const Kokkos::View<double*, typename ExecSpace::memory_space>& wq,
-                            const Kokkos::View<double*, typename ExecSpace::memory_space>& wu) {
+void expand_pointing_pixels(
+    const ExecSpace& exec, std::int64_t nside, bool convert_ordering, healpix::Ordering target,
+    double polang, double poleff,
+    const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& pix,
+    const Kokkos::View<const double*, typename ExecSpace::memory_space>& psi,
+    const Kokkos::View<const std::uint8_t*, typename ExecSpace::memory_space>& good,
+    const PixelView& gpix, const Kokkos::View<double*, typename ExecSpace::memory_space>& wq,
+    const Kokkos::View<double*, typename ExecSpace::memory_space>& wu) {
   const std::int64_t n = static_cast<std::int64_t>(gpix.extent(0));
   const bool to_nest = target == healpix::Ordering::nest;
   Kokkos::parallel_for(
@@ -66,10 +66,11 @@ void expand_pointing_pixels(const ExecSpace& exec, std::int64_t nside, bool conv
 
 /// local[t] = index of gpix[t] in the sorted unique list `touched`, or -1 for gpix[t] < 0.
 template <class ExecSpace, class PixelView>
-void localize_pixels(const ExecSpace& exec,
-                     const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& touched,
-                     const PixelView& gpix,
-                     const Kokkos::View<std::int32_t*, typename ExecSpace::memory_space>& local) {
+void localize_pixels(
+    const ExecSpace& exec,
+    const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& touched,
+    const PixelView& gpix,
+    const Kokkos::View<std::int32_t*, typename ExecSpace::memory_space>& local) {
   const std::int64_t n = static_cast<std::int64_t>(gpix.extent(0));
   const std::int64_t m = static_cast<std::int64_t>(touched.extent(0));
   Kokkos::parallel_for(
@@ -83,7 +84,10 @@ void localize_pixels(const ExecSpace& exec,
         std::int64_t lo = 0, hi = m;  // first index with touched[i] >= g
         while (lo < hi) {
           const std::int64_t mid = lo + (hi - lo) / 2;
-          if (touched(mid) < g) lo = mid + 1; else hi = mid;
+          if (touched(mid) < g)
+            lo = mid + 1;
+          else
+            hi = mid;
         }
         local(t) = static_cast<std::int32_t>(lo);
       });
@@ -104,8 +108,7 @@ KOKKOS_INLINE_FUNCTION std::uint32_t popcount32(std::uint32_t x) {
 /// Touched-pixel bitmap: sets bit g of `bits` (32 pixels per word) for every gpix[t] >= 0.
 /// The bitmap route replaces a sort when the map is not much larger than the samples.
 template <class ExecSpace, class PixelView>
-void mark_pixels(const ExecSpace& exec,
-                 const PixelView& gpix,
+void mark_pixels(const ExecSpace& exec, const PixelView& gpix,
                  const Kokkos::View<std::uint32_t*, typename ExecSpace::memory_space>& bits) {
   Kokkos::parallel_for(
       "tod2map::mapmaker::mark_pixels", Kokkos::RangePolicy<ExecSpace>(exec, 0, gpix.extent(0)),
@@ -117,9 +120,10 @@ void mark_pixels(const ExecSpace& exec,
 
 /// prefix[w] = set bits in words before w (exclusive scan); returns the total.
 template <class ExecSpace>
-std::int64_t count_marked(const ExecSpace& exec,
-                          const Kokkos::View<const std::uint32_t*, typename ExecSpace::memory_space>& bits,
-                          const Kokkos::View<std::int64_t*, typename ExecSpace::memory_space>& prefix) {
+std::int64_t count_marked(
+    const ExecSpace& exec,
+    const Kokkos::View<const std::uint32_t*, typename ExecSpace::memory_space>& bits,
+    const Kokkos::View<std::int64_t*, typename ExecSpace::memory_space>& prefix) {
   std::int64_t total = 0;
   Kokkos::parallel_scan(
       "tod2map::mapmaker::count_marked", Kokkos::RangePolicy<ExecSpace>(exec, 0, bits.extent(0)),
@@ -150,11 +154,12 @@ void list_marked(const ExecSpace& exec,
 /// local[t] = rank of gpix[t] among the marked pixels (its index in the touched list), -1 for
 /// gpix[t] < 0: O(1) per sample instead of a binary search.
 template <class ExecSpace, class PixelView>
-void localize_marked(const ExecSpace& exec,
-                     const Kokkos::View<const std::uint32_t*, typename ExecSpace::memory_space>& bits,
-                     const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& prefix,
-                     const PixelView& gpix,
-                     const Kokkos::View<std::int32_t*, typename ExecSpace::memory_space>& local) {
+void localize_marked(
+    const ExecSpace& exec,
+    const Kokkos::View<const std::uint32_t*, typename ExecSpace::memory_space>& bits,
+    const Kokkos::View<const std::int64_t*, typename ExecSpace::memory_space>& prefix,
+    const PixelView& gpix,
+    const Kokkos::View<std::int32_t*, typename ExecSpace::memory_space>& local) {
   Kokkos::parallel_for(
       "tod2map::mapmaker::localize_marked", Kokkos::RangePolicy<ExecSpace>(exec, 0, gpix.extent(0)),
       KOKKOS_LAMBDA(const std::int64_t t) {
