@@ -3,11 +3,11 @@
 
 #include "cli_args.hpp"
 #include "commands.hpp"
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/core/resources.hpp"
-#include "tod2map/io/config.hpp"
 #include "tod2map/sim/simulate.hpp"
 
 namespace tod2map::apps {
@@ -15,8 +15,8 @@ namespace tod2map::apps {
 int command_sim(int argc, char** argv) {
   const ConfigArgs args = parse_config_args("sim", argc, argv);
   MPI_Comm comm = MPI_COMM_WORLD;
-  const io::Config config =
-      collective(comm, [&] { return io::load_config(args.config_path, args.overrides); });
+  const tod2map::Config config =
+      collective(comm, [&] { return tod2map::load_config(args.config_path, args.overrides); });
   if (!config.simulation.present)
     throw ConfigError(args.config_path +
                       ": key simulation: missing (tod2map sim needs a "

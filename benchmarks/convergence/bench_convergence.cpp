@@ -21,11 +21,11 @@
 #include <string>
 #include <vector>
 
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/core/runtime.hpp"
-#include "tod2map/io/config.hpp"
 #include "tod2map/io/map_output.hpp"
 #include "tod2map/mapmaker/map_error.hpp"
 #include "tod2map/mapmaker/pipeline.hpp"
@@ -75,8 +75,8 @@ int main(int argc, char** argv) {
   const int rank = tod2map::comm_rank(comm);
   try {
     const Args args = parse(argc, argv);
-    const tod2map::io::Config config = tod2map::collective(
-        comm, [&] { return tod2map::io::load_config(args.config, args.overrides); });
+    const tod2map::Config config = tod2map::collective(
+        comm, [&] { return tod2map::load_config(args.config, args.overrides); });
     const tod2map::io::MapFile ref =
         tod2map::collective(comm, [&] { return tod2map::io::read_map_hdf5(args.reference); });
     const std::int64_t npix = 12 * ref.nside * ref.nside;

@@ -23,10 +23,10 @@
 #include <string>
 #include <vector>
 
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
-#include "tod2map/io/config.hpp"
 #include "tod2map/io/timeline_fits.hpp"
 
 namespace {
@@ -85,8 +85,8 @@ int main(int argc, char** argv) {
     int repeat = 3;
     for (int i = 2; i + 1 < argc; i += 2)
       if (std::string(argv[i]) == "--repeat") repeat = std::max(1, std::atoi(argv[i + 1]));
-    const tod2map::io::Config config = tod2map::io::load_config(argv[1]);
-    const std::vector<std::string> files = tod2map::io::expand_input_files(config);
+    const tod2map::Config config = tod2map::load_config(argv[1]);
+    const std::vector<std::string> files = tod2map::io::expand_input_files(config, config.input);
     const auto refs = tod2map::io::index_timelines(files, config.input, MPI_COMM_SELF);
 
     // The raw read's buffer size matters (a buffer that stays in L2 is copied into faster):

@@ -65,45 +65,10 @@ std::pair<std::string, std::string> key_and_value(const std::vector<std::string>
   return {path, value};
 }
 
-// to_yaml's text without the lines of the keys that do not change the iterates.
-std::string without_free_keys(const std::string& yaml) {
-  static const char* const kFree[] = {"solver.tol",           "solver.maxiter",
-                                      "solver.checkpoint",    "solver.cross_check",
-                                      "solver.petsc_options", "output"};
-  const auto lines = lines_of(yaml);
-  std::string kept;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::string path = key_and_value(lines, i).first;
-    bool free = false;
-    for (const char* key : kFree) {
-      const std::size_t n = std::strlen(key);
-      free = free || (path.compare(0, n, key) == 0 && (path.size() == n || path[n] == '.'));
-    }
-    if (!free) kept += lines[i] + "\n";
-  }
-  return kept;
-}
-
-// Stopping rule, reference solver, PETSc's options (none of which the destriping CG reads) and
-// where the results go do not change the iterates: a run may change them and still continue.
-std::string iterate_config(const Config& config) {
-  Config c = config;
-  const SolverConfig defaults;
-  c.source.clear();
-  c.solver.tol = defaults.tol;
-  c.solver.maxiter = defaults.maxiter;
-  c.solver.checkpoint = defaults.checkpoint;
-  c.solver.cross_check = defaults.cross_check;
-  c.solver.petsc_options = defaults.petsc_options;
-  c.output = OutputConfig();
-  // Reset, then left out of the text: what is hashed is what matters, whatever the values.
-  return without_free_keys(to_yaml(c));
-}
-
-std::string input_list(const Config& config) {
+std::string input_list(const ConfigOrigin& origin, const InputConfig& input) {
   namespace fs = std::filesystem;
   std::string list;
-  for (const std::string& file : expand_input_files(config)) {
+  for (const std::string& file : expand_input_files(origin, input)) {
     std::error_code ec;
     const fs::path abs = fs::absolute(file, ec).lexically_normal();
     const auto size = fs::file_size(file, ec);
@@ -162,14 +127,30 @@ std::string files_difference(const std::string& saved, const std::string& now) {
 
 }  // namespace
 
-RunIdentity run_identity(const Config& config, MPI_Comm comm) {
+std::string without_keys(const std::string& yaml, const std::vector<std::string>& keys) {
+  const auto lines = lines_of(yaml);
+  std::string kept;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string path = key_and_value(lines, i).first;
+    bool drop = false;
+    for (const std::string& key : keys) {
+      const std::size_t n = key.size();
+      drop = drop || (path.compare(0, n, key) == 0 && (path.size() == n || path[n] == '.'));
+    }
+    if (!drop) kept += lines[i] + "\n";
+  }
+  return kept;
+}
+
+RunIdentity run_identity(std::string iterate_config, const ConfigOrigin& origin,
+                         const InputConfig& input, MPI_Comm comm) {
   RunIdentity id;
   id.ranks = comm_size(comm);
   id.version = tod2map::version();
-  id.config = iterate_config(config);
+  id.config = std::move(iterate_config);
   std::string files;
   collective(comm, [&] {
-    if (comm_rank(comm) == 0) files = input_list(config);
+    if (comm_rank(comm) == 0) files = input_list(origin, input);
   });
   id.input_files = bcast_text(files, comm);
   return id;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "tod2map/core/error.hpp"
-#include "tod2map/io/config.hpp"
+#include "tod2map/io/options.hpp"
 
 namespace tod2map::io {
 namespace {
@@ -51,22 +51,22 @@ std::vector<std::string> glob_files(const std::string& pattern, const std::strin
 
 }  // namespace
 
-std::vector<std::string> expand_input_files(const Config& config) {
-  const std::string where = (config.source.empty() ? std::string("(config text)") : config.source) +
+std::vector<std::string> expand_input_files(const ConfigOrigin& origin, const InputConfig& input) {
+  const std::string where = (origin.source.empty() ? std::string("(config text)") : origin.source) +
                             ": key input.files: ";
-  if (config.input.files.empty()) throw ConfigError(where + "no input files given");
+  if (input.files.empty()) throw ConfigError(where + "no input files given");
   std::vector<std::string> files;
-  for (const std::string& entry : config.input.files) {
+  for (const std::string& entry : input.files) {
     if (entry.empty()) throw ConfigError(where + "empty path");
     const fs::path p(entry);
     const bool relative = !p.is_absolute();
     // lexically_normal turns "./data/x.fits" into "data/x.fits", so one file named two ways
     // is still de-duplicated below.
     const std::string full =
-        (relative ? fs::path(config.base_dir.empty() ? "." : config.base_dir) / p : p)
+        (relative ? fs::path(origin.base_dir.empty() ? "." : origin.base_dir) / p : p)
             .lexically_normal()
             .string();
-    const std::string rel = relative ? " (relative to " + describe_base(config.base_dir) + ")" : "";
+    const std::string rel = relative ? " (relative to " + describe_base(origin.base_dir) + ")" : "";
     if (is_glob(entry)) {
       std::vector<std::string> matched = glob_files(full, where);
       if (matched.empty()) throw ConfigError(where + "'" + entry + "' matches no file" + rel);

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "timeline_samples.hpp"  // format_double
-#include "tod2map/io/config.hpp"
+#include "tod2map/io/options.hpp"
 #include "tod2map/io/timeline.hpp"
 #include "tod2map/io/timeline_input.hpp"
 

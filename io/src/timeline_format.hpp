@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "tod2map/io/config.hpp"
+#include "tod2map/io/options.hpp"
 #include "tod2map/io/timeline.hpp"
 #include "tod2map/io/timeline_input.hpp"
 

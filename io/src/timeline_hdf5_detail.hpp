@@ -12,7 +12,7 @@
 
 #include "hdf5_util.hpp"
 #include "timeline_header_checks.hpp"
-#include "tod2map/io/config.hpp"
+#include "tod2map/io/options.hpp"
 #include "tod2map/io/timeline.hpp"
 #include "tod2map/io/timeline_input.hpp"
 

@@ -38,10 +38,10 @@ struct Plan {
   std::vector<TimelineRef> mine;  ///< this rank's share, in reading order
 };
 
-Plan make_plan(const Config& config, MPI_Comm comm) {
+Plan make_plan(const ConfigOrigin& origin, const InputConfig& input, MPI_Comm comm) {
   Plan plan;
-  plan.files = collective(comm, [&] { return expand_input_files(config); });
-  plan.refs = index_timelines(plan.files, config.input, comm);
+  plan.files = collective(comm, [&] { return expand_input_files(origin, input); });
+  plan.refs = index_timelines(plan.files, input, comm);
   // Every rank has the same refs, so every rank throws here alike.
   if (plan.refs.empty()) throw IoError("io::read_timelines: input.files: no input files");
   const auto share =
@@ -97,8 +97,9 @@ Timeline read_timeline(const TimelineRef& ref, const InputConfig& input,
   return t;
 }
 
-std::vector<TimelineRef> plan_timelines(const Config& config, MPI_Comm comm) {
-  return make_plan(config, comm).mine;
+std::vector<TimelineRef> plan_timelines(const ConfigOrigin& origin, const InputConfig& input,
+                                        MPI_Comm comm) {
+  return make_plan(origin, input, comm).mine;
 }
 
 namespace {
@@ -295,13 +296,14 @@ TimelineReadSummary read_each_timeline(const std::vector<TimelineRef>& mine,
   return summary;
 }
 
-std::vector<Timeline> read_timelines(const Config& config, MPI_Comm comm, bool need_sigma) {
-  const Plan plan = make_plan(config, comm);
+std::vector<Timeline> read_timelines(const ConfigOrigin& origin, const InputConfig& input,
+                                     MPI_Comm comm, bool need_sigma) {
+  const Plan plan = make_plan(origin, input, comm);
   TimelineReadOptions options;
   options.need_sigma = need_sigma;
   std::vector<Timeline> out;
   out.reserve(plan.mine.size());
-  read_each_timeline(plan.mine, config.input, options, comm,
+  read_each_timeline(plan.mine, input, options, comm,
                      [&](Timeline&& t) { out.push_back(std::move(t)); });
   return out;
 }

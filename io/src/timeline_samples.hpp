@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #endif
 
-#include "tod2map/io/config.hpp"
+#include "tod2map/io/options.hpp"
 #include "tod2map/io/timeline.hpp"
 #include "tod2map/io/timeline_input.hpp"
 

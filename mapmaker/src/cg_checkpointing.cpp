@@ -23,9 +23,30 @@ bool exists(const std::string& path) {
   return std::filesystem::exists(path, ec);
 }
 
+// Stopping rule, reference solver, PETSc's options (none of which the destriping CG reads) and
+// where the results go do not change the iterates: a run may change them and still continue.
+std::string iterate_config(const Config& config) {
+  Config c = config;
+  const solvers::SolverConfig defaults;
+  c.source.clear();
+  c.solver.tol = defaults.tol;
+  c.solver.maxiter = defaults.maxiter;
+  c.solver.checkpoint = defaults.checkpoint;
+  c.solver.cross_check = defaults.cross_check;
+  c.solver.petsc_options = defaults.petsc_options;
+  c.output = io::OutputConfig();
+  // Reset, then left out of the text: what is hashed is what matters, whatever the values.
+  return io::without_keys(to_yaml(c), {"solver.tol", "solver.maxiter", "solver.checkpoint",
+                                       "solver.cross_check", "solver.petsc_options", "output"});
+}
+
 }  // namespace
 
-CgCheckpointing::CgCheckpointing(const io::Config& config, bool resume, MPI_Comm comm)
+io::RunIdentity run_identity(const Config& config, MPI_Comm comm) {
+  return io::run_identity(iterate_config(config), config, config.input, comm);
+}
+
+CgCheckpointing::CgCheckpointing(const Config& config, bool resume, MPI_Comm comm)
     : comm_(comm),
       path_(config.solver.checkpoint.path),
       config_source_(config.source),
@@ -48,7 +69,7 @@ CgCheckpointing::CgCheckpointing(const io::Config& config, bool resume, MPI_Comm
     return;
   }
   enabled_ = true;
-  id_ = io::run_identity(config, comm);
+  id_ = run_identity(config, comm);
   if (resume) {
     const io::CgCheckpoint s = io::read_cg_checkpoint(path_, id_, comm);
     solvers::CgState state;

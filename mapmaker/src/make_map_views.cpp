@@ -31,7 +31,7 @@ void check_rejections(const TimelineView& t, double max_fraction) {
 
 }  // namespace
 
-MapMakingResult make_map(const io::Config& config, const std::vector<TimelineView>& timelines,
+MapMakingResult make_map(const Config& config, const std::vector<TimelineView>& timelines,
                          MPI_Comm comm) {
   Stopwatch clock;
   std::string coordsys;

@@ -26,13 +26,13 @@ namespace tod2map::mapmaker {
 namespace {
 
 // The method of the config, or InvalidArgument naming those built in (before any work).
-std::unique_ptr<Method> check_method(const io::Config& config) {
+std::unique_ptr<Method> check_method(const Config& config) {
   return make_method(config.mapmaker.method);
 }
 
 // A cross-check whose solver is not built in would fail after the whole solve: refuse it
 // before any work. Belos comes with Tpetra, KSP with PETSc.
-void check_cross_check(const io::Config& config) {
+void check_cross_check(const Config& config) {
   const auto which = solvers::parse_cross_check(config.solver.cross_check);
   if (which == solvers::CrossCheck::none) return;
   const char* needs = which == solvers::CrossCheck::belos ? "tpetra" : "petsc";
@@ -71,7 +71,7 @@ std::string agree_coordsys(MPI_Comm comm, const std::string& mine) {
   return agreed;
 }
 
-PointingOptions pointing_options(const io::Config& config) {
+PointingOptions pointing_options(const Config& config) {
   PointingOptions popt;
   popt.nside = config.pixelization.nside;
   popt.ordering = healpix::parse_ordering(config.pixelization.ordering);
@@ -80,7 +80,7 @@ PointingOptions pointing_options(const io::Config& config) {
   return popt;
 }
 
-MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::string& coordsys,
+MapMakingResult make_map(const Config& config, LocalData&& data, const std::string& coordsys,
                          MPI_Comm comm, double expansion_seconds, CgCheckpointing* checkpointing,
                          const DestripeObserver* observer) {
   const std::unique_ptr<Method> method = check_method(config);
@@ -164,7 +164,7 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   out.coordsys = coordsys;
   out.stokes = pix.stokes;
   out.method = config.mapmaker.method;
-  out.config_yaml = io::to_yaml(config);
+  out.config_yaml = to_yaml(config);
   // Sparse: only the pixels some rank observes, so nside 8192 with a small patch needs no
   // full-sky array; files (written in blocks) and Python (io::make_dense) show the others as a
   // masked pixel: UNSEEN in the map, zero hits, rcond and blocks.
@@ -183,7 +183,7 @@ MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::
   return result;
 }
 
-MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, bool resume,
+MapMakingResult run(const Config& config, MPI_Comm comm, bool write_output, bool resume,
                     const DestripeObserver* observer) {
   Stopwatch total;
   check_method(config);
@@ -194,12 +194,12 @@ MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, 
   if (write_output)
     io::check_map_destination(config.output.path, config.pixelization.nside,
                               config.pixelization.nstokes(),
-                              static_cast<std::int64_t>(io::to_yaml(config).size()), comm);
+                              static_cast<std::int64_t>(to_yaml(config).size()), comm);
   std::optional<PhaseScope> phase(std::in_place, "reading");
   Stopwatch clock;
   // Timelines are streamed: each is read, expanded onto the device and freed before the next,
   // so the host never holds more than one (the map-maker needs neither TIME nor raw flags).
-  const std::vector<io::TimelineRef> mine = io::plan_timelines(config, comm);
+  const std::vector<io::TimelineRef> mine = io::plan_timelines(config, config.input, comm);
   const double plan_seconds = allreduce_max(comm, clock.seconds());  // header indexing
   std::int64_t local = 0;
   for (const auto& ref : mine) local += ref.nsamples;
@@ -244,7 +244,7 @@ MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output, 
   return result;
 }
 
-std::string format_summary(const MapMakingResult& r, const io::Config& config) {
+std::string format_summary(const MapMakingResult& r, const Config& config) {
   std::string s;
   char line[256];
   auto add = [&](const char* fmt, auto... args) {

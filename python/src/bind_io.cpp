@@ -1,4 +1,4 @@
-// tod2map._core: configuration (io/config.hpp), map files (io/map_output.hpp), describe.
+// tod2map._core: configuration (config/config.hpp), map files (io/map_output.hpp), describe.
 #include <sstream>
 
 #include "bindings.hpp"
@@ -47,33 +47,34 @@ py::dict map_file_dict(io::MapFile&& f) {
 }  // namespace
 
 void bind_io(py::module_& m) {
-  py::class_<io::Config>(m, "Config", R"doc(
+  py::class_<tod2map::Config>(m, "Config", R"doc(
 A resolved tod2map configuration (every key, defaults filled in; see docs/config.md).
 
 Made by tod2map.load_config from a dict, a YAML file or YAML text; immutable.
 )doc")
       .def_property_readonly(
-          "source", [](const io::Config& c) { return c.source; },
+          "source", [](const tod2map::Config& c) { return c.source; },
           "Path of the YAML file ('' when made from a dict or text).")
       .def_property_readonly(
-          "base_dir", [](const io::Config& c) { return c.base_dir; },
+          "base_dir", [](const tod2map::Config& c) { return c.base_dir; },
           "Folder that input paths are relative to.")
       .def_property_readonly(
-          "yaml", [](const io::Config& c) { return io::to_yaml(c); },
+          "yaml", [](const tod2map::Config& c) { return tod2map::to_yaml(c); },
           "The resolved configuration as YAML text.")
-      .def_property_readonly("method", [](const io::Config& c) { return c.mapmaker.method; })
-      .def_property_readonly("nside", [](const io::Config& c) { return c.pixelization.nside; })
+      .def_property_readonly("method", [](const tod2map::Config& c) { return c.mapmaker.method; })
+      .def_property_readonly("nside", [](const tod2map::Config& c) { return c.pixelization.nside; })
       .def_property_readonly("ordering",
-                             [](const io::Config& c) { return c.pixelization.ordering; })
-      .def_property_readonly("stokes", [](const io::Config& c) { return c.pixelization.stokes; })
-      .def_property_readonly("backend", [](const io::Config& c) { return c.solver.backend; })
-      .def_property_readonly("output_path", [](const io::Config& c) { return c.output.path; })
+                             [](const tod2map::Config& c) { return c.pixelization.ordering; })
+      .def_property_readonly("stokes",
+                             [](const tod2map::Config& c) { return c.pixelization.stokes; })
+      .def_property_readonly("backend", [](const tod2map::Config& c) { return c.solver.backend; })
+      .def_property_readonly("output_path", [](const tod2map::Config& c) { return c.output.path; })
       .def_property_readonly("has_simulation",
-                             [](const io::Config& c) { return c.simulation.present; })
+                             [](const tod2map::Config& c) { return c.simulation.present; })
       .def("input_files", &io::expand_input_files,
            "input.files expanded (globs relative to base_dir), sorted. Raises ValueError when "
            "a pattern matches nothing.")
-      .def("__repr__", [](const io::Config& c) {
+      .def("__repr__", [](const tod2map::Config& c) {
         return "<tod2map.Config " + (c.source.empty() ? std::string("(from text)") : c.source) +
                ": " + c.mapmaker.method + ", nside " + std::to_string(c.pixelization.nside) + " " +
                c.pixelization.ordering + ", " + c.pixelization.stokes + ">";
@@ -85,11 +86,11 @@ Made by tod2map.load_config from a dict, a YAML file or YAML text; immutable.
         MPI_Comm c = comm_from(comm);
         require_runtime();
         py::gil_scoped_release release;
-        return collective(c, [&] { return io::load_config(path, overrides); });
+        return collective(c, [&] { return tod2map::load_config(path, overrides); });
       },
       py::arg("path"), py::arg("overrides") = std::vector<std::string>{},
       py::arg("comm") = py::none(),
-      "Reads a YAML config file (io::load_config); collective, so an error on one rank raises "
+      "Reads a YAML config file (tod2map::load_config); collective, so an error on one rank raises "
       "on all.");
   m.def(
       "parse_config",
@@ -98,10 +99,10 @@ Made by tod2map.load_config from a dict, a YAML file or YAML text; immutable.
         MPI_Comm c = comm_from(comm);
         require_runtime();
         py::gil_scoped_release release;
-        return collective(c, [&] { return io::parse_config(text, base_dir, overrides); });
+        return collective(c, [&] { return tod2map::parse_config(text, base_dir, overrides); });
       },
       py::arg("text"), py::arg("base_dir"), py::arg("overrides") = std::vector<std::string>{},
-      py::arg("comm") = py::none(), "Parses YAML config text (io::parse_config); collective.");
+      py::arg("comm") = py::none(), "Parses YAML config text (tod2map::parse_config); collective.");
 
   m.def(
       "read_map",

@@ -186,7 +186,7 @@ Use tod2map.Result, which wraps it.
 
   m.def(
       "run",
-      [](const io::Config& config, py::object comm, bool write, bool resume) {
+      [](const tod2map::Config& config, py::object comm, bool write, bool resume) {
         MPI_Comm c = comm_from(comm);
         require_runtime();
         MapResult r;
@@ -196,7 +196,7 @@ Use tod2map.Result, which wraps it.
         log::info("tod2map.run %s on %d rank(s)",
                   config.source.empty() ? "(config from Python)" : config.source.c_str(),
                   comm_size(c));
-        log::info("resolved configuration:\n%s", io::to_yaml(config).c_str());
+        log::info("resolved configuration:\n%s", tod2map::to_yaml(config).c_str());
         r.result = mapmaker::run(config, c, write, resume);
         return r;
       },
@@ -207,7 +207,8 @@ Use tod2map.Result, which wraps it.
 
   m.def(
       "make_map",
-      [](const io::Config& config, const std::vector<const Timeline*>& timelines, py::object comm) {
+      [](const tod2map::Config& config, const std::vector<const Timeline*>& timelines,
+         py::object comm) {
         MPI_Comm c = comm_from(comm);
         require_runtime();
         std::vector<mapmaker::TimelineView> views;

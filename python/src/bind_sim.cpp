@@ -10,7 +10,7 @@ namespace tod2map::python {
 void bind_sim(py::module_& m) {
   m.def(
       "simulate",
-      [](const io::Config& config, py::object comm) {
+      [](const tod2map::Config& config, py::object comm) {
         MPI_Comm c = comm_from(comm);
         require_runtime();
         if (!config.simulation.present)

@@ -231,14 +231,14 @@ time : array_like, optional
 
   m.def(
       "read_timelines",
-      [](const io::Config& config, py::object comm) {
+      [](const tod2map::Config& config, py::object comm) {
         MPI_Comm c = comm_from(comm);
         require_runtime();
         std::vector<io::Timeline> read;
         {
           LogScope log(c);
           py::gil_scoped_release release;
-          read = io::read_timelines(config, c, /*need_sigma=*/true);
+          read = io::read_timelines(config, config.input, c, /*need_sigma=*/true);
         }
         std::vector<Timeline> out;
         out.reserve(read.size());

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tod2map/io/config.hpp"
+#include "tod2map/config/config.hpp"
 #include "tod2map/mapmaker/pipeline.hpp"
 
 namespace tod2map::python {
@@ -64,7 +64,7 @@ py::array_t<T> adopt_array_2d(std::vector<T>&& values, std::int64_t rows, std::i
 /// (its output section says how to write it).
 struct MapResult {
   mapmaker::MapMakingResult result;
-  io::Config config;
+  tod2map::Config config;
 };
 
 void bind_healpix(py::module_& m);

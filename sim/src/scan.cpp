@@ -44,7 +44,7 @@ void require_range(double value, double lo, double hi, const char* key) {
 
 }  // namespace
 
-SatelliteScan satellite_scan_from_config(const io::SimulationConfig::Scan& scan) {
+SatelliteScan satellite_scan_from_config(const SimulationConfig::Scan& scan) {
   require_positive(scan.spin_period, "spin_period");
   require_positive(scan.precession_period, "precession_period");
   require_range(scan.spin_angle_deg, 0.0, 180.0, "spin_angle_deg");
@@ -57,7 +57,7 @@ SatelliteScan satellite_scan_from_config(const io::SimulationConfig::Scan& scan)
   return s;
 }
 
-GroundScan ground_scan_from_config(const io::SimulationConfig::Scan& scan) {
+GroundScan ground_scan_from_config(const SimulationConfig::Scan& scan) {
   require_range(scan.latitude_deg, -90.0, 90.0, "latitude_deg");
   // Elevation 90 (zenith) makes azimuth meaningless and psi ill-defined along the scan.
   require_range(scan.elevation_deg, 0.0, 89.999, "elevation_deg");
@@ -138,7 +138,7 @@ void vectors_to_angles(const Vec3& b, const Vec3& ref, double& theta, double& ph
   psi = std::atan2(along_phi, along_theta);
 }
 
-Pointing scan_pointing(const io::SimulationConfig::Scan& scan, const std::vector<double>& time) {
+Pointing scan_pointing(const SimulationConfig::Scan& scan, const std::vector<double>& time) {
   Pointing p;
   const std::size_t n = time.size();
   p.theta.resize(n);

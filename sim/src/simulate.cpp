@@ -27,21 +27,19 @@ namespace {
 
 constexpr double kDeg = kPi / 180.0;
 
-std::filesystem::path output_folder(const io::Config& config) {
+std::filesystem::path output_folder(const Config& config) {
   return std::filesystem::path(config.base_dir) / config.simulation.output_dir;
 }
 
-std::string sky_path(const io::Config& config) {
-  return (output_folder(config) / "sky.fits").string();
-}
+std::string sky_path(const Config& config) { return (output_folder(config) / "sky.fits").string(); }
 
 // The nside the synthetic sky is evaluated at.
-std::int64_t synthetic_nside(const io::Config& config) {
+std::int64_t synthetic_nside(const Config& config) {
   const std::int64_t n = config.simulation.sky.nside;
   return n > 0 ? n : config.pixelization.nside;
 }
 
-[[noreturn]] void bad_key(const io::Config& config, const std::string& key,
+[[noreturn]] void bad_key(const Config& config, const std::string& key,
                           const std::string& problem) {
   const std::string source = config.source.empty() ? "config" : config.source;
   throw ConfigError(source + ": key " + key + ": " + problem);
@@ -49,19 +47,19 @@ std::int64_t synthetic_nside(const io::Config& config) {
 
 }  // namespace
 
-std::int64_t samples_per_observation(const io::SimulationConfig& sim) {
+std::int64_t samples_per_observation(const SimulationConfig& sim) {
   return static_cast<std::int64_t>(std::llround(sim.observation_length * sim.sample_rate));
 }
 
-std::string observation_path(const io::Config& config, int observation) {
+std::string observation_path(const Config& config, int observation) {
   char name[32];
   std::snprintf(name, sizeof(name), "_%04d%s", observation,
                 config.simulation.format == "hdf5" ? ".h5" : ".fits");
   return (output_folder(config) / (config.simulation.file_prefix + name)).string();
 }
 
-void validate_simulation_config(const io::Config& config) {
-  const io::SimulationConfig& s = config.simulation;
+void validate_simulation_config(const Config& config) {
+  const SimulationConfig& s = config.simulation;
   if (!s.present) {
     bad_key(config, "simulation", "the config has no simulation section (tod2map sim needs one)");
   }
@@ -121,7 +119,7 @@ void validate_simulation_config(const io::Config& config) {
   }
   if (s.focal_plane.empty()) bad_key(config, "simulation.focal_plane", "no detectors");
   for (std::size_t d = 0; d < s.focal_plane.size(); ++d) {
-    const io::SimDetector& det = s.focal_plane[d];
+    const SimDetector& det = s.focal_plane[d];
     const std::string key = "simulation.focal_plane[" + std::to_string(d) + "]";
     if (det.name.empty()) bad_key(config, key + ".name", "must not be empty");
     for (std::size_t e = 0; e < d; ++e)
@@ -142,8 +140,8 @@ void validate_simulation_config(const io::Config& config) {
   }
 }
 
-Sky simulation_sky(const io::Config& config, MPI_Comm comm) {
-  const io::SimulationConfig& s = config.simulation;
+Sky simulation_sky(const Config& config, MPI_Comm comm) {
+  const SimulationConfig& s = config.simulation;
   if (s.sky.type == "synthetic") return synthetic_sky(s.seed, synthetic_nside(config), comm);
   const std::filesystem::path path = std::filesystem::path(config.base_dir) / s.sky.path;
   Sky sky = collective(comm, [&] { return read_sky(path.string()); });
@@ -155,9 +153,9 @@ Sky simulation_sky(const io::Config& config, MPI_Comm comm) {
   return sky;
 }
 
-std::vector<io::Timeline> simulate_observation(const io::Config& config, const Sky& sky,
+std::vector<io::Timeline> simulate_observation(const Config& config, const Sky& sky,
                                                int observation) {
-  const io::SimulationConfig& s = config.simulation;
+  const SimulationConfig& s = config.simulation;
   const std::int64_t n = samples_per_observation(s);
   const bool float32 = s.precision == "float32";
 
@@ -186,7 +184,7 @@ std::vector<io::Timeline> simulate_observation(const io::Config& config, const S
   const NoiseSwitches switches{s.white_noise, s.correlated_noise};
   std::vector<io::Timeline> timelines(s.focal_plane.size());
   for (std::size_t d = 0; d < s.focal_plane.size(); ++d) {
-    const io::SimDetector& det = s.focal_plane[d];
+    const SimDetector& det = s.focal_plane[d];
     io::Timeline& tl = timelines[d];
     tl.ref.detector = det.name;
     tl.ref.nsamples = n;
@@ -237,12 +235,12 @@ std::vector<io::Timeline> simulate_observation(const io::Config& config, const S
   return timelines;
 }
 
-void simulate(const io::Config& config, MPI_Comm comm) {
+void simulate(const Config& config, MPI_Comm comm) {
   PhaseScope phase("simulating");
   Stopwatch clock;
   const int rank = comm_rank(comm), nranks = comm_size(comm);
   collective(comm, [&] { validate_simulation_config(config); });
-  const io::SimulationConfig& s = config.simulation;
+  const SimulationConfig& s = config.simulation;
   if (s.scan.type == "ground" && s.coordsys != "C") {
     log::warning(
         "simulation.coordsys = %s but a ground scan gives equatorial coordinates; they "

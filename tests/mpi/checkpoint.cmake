@@ -4,7 +4,7 @@ tod2map_add_test(test_pcg_checkpoint SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_pcg_
                  LIBRARIES tod2map::solvers RANKS 1 2 3 LABELS unit)
 tod2map_add_test(test_cg_checkpoint_file
                  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cg_checkpoint_file.cpp
-                 LIBRARIES tod2map::io tod2map::hdf5 RANKS 1 2 3 LABELS unit io)
+                 LIBRARIES tod2map::mapmaker tod2map::hdf5 RANKS 1 2 3 LABELS unit io)
 # Scratch files go under the build folder, never the source tree.
 target_compile_definitions(test_cg_checkpoint_file PRIVATE
                            TOD2MAP_CHECKPOINT_TEST_DIR="${CMAKE_CURRENT_BINARY_DIR}/cg_checkpoint_files")

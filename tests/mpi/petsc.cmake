@@ -28,5 +28,5 @@ if(TOD2MAP_HAVE_PETSC)
     list(APPEND _petsc_ksp_labels tpetra)
   endif()
   tod2map_add_test(test_petsc_ksp SOURCES test_petsc_ksp.cpp
-                   LIBRARIES tod2map::solvers tod2map::io RANKS 1 2 3 LABELS ${_petsc_ksp_labels})
+                   LIBRARIES tod2map::solvers tod2map::config RANKS 1 2 3 LABELS ${_petsc_ksp_labels})
 endif()

@@ -13,6 +13,6 @@ tod2map_add_test(test_pcg_belos SOURCES test_pcg_belos.cpp LIBRARIES tod2map::so
                  RANKS 1 2 3 LABELS ${_solvers_tpetra_label})
 # io too: the test checks that the config's backend choices are the solvers' backend table.
 tod2map_add_test(test_pixel_distribution SOURCES test_pixel_distribution.cpp
-                 LIBRARIES tod2map::solvers tod2map::io RANKS 1 2 3 LABELS ${_solvers_tpetra_label})
+                 LIBRARIES tod2map::solvers tod2map::config RANKS 1 2 3 LABELS ${_solvers_tpetra_label})
 target_compile_definitions(test_pcg_belos PRIVATE ${_solvers_tpetra_define})
 target_compile_definitions(test_pixel_distribution PRIVATE ${_solvers_tpetra_define})

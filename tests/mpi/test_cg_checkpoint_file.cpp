@@ -18,11 +18,12 @@
 #include <sstream>
 #include <string>
 
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/io/cg_checkpoint.hpp"
 #include "tod2map/io/checkpoint_identity.hpp"
-#include "tod2map/io/config.hpp"
+#include "tod2map/mapmaker/cg_checkpointing.hpp"
 
 namespace fs = std::filesystem;
 using testing::HasSubstr;
@@ -318,7 +319,7 @@ TEST(RunIdentity, KeepsWhatChangesTheIterates) {
   MPI_Barrier(world());
   const std::string yaml = "input: {files: [data/*.fits]}\nsolver: {tol: 1.0e-8}\n";
   const auto id_of = [&](const std::vector<std::string>& overrides) {
-    return run_identity(parse_config(yaml, dir, overrides), world());
+    return mapmaker::run_identity(parse_config(yaml, dir, overrides), world());
   };
   const RunIdentity base = id_of({});
   EXPECT_EQ(base.ranks, size());

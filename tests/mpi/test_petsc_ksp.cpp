@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
-#include "tod2map/io/config.hpp"
 #include "tod2map/solvers/cross_check.hpp"
 #include "tod2map/solvers/pcg.hpp"
 #include "tod2map/solvers/petsc_options.hpp"
@@ -292,13 +292,14 @@ TEST(CrossCheck, NamesAndDispatch) {
 }
 
 TEST(CrossCheck, ConfigKey) {
-  EXPECT_EQ(io::parse_config("").solver.cross_check, "none");
-  const io::Config c = io::parse_config("solver: {cross_check: KSP}");
+  EXPECT_EQ(tod2map::parse_config("").solver.cross_check, "none");
+  const tod2map::Config c = tod2map::parse_config("solver: {cross_check: KSP}");
   EXPECT_EQ(c.solver.cross_check, "ksp");  // spelled canonically
-  EXPECT_EQ(io::parse_config(io::to_yaml(c)).solver.cross_check, "ksp");
-  EXPECT_EQ(io::parse_config("", ".", {"solver.cross_check=belos"}).solver.cross_check, "belos");
+  EXPECT_EQ(tod2map::parse_config(tod2map::to_yaml(c)).solver.cross_check, "ksp");
+  EXPECT_EQ(tod2map::parse_config("", ".", {"solver.cross_check=belos"}).solver.cross_check,
+            "belos");
   try {
-    io::parse_config("solver: {cross_check: kps}");
+    tod2map::parse_config("solver: {cross_check: kps}");
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()),

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
-#include "tod2map/io/config.hpp"
 #include "tod2map/solvers/pixel_distribution.hpp"
 
 using namespace tod2map;
@@ -378,11 +378,11 @@ TEST(DistributionNames, ConfigAcceptsExactlyTheKnownBackends) {
   const auto known = known_backends();
   EXPECT_EQ(known, (std::vector<std::string>{"tpetra", "petsc", "native"}));
   for (const auto& name : known)
-    EXPECT_EQ(io::parse_config("solver: {backend: " + name + "}").solver.backend, name);
+    EXPECT_EQ(tod2map::parse_config("solver: {backend: " + name + "}").solver.backend, name);
   std::string list;
   for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
   try {
-    io::parse_config("solver: {backend: nosuch}");
+    tod2map::parse_config("solver: {backend: nosuch}");
     FAIL() << "expected the config to refuse an unknown backend";
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("(expected one of: " + list + ")"), std::string::npos)

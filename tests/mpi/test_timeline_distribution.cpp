@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
-#include "tod2map/io/config.hpp"
 #include "tod2map/io/timeline_fits.hpp"
 
 #ifndef TOD2MAP_TIMELINE_MPI_DIR
@@ -125,13 +125,13 @@ TEST(TimelineDistribution, IndexIsTheSameOnEveryRank) {
 TEST(TimelineDistribution, EveryTimelineIsReadExactlyOnce) {
   const std::string dir = shared_dir();
   write_files(dir, 7);
-  io::Config config;
+  tod2map::Config config;
   config.base_dir = dir;
   config.input.files = {"obs_*.fits"};
   config.input.flag_mask = 1;
-  const std::vector<io::Timeline> mine = io::read_timelines(config, kComm, true);
+  const std::vector<io::Timeline> mine = io::read_timelines(config, config.input, kComm, true);
 
-  const std::vector<std::string> files = io::expand_input_files(config);
+  const std::vector<std::string> files = io::expand_input_files(config, config.input);
   const auto refs = io::index_timelines(files, config.input, kComm);
   const int size = comm_size(kComm);
   const auto share = io::assign_timelines(refs, size)[static_cast<std::size_t>(comm_rank(kComm))];
@@ -194,10 +194,11 @@ TEST(TimelineDistribution, CorruptFileFailsEveryRankTheSameWay) {
     io::write_timeline_file(dir + "/obs_999.fits", {"98", 10.0}, {t});
   }
   MPI_Barrier(kComm);
-  io::Config config;
+  tod2map::Config config;
   config.base_dir = dir;
   config.input.files = {"obs_*.fits"};
-  const std::string read_msg = io_error_of([&] { io::read_timelines(config, kComm, true); });
+  const std::string read_msg =
+      io_error_of([&] { io::read_timelines(config, config.input, kComm, true); });
   EXPECT_EQ(read_msg, "io::read_timeline: " + dir +
                           "/obs_999.fits[HDU 2 'det0']: header key "
                           "'SIGMA' not found (expected the white-noise rms per sample, which noise "

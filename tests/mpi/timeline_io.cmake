@@ -1,7 +1,7 @@
 # Timeline input over 1, 2 and 3 ranks: shared index, every timeline read once, errors agreed.
 tod2map_add_test(test_timeline_distribution
                  SOURCES test_timeline_distribution.cpp
-                 LIBRARIES tod2map::io
+                 LIBRARIES tod2map::config
                  RANKS 1 2 3
                  LABELS unit io)
 # Scratch files go under the build folder, never the source tree.

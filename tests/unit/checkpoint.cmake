@@ -5,4 +5,4 @@ tod2map_add_test(test_interrupt SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_interrupt
                  LIBRARIES tod2map::core LABELS unit)
 tod2map_add_test(test_config_checkpoint
                  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_config_checkpoint.cpp
-                 LIBRARIES tod2map::io LABELS unit)
+                 LIBRARIES tod2map::config LABELS unit)

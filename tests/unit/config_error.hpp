@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
-#include "tod2map/io/config.hpp"
 
 namespace tod2map::test {
 
@@ -26,7 +26,7 @@ inline std::string config_error(const std::function<void()>& f) {
 /// The same for parsing `yaml` with `overrides`.
 inline std::string parse_error(const std::string& yaml,
                                const std::vector<std::string>& overrides = {}) {
-  return config_error([&] { io::parse_config(yaml, ".", overrides); });
+  return config_error([&] { tod2map::parse_config(yaml, ".", overrides); });
 }
 
 }  // namespace tod2map::test

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "tod2map/io/config_keys.hpp"
+#include "tod2map/config/config_keys.hpp"
 
 int main(int argc, char** argv) {
   const bool check = argc == 3 && std::string(argv[1]) == "--check";
@@ -23,12 +23,13 @@ int main(int argc, char** argv) {
   }
   std::ostringstream text;
   text << in.rdbuf();
-  const std::string generated = tod2map::io::generate_config_docs(text.str());
+  const std::string generated = tod2map::generate_config_docs(text.str());
   if (check) {
     if (generated == text.str()) return 0;
-    std::cerr << path
-              << ": the key tables differ from the config key table (io/src/config/); run "
-                 "build/tests/unit/generate_config_docs docs/config.md and commit the result\n";
+    std::cerr
+        << path
+        << ": the key tables differ from the config key table (each component's options/); run "
+           "build/tests/unit/generate_config_docs docs/config.md and commit the result\n";
     return 1;
   }
   if (generated != text.str()) std::ofstream(path, std::ios::binary) << generated;

@@ -1,4 +1,4 @@
-// Tests of the configuration parser (tod2map/io/config.hpp). Expected values are the defaults
+// Tests of the configuration parser (tod2map/config/config.hpp). Expected values are the defaults
 // and rules of DESIGN.md section 5 and docs/config.md, written out here literally rather than
 // taken from the structs, so a changed default fails a test.
 #include <gmock/gmock.h>
@@ -16,24 +16,27 @@
 #include <vector>
 
 #include "config_error.hpp"
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
-#include "tod2map/io/config.hpp"
 
 namespace fs = std::filesystem;
 using testing::HasSubstr;
 using testing::StartsWith;
+using tod2map::Config;
 using tod2map::ConfigError;
 using tod2map::IoError;
-using tod2map::io::Config;
-using tod2map::io::expand_input_files;
-using tod2map::io::load_config;
-using tod2map::io::parse_config;
-using tod2map::io::to_yaml;
+using tod2map::load_config;
+using tod2map::parse_config;
+using tod2map::to_yaml;
 
 using tod2map::test::config_error;
 using tod2map::test::parse_error;
 
 namespace {
+
+std::vector<std::string> expand(const Config& c) {
+  return tod2map::io::expand_input_files(c, c.input);
+}
 
 /// A fresh folder under the system temporary folder, removed with its contents at the end.
 class TempDir {
@@ -930,7 +933,7 @@ TEST(Config, ExpandInputFilesResolvesGlobsAgainstTheConfigFolder) {
                                              (data / "sub/c.fits").string(), other};
   std::vector<std::string> sorted = expected;
   std::sort(sorted.begin(), sorted.end());
-  EXPECT_EQ(expand_input_files(c), sorted);
+  EXPECT_EQ(expand(c), sorted);
 }
 
 TEST(Config, ExpandInputFilesRejectsMissingFiles) {
@@ -945,21 +948,21 @@ TEST(Config, ExpandInputFilesRejectsMissingFiles) {
   };
   EXPECT_EQ(
       config_error([&] {
-        expand_input_files(with_files({"a.fits", "data/*.fits"}));
+        expand(with_files({"a.fits", "data/*.fits"}));
       }),
       "(config text): key input.files: 'data/*.fits' matches no file (relative to " + base + ")");
   EXPECT_EQ(
-      config_error([&] { expand_input_files(with_files({"missing.fits"})); }),
+      config_error([&] { expand(with_files({"missing.fits"})); }),
       "(config text): key input.files: 'missing.fits' does not exist (relative to " + base + ")");
-  EXPECT_EQ(config_error([&] { expand_input_files(with_files({"/nonexistent/x.fits"})); }),
+  EXPECT_EQ(config_error([&] { expand(with_files({"/nonexistent/x.fits"})); }),
             "(config text): key input.files: '/nonexistent/x.fits' does not exist");
   EXPECT_EQ(
-      config_error([&] { expand_input_files(with_files({"folder"})); }),
+      config_error([&] { expand(with_files({"folder"})); }),
       "(config text): key input.files: 'folder' is not a regular file (relative to " + base + ")");
-  EXPECT_EQ(config_error([&] { expand_input_files(with_files({})); }),
+  EXPECT_EQ(config_error([&] { expand(with_files({})); }),
             "(config text): key input.files: no input files given");
   // Loaded from a file, the message starts with that file.
   const std::string cfg = dir.file("run.yaml", "input: {files: 'obs_*.fits'}\n");
-  EXPECT_EQ(config_error([&] { expand_input_files(load_config(cfg)); }),
+  EXPECT_EQ(config_error([&] { expand(load_config(cfg)); }),
             cfg + ": key input.files: 'obs_*.fits' matches no file (relative to " + base + ")");
 }

@@ -1,5 +1,5 @@
-// The solver.checkpoint keys (io/config.hpp): defaults, values, round trip through to_yaml,
-// and every rejection, each naming the key.
+// The solver.checkpoint keys (tod2map/solvers/options.hpp): defaults, values, round trip through
+// to_yaml, and every rejection, each naming the key.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -7,12 +7,12 @@
 #include <vector>
 
 #include "config_error.hpp"
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
-#include "tod2map/io/config.hpp"
 
 using testing::HasSubstr;
 using tod2map::ConfigError;
-using tod2map::io::parse_config;
+using tod2map::parse_config;
 
 using tod2map::test::parse_error;
 
@@ -28,10 +28,10 @@ TEST(ConfigCheckpoint, ValuesAndRoundTrip) {
   const auto c = parse_config("solver: {checkpoint: {path: ck/state.h5, every: 25}}");
   EXPECT_EQ(c.solver.checkpoint.path, "ck/state.h5");
   EXPECT_EQ(c.solver.checkpoint.every, 25);
-  const auto back = parse_config(tod2map::io::to_yaml(c));
+  const auto back = parse_config(tod2map::to_yaml(c));
   EXPECT_EQ(back.solver.checkpoint.path, "ck/state.h5");
   EXPECT_EQ(back.solver.checkpoint.every, 25);
-  const auto off = parse_config(tod2map::io::to_yaml(parse_config("")));
+  const auto off = parse_config(tod2map::to_yaml(parse_config("")));
   EXPECT_EQ(off.solver.checkpoint.path, "");
   const auto set =
       parse_config("", ".", {"solver.checkpoint.every=3", "solver.checkpoint.path=a.h5"});

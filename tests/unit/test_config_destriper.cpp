@@ -1,9 +1,9 @@
-// The destriper's configuration keys (io/src/config.cpp): solver.preconditioner,
-// solver.precond_width, solver.coarse_nside and mapmaker.nside_cross are read, written by
-// to_yaml (the resolved configuration that `tod2map run` logs and map files store) and read
-// back unchanged, and set by overrides; every impossible value is refused with a one-line
-// ConfigError that names the key and the value. Defaults are not tested here (test_config.cpp
-// owns them).
+// The destriper's configuration keys (solvers/options/solver_keys.cpp,
+// mapmaker/options/mapmaker_keys.cpp): solver.preconditioner, solver.precond_width,
+// solver.coarse_nside and mapmaker.nside_cross are read, written by to_yaml (the resolved
+// configuration that `tod2map run` logs and map files store) and read back unchanged, and set by
+// overrides; every impossible value is refused with a one-line ConfigError that names the key and
+// the value. Defaults are not tested here (test_config.cpp owns them).
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -12,13 +12,13 @@
 #include <vector>
 
 #include "config_error.hpp"
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
-#include "tod2map/io/config.hpp"
 
+using tod2map::Config;
 using tod2map::ConfigError;
-using tod2map::io::Config;
-using tod2map::io::parse_config;
-using tod2map::io::to_yaml;
+using tod2map::parse_config;
+using tod2map::to_yaml;
 
 using tod2map::test::parse_error;
 

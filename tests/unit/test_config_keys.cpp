@@ -5,11 +5,12 @@
 
 #include <string>
 
-#include "tod2map/io/config.hpp"
-#include "tod2map/io/config_keys.hpp"
+#include "tod2map/config/config.hpp"
+#include "tod2map/config/config_keys.hpp"
 
 namespace {
 
+using namespace tod2map;
 using namespace tod2map::io;
 
 // All defaults, with a simulation section so that its keys are read and written too.

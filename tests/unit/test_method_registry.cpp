@@ -2,8 +2,8 @@
 // accepted names (io validates mapmaker.method; it cannot see the table).
 #include <gtest/gtest.h>
 
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
-#include "tod2map/io/config.hpp"
 #include "tod2map/mapmaker/method.hpp"
 
 namespace {
@@ -19,7 +19,7 @@ TEST(MethodRegistry, ListsTheBuiltInMethodsInOrder) {
 TEST(MethodRegistry, EveryMethodIsOneTheConfigAccepts) {
   for (const auto& name : method_names()) {
     SCOPED_TRACE(name);
-    const auto config = tod2map::io::parse_config("mapmaker: {method: " + name + "}");
+    const auto config = tod2map::parse_config("mapmaker: {method: " + name + "}");
     EXPECT_EQ(config.mapmaker.method, name);
     EXPECT_NE(make_method(name), nullptr);
   }
@@ -27,7 +27,7 @@ TEST(MethodRegistry, EveryMethodIsOneTheConfigAccepts) {
 
 // gls passes the config (it is planned) and is refused here, with today's message.
 TEST(MethodRegistry, RefusesAcceptedButMissingMethod) {
-  EXPECT_EQ(tod2map::io::parse_config("mapmaker: {method: gls}").mapmaker.method, "gls");
+  EXPECT_EQ(tod2map::parse_config("mapmaker: {method: gls}").mapmaker.method, "gls");
   try {
     make_method("gls");
     FAIL() << "gls should be refused";

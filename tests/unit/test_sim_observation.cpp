@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
-#include "tod2map/io/config.hpp"
 #include "tod2map/io/healpix_map_fits.hpp"
 #include "tod2map/io/timeline_fits.hpp"
 #include "tod2map/pixelization/healpix.hpp"
@@ -22,7 +22,7 @@
 using namespace tod2map::sim;
 namespace hp = tod2map::healpix;
 namespace fs = std::filesystem;
-using tod2map::io::Config;
+using tod2map::Config;
 
 namespace {
 

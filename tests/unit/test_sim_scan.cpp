@@ -11,13 +11,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
-#include "tod2map/io/config.hpp"
 #include "tod2map/pixelization/healpix.hpp"
 #include "tod2map/sim/scan.hpp"
 
 using namespace tod2map::sim;
-using tod2map::io::SimulationConfig;
 
 namespace {
 

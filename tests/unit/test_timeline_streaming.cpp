@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "test_timeline_support.hpp"
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
-#include "tod2map/io/config.hpp"
 #include "tod2map/io/timeline_fits.hpp"
 
 using namespace tod2map;
@@ -79,8 +79,8 @@ void write_files(const std::string& dir) {
   MPI_Barrier(kComm);
 }
 
-io::Config config_for(const std::string& dir) {
-  io::Config config;
+tod2map::Config config_for(const std::string& dir) {
+  tod2map::Config config;
   config.base_dir = dir;
   config.input.files = {"obs_*.fits"};
   config.input.flag_mask = 4;
@@ -141,9 +141,9 @@ std::string error_of(F&& f) {
 TEST(TimelineStreaming, SameTimelinesInTheSameOrderAsReadTimelines) {
   const std::string dir = shared_dir();
   write_files(dir);
-  const io::Config config = config_for(dir);
-  const std::vector<io::Timeline> all = io::read_timelines(config, kComm, true);
-  const std::vector<io::TimelineRef> mine = io::plan_timelines(config, kComm);
+  const tod2map::Config config = config_for(dir);
+  const std::vector<io::Timeline> all = io::read_timelines(config, config.input, kComm, true);
+  const std::vector<io::TimelineRef> mine = io::plan_timelines(config, config.input, kComm);
   ASSERT_EQ(mine.size(), all.size());
   std::int64_t local = 0;
   for (std::size_t k = 0; k < mine.size(); ++k) {
@@ -187,11 +187,12 @@ TEST(TimelineStreaming, SameTimelinesInTheSameOrderAsReadTimelines) {
 TEST(TimelineStreaming, ValuesAgainstWhatWasWritten) {
   const std::string dir = shared_dir();
   write_files(dir);
-  const io::Config config = config_for(dir);
+  const tod2map::Config config = config_for(dir);
   io::TimelineReadOptions options;
   int checked = 0;
   io::read_each_timeline(
-      io::plan_timelines(config, kComm), config.input, options, kComm, [&](io::Timeline&& t) {
+      io::plan_timelines(config, config.input, kComm), config.input, options, kComm,
+      [&](io::Timeline&& t) {
         // Rebuild the written columns independently of the reader.
         const int f = std::stoi(std::filesystem::path(t.ref.file).stem().string().substr(4));
         const int d = t.ref.detector == "d1" ? 1 : 0;
@@ -234,24 +235,25 @@ TEST(TimelineStreaming, ValuesAgainstWhatWasWritten) {
 TEST(TimelineStreaming, OptionsDropOnlyTimeAndFlag) {
   const std::string dir = shared_dir();
   write_files(dir);
-  const io::Config config = config_for(dir);
-  const std::vector<io::Timeline> all = io::read_timelines(config, kComm, false);
+  const tod2map::Config config = config_for(dir);
+  const std::vector<io::Timeline> all = io::read_timelines(config, config.input, kComm, false);
   io::TimelineReadOptions lean;
   lean.read_time = false;
   lean.keep_flag = false;
   std::size_t k = 0;
-  io::read_each_timeline(
-      io::plan_timelines(config, kComm), config.input, lean, kComm, [&](io::Timeline&& t) {
-        ASSERT_LT(k, all.size());
-        io::Timeline want = all[k++];
-        EXPECT_TRUE(t.time.empty());
-        EXPECT_TRUE(t.flag.empty());
-        EXPECT_FALSE(want.time.empty());
-        EXPECT_FALSE(want.flag.empty());
-        want.time.clear();
-        want.flag.clear();
-        expect_same(t, want);  // good[], n_flagged included: flag_mask still applies
-      });
+  io::read_each_timeline(io::plan_timelines(config, config.input, kComm), config.input, lean, kComm,
+                         [&](io::Timeline&& t) {
+                           ASSERT_LT(k, all.size());
+                           io::Timeline want = all[k++];
+                           EXPECT_TRUE(t.time.empty());
+                           EXPECT_TRUE(t.flag.empty());
+                           EXPECT_FALSE(want.time.empty());
+                           EXPECT_FALSE(want.flag.empty());
+                           want.time.clear();
+                           want.flag.clear();
+                           expect_same(
+                               t, want);  // good[], n_flagged included: flag_mask still applies
+                         });
   EXPECT_EQ(k, all.size());
   // Each option alone.
   io::TimelineReadOptions no_time;
@@ -268,8 +270,8 @@ TEST(TimelineStreaming, OptionsDropOnlyTimeAndFlag) {
 TEST(TimelineStreaming, ErrorInOneRanksConsumerReachesEveryRank) {
   const std::string dir = shared_dir();
   write_files(dir);
-  const io::Config config = config_for(dir);
-  const auto mine = io::plan_timelines(config, kComm);
+  const tod2map::Config config = config_for(dir);
+  const auto mine = io::plan_timelines(config, config.input, kComm);
   const int failing = comm_size(kComm) - 1;
   int calls = 0;
   const std::string msg = error_of<InvalidArgument>([&] {
@@ -294,8 +296,8 @@ TEST(TimelineStreaming, ErrorInOneRanksConsumerReachesEveryRank) {
 TEST(TimelineStreaming, ReadErrorOnOneRankReachesEveryRank) {
   const std::string dir = shared_dir();
   write_files(dir);
-  const io::Config config = config_for(dir);
-  auto mine = io::plan_timelines(config, kComm);
+  const tod2map::Config config = config_for(dir);
+  auto mine = io::plan_timelines(config, config.input, kComm);
   // Rank 0 alone is given a timeline that is not in the file.
   const std::string bad = dir + "/obs_0.fits";
   if (comm_rank(kComm) == 0) mine.insert(mine.begin(), io::fits_timeline_ref(bad, 9, "d9", 5));
@@ -313,8 +315,8 @@ TEST(TimelineStreaming, ReadErrorInALaterTimelineStopsAfterTheEarlierOnes) {
   // still surface in order, after the consumer got every earlier timeline, on every rank.
   const std::string dir = shared_dir();
   write_files(dir);
-  const io::Config config = config_for(dir);
-  auto mine = io::plan_timelines(config, kComm);
+  const tod2map::Config config = config_for(dir);
+  auto mine = io::plan_timelines(config, config.input, kComm);
   const int failing = comm_size(kComm) - 1;
   const std::string bad = dir + "/obs_1.fits";
   const std::size_t at = std::min<std::size_t>(2, mine.size());

@@ -1,9 +1,9 @@
 // The value checks of io/src/config/checks.hpp.
-#include "config/checks.hpp"
+#include "tod2map/io/config_table/checks.hpp"
 
 #include "tod2map/pixelization/healpix.hpp"
 
-namespace tod2map::io::config_detail {
+namespace tod2map::io::config_table {
 
 /// Accepts one of `choices` (compared case-insensitively), stores it as spelled in `choices`.
 void check_choice(const Section& s, const std::string& key, std::string& value,
@@ -70,4 +70,4 @@ void check_path_length(const Section& s, const std::string& key, const std::stri
   }
 }
 
-}  // namespace tod2map::io::config_detail
+}  // namespace tod2map::io::config_table

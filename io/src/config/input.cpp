@@ -1,24 +1,16 @@
 // The `input` section (owner: io, the timeline readers).
 #include <set>
 
-#include "config/schema.hpp"
+#include "tod2map/io/options_keys.hpp"
 
-namespace tod2map::io::config_detail {
+namespace tod2map::io {
+
+using namespace config_table;
 
 namespace {
 
-void read_files(const Section& s, Config& c) {
-  // The files `tod2map sim` writes, when the config has a simulation section: with the plain
-  // data/*.fits, its sky.fits (written beside the timelines) would be read as a timeline.
-  const SimulationConfig& sim = c.simulation;
-  const std::string extension = sim.format == "hdf5" ? ".h5" : ".fits";
-  c.input.files = {sim.present ? sim.output_dir + "/" + sim.file_prefix + "_*" + extension
-                               : std::string("data/*.fits")};
-  s.get_list("files", c.input.files, true);
-}
-
-void read_detectors(const Section& s, Config& c) {
-  auto& detectors = c.input.detectors;
+void read_detectors(const Section& s, InputConfig& c) {
+  auto& detectors = c.detectors;
   if (!s.has("detectors")) return;
   const YAML::Node v = s.value("detectors");
   if (v.IsScalar() && !is_quoted(v) && lower(v.Scalar()) == "all") {
@@ -44,46 +36,44 @@ void check_flag_mask(const Section& s, const std::string& key, std::int64_t& mas
 
 }  // namespace
 
-void declare_input(Table& t) {
+Table<InputConfig> input_keys() {
   using I = InputConfig;
-  t.section("input");
-  Key& files = t.custom("input.files", Kind::leaf, "string or list of strings",
-                        "`[\"data/*.fits\"]`, or the files the `simulation` section writes (see "
-                        "below)",
-                        "Timeline files, FITS or HDF5, told apart by content so both may be "
-                        "mixed ([formats.md](formats.md)). Each entry is a "
-                        "path or a glob (`*`, `?`, `[...]`), relative to the folder of "
-                        "the config file unless absolute. The expanded list is sorted and"
-                        " de-duplicated; only regular files are kept. An entry that "
-                        "matches no file, or a path that does not exist, is an error. An "
-                        "explicit empty list `[]` is refused.");
-  files.read = read_files;
-  files.write = [](Writer& w, const Config& c) { w.put_list("files", c.input.files); };
-  files.same = [](const Config& a, const Config& b) { return a.input.files == b.input.files; };
-  files.set_example = [](Config& c) { c.input.files = {"obs_a.fits", "more/*.fits"}; };
+  Table<I> t;
+  // The default (data/*.fits) is the run configuration's to set, which knows what else the
+  // config holds (tod2map/config).
+  auto& files = t.custom("files", Kind::leaf, "string or list of strings", "`[\"data/*.fits\"]`",
+                         "Timeline files, FITS or HDF5, told apart by content so both may be "
+                         "mixed ([formats.md](formats.md)). Each entry is a "
+                         "path or a glob (`*`, `?`, `[...]`), relative to the folder of "
+                         "the config file unless absolute. The expanded list is sorted and"
+                         " de-duplicated; only regular files are kept. An entry that "
+                         "matches no file, or a path that does not exist, is an error. An "
+                         "explicit empty list `[]` is refused.");
+  files.read = [](const Section& s, I& c) { s.get_list("files", c.files, true); };
+  files.write = [](Writer& w, const I& c) { w.put_list("files", c.files); };
+  files.same = [](const I& a, const I& b) { return a.files == b.files; };
+  files.set_example = [](I& c) { c.files = {"obs_a.fits", "more/*.fits"}; };
 
-  Key& detectors = t.custom("input.detectors", Kind::leaf, "`all` or list of strings", "`all`",
-                            "Detectors (FITS BINTABLE `EXTNAME`s, HDF5 group names) to "
-                            "use; `all` uses every detector of every file. Names must be "
-                            "unique; an empty list is refused.");
+  auto& detectors = t.custom("detectors", Kind::leaf, "`all` or list of strings", "`all`",
+                             "Detectors (FITS BINTABLE `EXTNAME`s, HDF5 group names) to "
+                             "use; `all` uses every detector of every file. Names must be "
+                             "unique; an empty list is refused.");
   detectors.read = read_detectors;
-  detectors.write = [](Writer& w, const Config& c) {
-    if (c.input.detectors.empty())
+  detectors.write = [](Writer& w, const I& c) {
+    if (c.detectors.empty())
       w.put("detectors", "all");
     else
-      w.put_list("detectors", c.input.detectors);
+      w.put_list("detectors", c.detectors);
   };
-  detectors.same = [](const Config& a, const Config& b) {
-    return a.input.detectors == b.input.detectors;
-  };
-  detectors.set_example = [](Config& c) { c.input.detectors = {"det1A", "det1B"}; };
+  detectors.same = [](const I& a, const I& b) { return a.detectors == b.detectors; };
+  detectors.set_example = [](I& c) { c.detectors = {"det1A", "det1B"}; };
 
-  t.section("input.columns", Style::flow,
+  t.section("columns", Style::flow,
             "Column names, for files that do not use the "
             "standard names.");
   const auto column = [&](const char* key, std::string ColumnNames::*member, const char* example,
                           const std::string& doc) {
-    t.leaf(std::string("input.columns.") + key, field(&Config::input, &I::columns, member), doc)
+    t.leaf(std::string("columns.") + key, field(&I::columns, member), doc)
         .check(check_column)
         .example(example);
   };
@@ -110,7 +100,7 @@ void declare_input(Table& t) {
          "Pre-computed HEALPix pixel index (instead "
          "of THETA/PHI).");
 
-  t.leaf("input.flag_mask", field(&Config::input, &I::flag_mask),
+  t.leaf("flag_mask", field(&I::flag_mask),
          "A sample is used where"
          " `FLAG & flag_mask == "
          "0`; `0` uses every "
@@ -118,7 +108,7 @@ void declare_input(Table& t) {
       .check(check_flag_mask)
       .type("integer >= 0")
       .example(15);
-  t.leaf("input.max_rejected_fraction", field(&Config::input, &I::max_rejected_fraction),
+  t.leaf("max_rejected_fraction", field(&I::max_rejected_fraction),
          "The largest fraction of a timeline's unflagged samples that may be rejected for"
          " a non-finite value, a pointing out of range (`THETA` outside [0, pi], "
          "\\|`PHI`\\| > 1e8) or a `PSI` out of range (\\|`PSI`\\| > 1e8). A timeline that"
@@ -128,6 +118,7 @@ void declare_input(Table& t) {
          "loss.")
       .interval(0.0, 1.0, false)
       .example(0.5);
+  return t;
 }
 
-}  // namespace tod2map::io::config_detail
+}  // namespace tod2map::io

@@ -1,9 +1,11 @@
 // The `output` section (owner: io, the map writers).
 #include <filesystem>
 
-#include "config/schema.hpp"
+#include "tod2map/io/options_keys.hpp"
 
-namespace tod2map::io::config_detail {
+namespace tod2map::io {
+
+using namespace config_table;
 
 namespace {
 
@@ -21,10 +23,10 @@ void check_map_format(const Section& s, const std::string& key, std::string& pat
 
 }  // namespace
 
-void declare_output(Table& t) {
+Table<OutputConfig> output_keys() {
   using O = OutputConfig;
-  t.section("output");
-  t.leaf("output.path", field(&Config::output, &O::path),
+  Table<O> t;
+  t.leaf("path", field(&O::path),
          "Output map file, relative to "
          "the current folder (not the "
          "config's). The ending picks "
@@ -37,22 +39,21 @@ void declare_output(Table& t) {
       .check(check_path_length)
       .check(check_map_format)
       .example("maps/run1.fits");
-  t.leaf("output.baselines", field(&Config::output, &O::baselines),
+  t.leaf("baselines", field(&O::baselines),
          "Also write the "
          "destriping baselines"
          " (`baselines/<det>` "
          "in HDF5).");
-  t.section("output.hdf5", Style::flow, "MPI-IO hints for HDF5 output.");
-  t.leaf("output.hdf5.stripe_size",
-         field(&Config::output, &O::hdf5, &Hdf5OutputConfig::stripe_size),
+  t.section("hdf5", Style::flow, "MPI-IO hints for HDF5 output.");
+  t.leaf("hdf5.stripe_size", field(&O::hdf5, &Hdf5OutputConfig::stripe_size),
          "Bytes: MPI-IO `striping_unit` and the dataset alignment.")
       .at_least(1)
       .example(4194304);
-  t.leaf("output.hdf5.stripe_count",
-         field(&Config::output, &O::hdf5, &Hdf5OutputConfig::stripe_count),
+  t.leaf("hdf5.stripe_count", field(&O::hdf5, &Hdf5OutputConfig::stripe_count),
          "MPI-IO `striping_factor` (number of storage targets).")
       .at_least(1)
       .example(8);
+  return t;
 }
 
-}  // namespace tod2map::io::config_detail
+}  // namespace tod2map::io

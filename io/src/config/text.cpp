@@ -1,7 +1,7 @@
 // Text helpers of the config reader: key paths, "did you mean" distances, and YAML 1.2 core
 // schema scalars. yaml-cpp's own conversions are not used for numbers: they guess the base from
 // a leading 0 ("010" would be 8) and accept YAML 1.1 forms.
-#include "config/text.hpp"
+#include "tod2map/io/config_table/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -11,7 +11,7 @@
 #include <limits>
 #include <system_error>
 
-namespace tod2map::io::config_detail {
+namespace tod2map::io::config_table {
 
 std::string join_path(const std::string& parent, const std::string& key) {
   return parent.empty() ? key : parent + "." + key;
@@ -201,4 +201,4 @@ std::string describe(const YAML::Node& node) {
   }
 }
 
-}  // namespace tod2map::io::config_detail
+}  // namespace tod2map::io::config_table

@@ -14,7 +14,7 @@ namespace tod2map::mapmaker {
 
 namespace {
 
-DestripeOptions destripe_options(const io::Config& config) {
+DestripeOptions destripe_options(const Config& config) {
   DestripeOptions dopt;
   dopt.baseline_seconds = config.mapmaker.baseline_length;
   dopt.noise_prior = config.mapmaker.noise_prior;
@@ -33,7 +33,7 @@ DestripeOptions destripe_options(const io::Config& config) {
 class Destripe final : public Method {
  public:
   MethodResult solve(const MethodInputs& in, const Vector& owned_map) const override {
-    const io::Config& config = in.config;
+    const Config& config = in.config;
     DestripeOptions dopt = destripe_options(config);
     if (in.checkpointing) in.checkpointing->attach(dopt.cg);
     if (in.observer && in.observer->call) {

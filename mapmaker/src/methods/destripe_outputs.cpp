@@ -50,7 +50,7 @@ std::vector<io::MapOutput::Array> baseline_arrays(MPI_Comm comm, const LocalData
 // The summary's account of a destriping solve: whether it converged and on what measure, and
 // what the map error left is likely to be, in units a user can judge (the white-noise rms of
 // each pixel).
-std::string describe_convergence(const DestripeResult& d, const io::Config& config) {
+std::string describe_convergence(const DestripeResult& d, const Config& config) {
   const auto& cg = d.cg;
   char line[512];
   std::string s;

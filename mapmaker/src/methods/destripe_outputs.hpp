@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "tod2map/io/config.hpp"
+#include "tod2map/config/config.hpp"
 #include "tod2map/io/map_output.hpp"
 #include "tod2map/mapmaker/destriper.hpp"
 
@@ -14,7 +14,7 @@ namespace tod2map::mapmaker::detail {
 
 /// The summary's account of a destriping solve: whether it converged and on what measure, and
 /// the map error likely left, in white-noise sigma per pixel.
-std::string describe_convergence(const DestripeResult& result, const io::Config& config);
+std::string describe_convergence(const DestripeResult& result, const Config& config);
 
 /// One dataset per timeline, "baselines/<detector>/<obsid>" with its amplitudes a (one per
 /// chunk of data), valued on the rank that holds it; every rank lists every name, sorted.

@@ -4,16 +4,16 @@
 #include <mpi.h>
 
 #include <string>
+#include <vector>
 
-#include "tod2map/io/config.hpp"
+#include "tod2map/io/options.hpp"
 
 namespace tod2map::io {
 
 /// The identity of a run as far as the CG iterates go; the same on every rank.
 struct RunIdentity {
-  /// to_yaml(config) with the keys that cannot change the iterates reset to their defaults
-  /// (solver.tol, solver.maxiter, solver.checkpoint, solver.cross_check,
-  /// solver.petsc_options, every output key) and without the line naming the config file.
+  /// The resolved config without what cannot change the iterates (the map-maker's
+  /// mapmaker::run_identity says which keys).
   std::string config;
   /// One line per input file, as expand_input_files lists them: "<absolute path>\t<bytes>".
   std::string input_files;
@@ -21,10 +21,15 @@ struct RunIdentity {
   std::string version;  ///< tod2map::version()
 };
 
-/// The identity of `config` run on comm. Collective: rank 0 lists the input files (no file is
-/// opened) and every rank gets the same result; ConfigError/IoError as expand_input_files
-/// raises them, agreed over ranks.
-RunIdentity run_identity(const Config& config, MPI_Comm comm);
+/// The identity of a run of `iterate_config` on comm, reading `input`. Collective: rank 0
+/// lists the input files (no file is opened) and every rank gets the same result;
+/// ConfigError/IoError as expand_input_files raises them, agreed over ranks.
+RunIdentity run_identity(std::string iterate_config, const ConfigOrigin& origin,
+                         const InputConfig& input, MPI_Comm comm);
+
+/// A block-style YAML text (to_yaml's) without the lines of `keys` ("solver.tol", or a section
+/// such as "output" with everything under it).
+std::string without_keys(const std::string& yaml, const std::vector<std::string>& keys);
 
 /// 16 hex digits of the 64-bit FNV-1a hash of text (tells runs apart; not cryptographic).
 std::string text_hash(const std::string& text);

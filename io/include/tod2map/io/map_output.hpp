@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tod2map/io/config.hpp"
+#include "tod2map/io/options.hpp"
 #include "tod2map/pixelization/healpix.hpp"
 
 namespace tod2map::io {

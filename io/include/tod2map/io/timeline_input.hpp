@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tod2map/io/config.hpp"
+#include "tod2map/io/options.hpp"
 #include "tod2map/io/timeline.hpp"
 
 namespace tod2map::io {
@@ -49,7 +49,8 @@ Timeline read_timeline(const TimelineRef& ref, const InputConfig& input,
 
 /// This rank's share of the input: expand input.files, index, assign; in reading order.
 /// Collective; errors are agreed over comm.
-std::vector<TimelineRef> plan_timelines(const Config& config, MPI_Comm comm);
+std::vector<TimelineRef> plan_timelines(const ConfigOrigin& origin, const InputConfig& input,
+                                        MPI_Comm comm);
 
 /// What read_each_timeline did, agreed over the ranks.
 struct TimelineReadSummary {
@@ -82,6 +83,7 @@ TimelineReadSummary read_each_timeline(const std::vector<TimelineRef>& mine,
 
 /// The whole input step of a run: plan_timelines + read_each_timeline, all of this rank's
 /// share kept in memory. Collective; errors are agreed over comm.
-std::vector<Timeline> read_timelines(const Config& config, MPI_Comm comm, bool need_sigma);
+std::vector<Timeline> read_timelines(const ConfigOrigin& origin, const InputConfig& input,
+                                     MPI_Comm comm, bool need_sigma);
 
 }  // namespace tod2map::io

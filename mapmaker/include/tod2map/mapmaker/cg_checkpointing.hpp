@@ -7,12 +7,18 @@
 #include <optional>
 #include <string>
 
+#include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/io/cg_checkpoint.hpp"
-#include "tod2map/io/config.hpp"
 #include "tod2map/solvers/pcg.hpp"
 
 namespace tod2map::mapmaker {
+
+/// The identity of `config` run on comm (io::run_identity): to_yaml(config) with the keys that
+/// cannot change the iterates reset to their defaults and left out (solver.tol,
+/// solver.maxiter, solver.checkpoint, solver.cross_check, solver.petsc_options, every output
+/// key) and without the line naming the config file. Collective.
+io::RunIdentity run_identity(const Config& config, MPI_Comm comm);
 
 class CgCheckpointing {
  public:
@@ -21,7 +27,7 @@ class CgCheckpointing {
   /// the file's header and this rank's state (read into device memory). Collective. Throws
   /// InvalidArgument for --resume without solver.checkpoint.path or with a method that has no
   /// CG, and what io::read_cg_checkpoint throws; the file is never changed by a failed resume.
-  CgCheckpointing(const io::Config& config, bool resume, MPI_Comm comm);
+  CgCheckpointing(const Config& config, bool resume, MPI_Comm comm);
   CgCheckpointing(const CgCheckpointing&) = delete;
   CgCheckpointing& operator=(const CgCheckpointing&) = delete;
 

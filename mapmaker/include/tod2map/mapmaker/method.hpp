@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "tod2map/io/config.hpp"
+#include "tod2map/config/config.hpp"
 #include "tod2map/io/map_output.hpp"
 #include "tod2map/mapmaker/pixel_system.hpp"
 #include "tod2map/solvers/pcg.hpp"
@@ -21,7 +21,7 @@ struct DestripeObserver;
 
 /// What a method works on. All references outlive the call to Method::solve.
 struct MethodInputs {
-  const io::Config& config;
+  const Config& config;
   const PixelSystem& system;  ///< built from `data` with the map's nside
   LocalData& data;            ///< a method may mark samples unused (destripe drops masked pixels)
   CgCheckpointing* checkpointing = nullptr;    ///< CG checkpoint hooks (run() gives them)

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "tod2map/io/config.hpp"
+#include "tod2map/config/config.hpp"
 #include "tod2map/io/map_output.hpp"
 #include "tod2map/io/timeline.hpp"
 #include "tod2map/mapmaker/local_data.hpp"
@@ -62,13 +62,13 @@ struct MapMakingResult {
 /// checkpointing (run() passes it) gives the destriping CG its checkpoint hooks. The method is
 /// the one registered as config.mapmaker.method (method.hpp). Every other make_map ends here.
 /// Collective.
-MapMakingResult make_map(const io::Config& config, LocalData&& data, const std::string& coordsys,
+MapMakingResult make_map(const Config& config, LocalData&& data, const std::string& coordsys,
                          MPI_Comm comm, double expansion_seconds = 0,
                          CgCheckpointing* checkpointing = nullptr,
                          const DestripeObserver* observer = nullptr);
 
 /// The pointing options a config asks for (nside, ordering, Stokes, baseline length).
-PointingOptions pointing_options(const io::Config& config);
+PointingOptions pointing_options(const Config& config);
 
 /// The COORDSYS of every rank's input ("" on ranks without timelines) agreed over comm;
 /// throws InvalidArgument (on every rank) for a mix, since the map would be meaningless.
@@ -79,10 +79,10 @@ std::string agree_coordsys(MPI_Comm comm, const std::string& mine);
 /// solver.checkpoint.path set, the destriping CG writes checkpoints; resume continues from
 /// the one there, checked against this run before any timeline is read (CgCheckpointing).
 /// A signal that stops the CG throws Interrupted, after the checkpoint is written.
-MapMakingResult run(const io::Config& config, MPI_Comm comm, bool write_output = true,
+MapMakingResult run(const Config& config, MPI_Comm comm, bool write_output = true,
                     bool resume = false, const DestripeObserver* observer = nullptr);
 
 /// The one-screen summary printed at the end of a run.
-std::string format_summary(const MapMakingResult& result, const io::Config& config);
+std::string format_summary(const MapMakingResult& result, const Config& config);
 
 }  // namespace tod2map::mapmaker

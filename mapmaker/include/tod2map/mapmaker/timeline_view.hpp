@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "tod2map/io/config.hpp"
+#include "tod2map/config/config.hpp"
 #include "tod2map/io/timeline.hpp"
 #include "tod2map/mapmaker/local_data.hpp"
 #include "tod2map/mapmaker/pipeline.hpp"
@@ -72,7 +72,7 @@ LocalData build_local_data(const std::vector<TimelineView>& timelines,
 /// Makes the map from this rank's share of the timelines as views (config.input is used only
 /// for max_rejected_fraction), with output.coordsys agreed over the ranks from the detectors'
 /// COORDSYS. The views are only read. Collective.
-MapMakingResult make_map(const io::Config& config, const std::vector<TimelineView>& timelines,
+MapMakingResult make_map(const Config& config, const std::vector<TimelineView>& timelines,
                          MPI_Comm comm);
 
 }  // namespace tod2map::mapmaker

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "tod2map/io/config.hpp"
+#include "tod2map/config/config.hpp"
 
 namespace tod2map::sim {
 
@@ -61,8 +61,8 @@ struct Pointing {
 
 /// Converts the config's scan section (degrees) to radians. Throws ConfigError naming the key
 /// (simulation.scan.*) for impossible values.
-SatelliteScan satellite_scan_from_config(const io::SimulationConfig::Scan& scan);
-GroundScan ground_scan_from_config(const io::SimulationConfig::Scan& scan);
+SatelliteScan satellite_scan_from_config(const SimulationConfig::Scan& scan);
+GroundScan ground_scan_from_config(const SimulationConfig::Scan& scan);
 
 /// Boresight and reference direction (unit vectors) of the satellite at time t [s].
 void satellite_axes(const SatelliteScan& scan, double t, Vec3& boresight, Vec3& reference);
@@ -76,6 +76,6 @@ void ground_axes(const GroundScan& scan, double t, Vec3& boresight, Vec3& refere
 void vectors_to_angles(const Vec3& b, const Vec3& ref, double& theta, double& phi, double& psi);
 
 /// Pointing at the given times for the scan selected by scan.type ("satellite" | "ground").
-Pointing scan_pointing(const io::SimulationConfig::Scan& scan, const std::vector<double>& time);
+Pointing scan_pointing(const SimulationConfig::Scan& scan, const std::vector<double>& time);
 
 }  // namespace tod2map::sim

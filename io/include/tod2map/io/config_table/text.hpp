@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace tod2map::io::config_detail {
+namespace tod2map::io::config_table {
 
 // Key paths: "solver.checkpoint.path" has parent "solver.checkpoint" and last "path".
 std::string join_path(const std::string& parent, const std::string& key);
@@ -42,4 +42,4 @@ std::string format_double(double v);
 /// A node as a message names it: "no value", "a list", "'abc'", "the string '5'".
 std::string describe(const YAML::Node& node);
 
-}  // namespace tod2map::io::config_detail
+}  // namespace tod2map::io::config_table

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "config/text.hpp"
+#include "tod2map/io/config_table/text.hpp"
 
-namespace tod2map::io::config_detail {
+namespace tod2map::io::config_table {
 
 class Writer {
  public:
@@ -59,4 +59,4 @@ class Writer {
   YAML::Emitter out_;
 };
 
-}  // namespace tod2map::io::config_detail
+}  // namespace tod2map::io::config_table

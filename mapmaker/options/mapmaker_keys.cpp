@@ -1,21 +1,22 @@
-// The `mapmaker` section (owner: the map-maker).
-#include "config/schema.hpp"
+// The `mapmaker` section.
+#include "tod2map/mapmaker/options_keys.hpp"
 
-namespace tod2map::io::config_detail {
+namespace tod2map::mapmaker {
 
-void declare_mapmaker(Table& t) {
+using namespace io::config_table;
+
+Table<MapmakerConfig> mapmaker_keys() {
   using M = MapmakerConfig;
-  t.section("mapmaker");
-  t.leaf("mapmaker.method", field(&Config::mapmaker, &M::method),
+  Table<M> t;
+  t.leaf("method", field(&M::method),
          "Map-making method: binned (noise-weighted average per pixel) or destripe "
          "(MADAM-like baseline offsets). `gls` (generalised least squares with a stationary "
          "noise filter) is reserved and refused by this version.")
       .choices({"binned", "destripe", "gls"}, "method");
-  t.leaf("mapmaker.baseline_length", field(&Config::mapmaker, &M::baseline_length),
-         "Destriping baseline length, in seconds.")
+  t.leaf("baseline_length", field(&M::baseline_length), "Destriping baseline length, in seconds.")
       .positive(" (seconds)")
       .example(2.5);
-  t.leaf("mapmaker.noise_prior", field(&Config::mapmaker, &M::noise_prior),
+  t.leaf("noise_prior", field(&M::noise_prior),
          "Destriping: add the 1/f noise prior on baselines, C_a^-1 built from each "
          "detector's `SIGMA`, `FKNEE` and `ALPHA` (timelines with `FKNEE = 0` get none). "
          "It weights the baselines as their noise says, which lowers the map's noise, and"
@@ -24,7 +25,7 @@ void declare_mapmaker(Table& t) {
          "constant sky signal never enters the baselines). `false` is plain destriping "
          "(MADAM's `kfilter = F`). Long kernels (more than about 8 log2(n) lags) are "
          "applied by FFT.");
-  t.leaf("mapmaker.min_hits", field(&Config::mapmaker, &M::min_hits),
+  t.leaf("min_hits", field(&M::min_hits),
          "Pixels with fewer "
          "unflagged samples "
          "are masked "
@@ -40,7 +41,7 @@ void declare_mapmaker(Table& t) {
          "nothing.")
       .at_least(0)
       .example(7);
-  t.leaf("mapmaker.min_rcond", field(&Config::mapmaker, &M::min_rcond),
+  t.leaf("min_rcond", field(&M::min_rcond),
          "Pixels whose 3x3"
          " block has a "
          "smaller "
@@ -63,7 +64,7 @@ void declare_mapmaker(Table& t) {
          "digits).")
       .interval(0.0, 1.0, true)
       .example(0.25);
-  t.leaf("mapmaker.nside_cross", field(&Config::mapmaker, &M::nside_cross),
+  t.leaf("nside_cross", field(&M::nside_cross),
          "Destriping: solve the baselines on a coarser HEALPix grid (a power of two up to"
          " `pixelization.nside`; `0` means `pixelization.nside`), then bin the final map "
          "of d - F a at `pixelization.nside` (MADAM's `nside_cross`). The destriping "
@@ -74,6 +75,7 @@ void declare_mapmaker(Table& t) {
       .nside(true)
       .type("integer")
       .example(64);
+  return t;
 }
 
-}  // namespace tod2map::io::config_detail
+}  // namespace tod2map::mapmaker

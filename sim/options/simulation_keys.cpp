@@ -1,9 +1,11 @@
-// The `simulation` section, read by `tod2map sim` (owner: the simulator).
+// The `simulation` section, read by `tod2map sim`.
 #include <set>
 
-#include "config/schema.hpp"
+#include "tod2map/sim/options_keys.hpp"
 
-namespace tod2map::io::config_detail {
+namespace tod2map::sim {
+
+using namespace io::config_table;
 
 namespace {
 
@@ -41,8 +43,9 @@ std::vector<SimDetector> default_focal_plane() {
   return dets;
 }
 
-void read_focal_plane(const Section& s, Config& config) {
-  Sim& c = config.simulation;
+const Table<SimDetector>& detector_keys();
+
+void read_focal_plane(const Section& s, Sim& c) {
   if (!s.has("focal_plane")) {
     c.focal_plane = default_focal_plane();
     return;
@@ -54,7 +57,7 @@ void read_focal_plane(const Section& s, Config& config) {
   for (std::size_t i = 0; i < list.size(); ++i) {
     const Section d = s.item("focal_plane", i);
     SimDetector det;
-    for (const ItemKey& k : table().items) {
+    for (const auto& k : detector_keys().keys) {
       k.read(d, det);
       // Unique names, checked right after the name and before the detector's other keys.
       if (last_of(k.path) == "name" && !names.insert(det.name).second)
@@ -64,39 +67,20 @@ void read_focal_plane(const Section& s, Config& config) {
   }
 }
 
-void write_focal_plane(Writer& w, const Config& config) {
+void write_focal_plane(Writer& w, const Sim& c) {
   w.raw() << YAML::Key << "focal_plane" << YAML::Value << YAML::BeginSeq;
-  for (const SimDetector& d : config.simulation.focal_plane) {
+  for (const SimDetector& d : c.focal_plane) {
     w.raw() << YAML::Flow << YAML::BeginMap;
-    for (const ItemKey& k : table().items) k.write(w, d);
+    for (const auto& k : detector_keys().keys) k.write(w, d);
     w.end();
   }
   w.raw() << YAML::EndSeq;
 }
 
-void declare_focal_plane(Table& t) {
-  Key& list = t.custom("simulation.focal_plane", Kind::item_list, "list of detectors",
-                       "4 detectors, see below",
-                       "The detectors; at least one, names "
-                       "unique.");
-  list.read = read_focal_plane;
-  list.write = write_focal_plane;
-  list.same = [](const Config& a, const Config& b) {
-    const auto& x = a.simulation.focal_plane;
-    const auto& y = b.simulation.focal_plane;
-    if (x.size() != y.size()) return false;
-    for (std::size_t i = 0; i < x.size(); ++i)
-      for (const ItemKey& k : table().items)
-        if (!k.same(x[i], y[i])) return false;
-    return true;
-  };
-  list.set_example = [](Config& c) {
-    c.simulation.focal_plane.assign(2, SimDetector{});
-    c.simulation.focal_plane[0].name = "a";
-    c.simulation.focal_plane[1].name = "b";
-  };
-
-  t.item("simulation.focal_plane[].name", field(&SimDetector::name),
+// The keys of one detector, relative to the item ("sigma").
+Table<SimDetector> make_detector_keys() {
+  Table<SimDetector> t;
+  t.leaf("name", field(&SimDetector::name),
          "Detector name (the "
          "file's `EXTNAME`).")
       .check([](const Section& d, const std::string& key, std::string& name) {
@@ -105,20 +89,20 @@ void declare_focal_plane(Table& t) {
       .default_text("required")
       .example("detZ");
   // "required": checked before the value is read, so a missing name is named as such.
-  ItemKey& name = t.items.back();
+  auto& name = t.keys.back();
   name.read = [get = name.read](const Section& d, SimDetector& det) {
     if (!d.has("name")) d.fail("name", "missing (every detector needs a name)");
     get(d, det);
   };
-  t.item("simulation.focal_plane[].polang_deg", field(&SimDetector::polang_deg),
+  t.leaf("polang_deg", field(&SimDetector::polang_deg),
          "Polarization angle, degrees (written as `POLANG` in radians).")
       .example(22.5);
-  t.item("simulation.focal_plane[].poleff", field(&SimDetector::poleff),
+  t.leaf("poleff", field(&SimDetector::poleff),
          "Polarization "
          "efficiency.")
       .interval(0.0, 1.0, false)
       .example(0.9);
-  t.item("simulation.focal_plane[].sigma", field(&SimDetector::sigma),
+  t.leaf("sigma", field(&SimDetector::sigma),
          "White-noise rms "
          "per sample, "
          "signal units "
@@ -136,115 +120,141 @@ void declare_focal_plane(Table& t) {
       .check(check_sigma)
       .type("number > 0")
       .example(2.0e-2);
-  t.item("simulation.focal_plane[].fknee", field(&SimDetector::fknee),
+  t.leaf("fknee", field(&SimDetector::fknee),
          "Knee frequency of"
          " the 1/f noise, "
          "Hz; `0` = white "
          "noise only.")
       .non_negative()
       .example(0.05);
-  t.item("simulation.focal_plane[].alpha", field(&SimDetector::alpha),
+  t.leaf("alpha", field(&SimDetector::alpha),
          "Slope of the 1/f "
          "noise.")
       .example(1.5);
+  return t;
+}
+
+const Table<SimDetector>& detector_keys() {
+  static const Table<SimDetector> t = make_detector_keys();
+  return t;
+}
+
+void declare_focal_plane(Table<Sim>& t) {
+  auto& list = t.custom("focal_plane", Kind::item_list, "list of detectors",
+                        "4 detectors, see below", "The detectors; at least one, names unique.");
+  list.read = read_focal_plane;
+  list.write = write_focal_plane;
+  list.same = [](const Sim& a, const Sim& b) {
+    const auto& x = a.focal_plane;
+    const auto& y = b.focal_plane;
+    if (x.size() != y.size()) return false;
+    for (std::size_t i = 0; i < x.size(); ++i)
+      for (const auto& k : detector_keys().keys)
+        if (!k.same(x[i], y[i])) return false;
+    return true;
+  };
+  list.set_example = [](Sim& c) {
+    c.focal_plane.assign(2, SimDetector{});
+    c.focal_plane[0].name = "a";
+    c.focal_plane[1].name = "b";
+  };
+  t.add_item_keys("focal_plane", field(&Sim::focal_plane), detector_keys());
 }
 
 }  // namespace
 
-void declare_simulation(Table& t) {
-  Key& section = t.section("simulation");
+Table<SimulationConfig> simulation_keys() {
+  Table<Sim> t;
   // Read first: input.files' default is the files the simulation writes. Only a config with
   // the section simulates (`tod2map sim` looks for it), so its keys are read and written only
   // then.
-  section.read_first = true;
-  section.read = [](const Section& top, Config& c) {
-    c.simulation.present = top.has("simulation");
-  };
-  section.enabled = [](const Config& c) { return c.simulation.present; };
+  t.self.read_first = true;
+  t.self.read = [](const Section& s, Sim& c) { c.present = s.present(); };
+  t.self.enabled = [](const Sim& c) { return c.present; };
 
-  const auto at = [](auto member) { return field(&Config::simulation, member); };
-  t.leaf("simulation.seed", at(&Sim::seed),
+  const auto at = [](auto member) { return field(member); };
+  t.leaf("seed", at(&Sim::seed),
          "Random seed. The same seed gives the same "
          "files, whatever the rank count.")
       .type("integer >= 0 (up to 2^64-1)")
       .example(18446744073709551615ULL);
-  t.leaf("simulation.output_dir", at(&Sim::output_dir),
+  t.leaf("output_dir", at(&Sim::output_dir),
          "Folder the timeline files are "
          "written to. Must not be empty "
          "(use `.` for the config's "
          "folder).")
       .check(check_output_dir)
       .example("sims");
-  t.leaf("simulation.file_prefix", at(&Sim::file_prefix),
+  t.leaf("file_prefix", at(&Sim::file_prefix),
          "Files are named "
          "`<file_prefix>_<NNNN>.fits` "
          "(`.h5` with `format: hdf5`). "
          "Non-empty, no `/`.")
       .check(check_file_prefix)
       .example("run");
-  t.leaf("simulation.n_observations", at(&Sim::n_observations),
+  t.leaf("n_observations", at(&Sim::n_observations),
          "Number of observations "
          "(files).")
       .at_least(1)
       .example(3);
-  t.leaf("simulation.observation_length", at(&Sim::observation_length),
+  t.leaf("observation_length", at(&Sim::observation_length),
          "Length of each observation, seconds; `observation_length * sample_rate` must "
          "give at least 2 samples.")
       .positive(" (seconds)")
       .example(120.5);
-  t.leaf("simulation.sample_rate", at(&Sim::sample_rate), "Samples per second (Hz).")
+  t.leaf("sample_rate", at(&Sim::sample_rate), "Samples per second (Hz).")
       .positive(" (Hz)")
       .example(19.1);
-  t.leaf("simulation.format", at(&Sim::format),
+  t.leaf("format", at(&Sim::format),
          "Timeline file format written: `fits` or `hdf5` (docs/formats.md). The default "
          "`input.files` follows the file extension.")
       .choices({"fits", "hdf5"}, "timeline format");
-  t.leaf("simulation.precision", at(&Sim::precision),
+  t.leaf("precision", at(&Sim::precision),
          "Column type of the pointing and "
          "signal columns.")
       .choices({"float32", "float64"}, "precision");
-  t.leaf("simulation.coordsys", at(&Sim::coordsys),
+  t.leaf("coordsys", at(&Sim::coordsys),
          "Coordinate system written to the "
          "files (`COORDSYS`): galactic, "
          "ecliptic, celestial.")
       .choices({"G", "E", "C"}, "coordinate system");
-  t.leaf("simulation.write_pixels", at(&Sim::write_pixels),
+  t.leaf("write_pixels", at(&Sim::write_pixels),
          "Write a `PIXEL` column (at "
          "`pixelization.nside` and "
          "`ordering`) instead of "
          "`THETA`/`PHI`.");
-  t.leaf("simulation.flag_fraction", at(&Sim::flag_fraction),
+  t.leaf("flag_fraction", at(&Sim::flag_fraction),
          "Fraction of samples "
          "flagged at random (`FLAG ="
          " 1`).")
       .interval(0.0, 1.0, true)
       .example(0.125);
-  t.leaf("simulation.write_sky", at(&Sim::write_sky),
+  t.leaf("write_sky", at(&Sim::write_sky),
          "Also write the input sky as "
          "`<output_dir>/sky.fits`.");
 
-  t.section("simulation.sky", Style::flow);
-  const auto sky = [](auto member) { return field(&Config::simulation, &Sim::sky, member); };
-  t.leaf("simulation.sky.type", sky(&Sim::Sky::type),
+  t.section("sky", Style::flow);
+  const auto sky = [](auto member) { return field(&Sim::sky, member); };
+  t.leaf("sky.type", sky(&Sim::Sky::type),
          "The sky to observe: a synthetic "
          "sky generated from the seed, or a "
          "map read from a file.")
       .choices({"synthetic", "file"}, "sky type");
   // The example sky file needs its path, or the config would not read back.
-  t.keys.back().set_example = [](Config& c) {
-    c.simulation.sky.type = "file";
-    c.simulation.sky.path = "sky_in.fits";
+  t.keys.back().set_example = [](Sim& c) {
+    c.sky.type = "file";
+    c.sky.path = "sky_in.fits";
   };
-  t.leaf("simulation.sky.path", sky(&Sim::Sky::path),
+  t.leaf("sky.path", sky(&Sim::Sky::path),
          "A healpy-written map (I or IQU), "
          "for `type: file`; required then.")
-      .check_config([](const Section& s, const std::string& key, Config& c) {
+      .check_config([](const Section& s, const std::string& key, Sim& c) {
         // sky.type is declared (so read) first.
-        if (c.simulation.sky.type == "file" && c.simulation.sky.path.empty())
+        if (c.sky.type == "file" && c.sky.path.empty())
           s.fail(key, "required when simulation.sky.type is 'file' (a healpy map file)");
       })
       .example("maps/input_sky.fits");
-  t.leaf("simulation.sky.nside", sky(&Sim::Sky::nside),
+  t.leaf("sky.nside", sky(&Sim::Sky::nside),
          "Resolution the synthetic sky is "
          "made at; `0` = "
          "`pixelization.nside`. `tod2map "
@@ -254,54 +264,53 @@ void declare_simulation(Table& t) {
       .nside(true)
       .example(128);
 
-  t.section("simulation.scan");
-  const auto scan = [](auto member) { return field(&Config::simulation, &Sim::scan, member); };
+  t.section("scan");
+  const auto scan = [](auto member) { return field(&Sim::scan, member); };
   using Scan = Sim::Scan;
-  t.leaf("simulation.scan.type", scan(&Scan::type), "Scan strategy.")
+  t.leaf("scan.type", scan(&Scan::type), "Scan strategy.")
       .choices({"satellite", "ground"}, "scan type");
-  t.leaf("simulation.scan.spin_period", scan(&Scan::spin_period),
+  t.leaf("scan.spin_period", scan(&Scan::spin_period),
          "Satellite: spin "
          "period, seconds.")
       .positive(" (seconds)")
       .example(30.0);
-  t.leaf("simulation.scan.spin_angle_deg", scan(&Scan::spin_angle_deg),
+  t.leaf("scan.spin_angle_deg", scan(&Scan::spin_angle_deg),
          "Satellite: angle between boresight and spin axis, degrees.")
       .interval(0.0, 180.0, false)
       .example(65.0);
-  t.leaf("simulation.scan.precession_period", scan(&Scan::precession_period),
+  t.leaf("scan.precession_period", scan(&Scan::precession_period),
          "Satellite: precession period, seconds.")
       .positive(" (seconds)")
       .example(1200.0);
-  t.leaf("simulation.scan.precession_angle_deg", scan(&Scan::precession_angle_deg),
+  t.leaf("scan.precession_angle_deg", scan(&Scan::precession_angle_deg),
          "Satellite: angle between spin axis and the anti-sun direction, degrees.")
       .interval(0.0, 180.0, false)
       .example(30.0);
-  t.leaf("simulation.scan.latitude_deg", scan(&Scan::latitude_deg),
-         "Ground: site latitude, degrees.")
+  t.leaf("scan.latitude_deg", scan(&Scan::latitude_deg), "Ground: site latitude, degrees.")
       .interval(-90.0, 90.0, false)
       .example(-30.5);
-  t.leaf("simulation.scan.elevation_deg", scan(&Scan::elevation_deg),
-         "Ground: constant elevation, degrees.")
+  t.leaf("scan.elevation_deg", scan(&Scan::elevation_deg), "Ground: constant elevation, degrees.")
       .interval(0.0, 90.0, false)
       .example(45.0);
-  t.leaf("simulation.scan.azimuth_center_deg", scan(&Scan::azimuth_center_deg),
+  t.leaf("scan.azimuth_center_deg", scan(&Scan::azimuth_center_deg),
          "Ground: centre of the azimuth sweep, degrees.")
       .example(90.0);
-  t.leaf("simulation.scan.azimuth_throw_deg", scan(&Scan::azimuth_throw_deg),
+  t.leaf("scan.azimuth_throw_deg", scan(&Scan::azimuth_throw_deg),
          "Ground: full width of the azimuth sweep, degrees.")
       .interval(0.0, 360.0, false)
       .example(60.0);
-  t.leaf("simulation.scan.scan_speed_deg", scan(&Scan::scan_speed_deg),
+  t.leaf("scan.scan_speed_deg", scan(&Scan::scan_speed_deg),
          "Ground: azimuth scan rate, degrees per second.")
       .positive(" (deg/s)")
       .example(2.0);
 
   declare_focal_plane(t);
-  t.leaf("simulation.white_noise", at(&Sim::white_noise),
+  t.leaf("white_noise", at(&Sim::white_noise),
          "Add white noise (`sigma` per "
          "sample).");
-  t.leaf("simulation.correlated_noise", at(&Sim::correlated_noise),
+  t.leaf("correlated_noise", at(&Sim::correlated_noise),
          "Add 1/f noise (`fknee`, `alpha`) to detectors with `fknee > 0`.");
+  return t;
 }
 
-}  // namespace tod2map::io::config_detail
+}  // namespace tod2map::sim

@@ -1,12 +1,12 @@
 #pragma once
-// The config key table (io/src/config/schema.hpp) seen from outside io: what the docs generator
+// The run configuration's key table (config/src/table.cpp) by key path: what the docs generator
 // and the table-driven round-trip test need, without the YAML machinery.
 #include <string>
 #include <vector>
 
-#include "tod2map/io/config.hpp"
+#include "tod2map/config/config.hpp"
 
-namespace tod2map::io {
+namespace tod2map {
 
 /// Every key that holds a value, in table order; keys of the focal-plane items are written
 /// "simulation.focal_plane[].sigma".
@@ -25,4 +25,4 @@ bool same_config_value(const Config& a, const Config& b, const std::string& key)
 /// them is kept. Throws InvalidArgument for a marker without its end or an unknown section.
 std::string generate_config_docs(const std::string& markdown);
 
-}  // namespace tod2map::io
+}  // namespace tod2map

@@ -1,12 +1,12 @@
 // docs/config.md's key tables, generated from the key table (generate_config_docs); the prose
 // between them stays hand-written.
-#include "config/schema.hpp"
+#include "config_table.hpp"
+#include "tod2map/config/config_keys.hpp"
 #include "tod2map/core/error.hpp"
-#include "tod2map/io/config_keys.hpp"
 
-namespace tod2map::io {
+namespace tod2map {
 
-using namespace config_detail;
+using namespace io::config_table;
 
 namespace {
 
@@ -14,8 +14,7 @@ constexpr const char* kBegin = "<!-- keys: ";
 constexpr const char* kBeginClose = " -->\n";
 constexpr const char* kEnd = "<!-- end keys -->";
 
-template <class K>
-void add_row(std::string& out, const K& k, const std::string& section) {
+void add_row(std::string& out, const ConfigKey& k, const std::string& section) {
   if (k.doc.empty()) return;
   const std::string name = k.path.substr(section.size() + 1);
   out += "| `" + name + "` | " + k.type + " | " + k.default_text + " | " + k.doc + " |\n";
@@ -25,18 +24,18 @@ void add_row(std::string& out, const K& k, const std::string& section) {
 /// detectors' keys).
 std::string key_table(const std::string& section) {
   std::string out = "| key | type | default | meaning |\n| --- | --- | --- | --- |\n";
-  const std::string prefix = section + (section.back() == ']' ? "" : ".");
+  const bool items = section.back() == ']';  // a list's item keys have their own table
+  const std::string prefix = section + (items ? "" : ".");
   std::size_t rows = 0;
-  for (const Key& k : table().keys)
-    if (k.path.compare(0, prefix.size(), prefix) == 0 && k.path.find("[]") == std::string::npos) {
+  for (const ConfigKey& k : config_key_table().keys) {
+    const bool in_section = items ? parent_of(k.path) == section
+                                  : k.path.compare(0, prefix.size(), prefix) == 0 &&
+                                        k.path.find("[]") == std::string::npos;
+    if (in_section) {
       add_row(out, k, section);
       ++rows;
     }
-  for (const ItemKey& k : table().items)
-    if (parent_of(k.path) == section) {  // a list's item keys have their own table
-      add_row(out, k, section);
-      ++rows;
-    }
+  }
   if (rows == 0) throw InvalidArgument("config docs: no keys under '" + section + "'");
   return out;
 }
@@ -63,4 +62,4 @@ std::string generate_config_docs(const std::string& markdown) {
   return out + markdown.substr(pos);
 }
 
-}  // namespace tod2map::io
+}  // namespace tod2map

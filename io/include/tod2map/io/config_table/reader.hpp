@@ -12,10 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include "config/text.hpp"
 #include "tod2map/core/error.hpp"
+#include "tod2map/io/config_table/text.hpp"
 
-namespace tod2map::io::config_detail {
+namespace tod2map::io::config_table {
 
 // Error context: which text a key came from.
 
@@ -62,14 +62,17 @@ class Context {
 /// One mapping of the document (possibly absent or null) and its key path.
 class Section {
  public:
-  Section(const Context& ctx, YAML::Node node, std::string path)
-      : ctx_(&ctx), node_(std::move(node)), path_(std::move(path)) {}
+  /// `present`: the document holds the mapping's key (perhaps with no value under it).
+  Section(const Context& ctx, YAML::Node node, std::string path, bool present = true)
+      : ctx_(&ctx), node_(std::move(node)), path_(std::move(path)), present_(present) {}
+
+  bool present() const { return present_; }
 
   bool has(const std::string& key) const { return node_.IsMap() && node_[key].IsDefined(); }
   YAML::Node value(const std::string& key) const { return node_[key]; }
   std::string path(const std::string& key) const { return join_path(path_, key); }
   Section sub(const std::string& key) const {
-    return Section(*ctx_, has(key) ? value(key) : YAML::Node(), path(key));
+    return Section(*ctx_, has(key) ? value(key) : YAML::Node(), path(key), has(key));
   }
   /// Item `i` of the list of mappings under `key`.
   Section item(const std::string& key, std::size_t i) const {
@@ -177,6 +180,7 @@ class Section {
   const Context* ctx_;
   YAML::Node node_;
   std::string path_;
+  bool present_;
 };
 
-}  // namespace tod2map::io::config_detail
+}  // namespace tod2map::io::config_table

@@ -1,4 +1,5 @@
-// The run configuration: YAML text -> checked, typed Config, and back to YAML (to_yaml).
+// Reading a config document, whatever its keys: YAML text -> a checked document for a key
+// table to read.
 //
 // Parsing goes in three passes so that the error a user sees is the root cause:
 //   1. YAML syntax (ConfigError with file:line:column),
@@ -6,10 +7,8 @@
 //      document, then the whole document's structure is checked: unknown keys (with a "did you
 //      mean"), duplicate keys, sections that are not mappings. A misspelt key is reported here,
 //      before the default that replaced it could cause a confusing value error later.
-//   3. every key is read with its type and its value checked.
-// The keys themselves, their defaults and checks are declared once in the key table
-// (io/src/config/schema.hpp and one file per section).
-#include "tod2map/io/config.hpp"
+//   3. every key is read with its type and its value checked (Table::read, by the caller).
+#include "tod2map/io/config_table/document.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -27,25 +26,22 @@
 #include <utility>
 #include <vector>
 
-#include "config/reader.hpp"
-#include "config/schema.hpp"
-#include "config/text.hpp"
-#include "config/writer.hpp"
 #include "tod2map/core/error.hpp"
+#include "tod2map/io/config_table/reader.hpp"
+#include "tod2map/io/config_table/text.hpp"
+#include "tod2map/io/config_table/writer.hpp"
 
-namespace tod2map::io {
+namespace tod2map::io::config_table {
 namespace {
-
-using namespace config_detail;
 
 /// "unknown key (did you mean 'mapmaker.method'?)". `schema_parent` is the schema path of the
 /// mapping that holds the key, `display_parent` the same path as the user sees it (with list
 /// indices). A key that belongs to another section is suggested there.
-std::string unknown_key_problem(const std::string& schema_parent, const std::string& display_parent,
-                                const std::string& key) {
-  const auto sibling = closest(key, children_of(schema_parent));
+std::string unknown_key_problem(const KeyIndex& keys, const std::string& schema_parent,
+                                const std::string& display_parent, const std::string& key) {
+  const auto sibling = closest(key, keys.children_of(schema_parent));
   std::vector<std::string> elsewhere;
-  for (const std::string& path : all_paths()) {
+  for (const std::string& path : keys.all_paths()) {
     if (path.find("[]") == std::string::npos && parent_of(path) != schema_parent)
       elsewhere.push_back(path);
   }
@@ -63,14 +59,14 @@ std::string unknown_key_problem(const std::string& schema_parent, const std::str
   if (sibling && !(best && best_d == 0 && *typo_distance(key, *sibling) > 0))
     return "unknown key (did you mean '" + join_path(display_parent, *sibling) + "'?)";
   if (best) return "unknown key (did you mean '" + *best + "'?)";
-  return "unknown key (expected one of: " + join_list(children_of(schema_parent)) + ")";
+  return "unknown key (expected one of: " + join_list(keys.children_of(schema_parent)) + ")";
 }
 
 // ---------------------------------------------------------------------------------------------
 // Pass 2: structure.
 
-void check_structure(const Context& ctx, const YAML::Node& node, const std::string& schema_path,
-                     const std::string& display_path);
+void check_structure(const Context& ctx, const KeyIndex& keys, const YAML::Node& node,
+                     const std::string& schema_path, const std::string& display_path);
 
 void check_mapping_keys(const Context& ctx, const YAML::Node& node, const std::string& display) {
   std::set<std::string> seen;
@@ -83,25 +79,26 @@ void check_mapping_keys(const Context& ctx, const YAML::Node& node, const std::s
   }
 }
 
-void check_structure(const Context& ctx, const YAML::Node& node, const std::string& schema_path,
-                     const std::string& display_path) {
+void check_structure(const Context& ctx, const KeyIndex& keys, const YAML::Node& node,
+                     const std::string& schema_path, const std::string& display_path) {
   if (node.IsNull()) return;  // "simulation:" with nothing under it: all defaults
   if (!node.IsMap())
-    ctx.fail(display_path, "expected a mapping of keys (" + join_list(children_of(schema_path)) +
-                               "), got " + describe(node));
+    ctx.fail(display_path, "expected a mapping of keys (" +
+                               join_list(keys.children_of(schema_path)) + "), got " +
+                               describe(node));
   check_mapping_keys(ctx, node, display_path);
   for (auto it = node.begin(); it != node.end(); ++it) {
     const std::string key = it->first.Scalar();
     const std::string schema_child = join_path(schema_path, key);
     const std::string display_child = join_path(display_path, key);
-    if (!is_key(schema_child))
-      ctx.fail(display_child, unknown_key_problem(schema_path, display_path, key));
+    if (!keys.is_key(schema_child))
+      ctx.fail(display_child, unknown_key_problem(keys, schema_path, display_path, key));
     const YAML::Node value = it->second;  // a copy: `it->` yields a temporary
-    switch (kind_of(schema_child)) {
+    switch (keys.kind_of(schema_child)) {
       case Kind::leaf:
         break;  // types are checked when the value is read
       case Kind::section:
-        check_structure(ctx, value, schema_child, display_child);
+        check_structure(ctx, keys, value, schema_child, display_child);
         break;
       case Kind::free_map:
         if (!value.IsNull() && !value.IsMap())
@@ -115,9 +112,9 @@ void check_structure(const Context& ctx, const YAML::Node& node, const std::stri
           const std::string item = display_child + "[" + std::to_string(i) + "]";
           if (!value[i].IsMap())
             ctx.fail(item, "expected a mapping of keys (" +
-                               join_list(children_of(schema_child + "[]")) + "), got " +
+                               join_list(keys.children_of(schema_child + "[]")) + "), got " +
                                describe(value[i]));
-          check_structure(ctx, value[i], schema_child + "[]", item);
+          check_structure(ctx, keys, value[i], schema_child + "[]", item);
         }
         break;
     }
@@ -140,7 +137,7 @@ std::vector<std::string> split_dots(const std::string& path) {
 }
 
 /// Checks `--set key.path=value` against the schema and writes the value into the document.
-void apply_override(Context& ctx, YAML::Node& root, const std::string& text) {
+void apply_override(Context& ctx, const KeyIndex& keys, YAML::Node& root, const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos)
     throw ConfigError("--set " + text + ": expected key.path=value (e.g. --set solver.tol=1e-8)");
@@ -157,7 +154,7 @@ void apply_override(Context& ctx, YAML::Node& root, const std::string& text) {
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const std::string parent = schema;
     const std::optional<Kind> parent_kind =
-        parent.empty() ? std::nullopt : std::optional<Kind>(kind_of(parent));
+        parent.empty() ? std::nullopt : std::optional<Kind>(keys.kind_of(parent));
     if (parent_kind == Kind::free_map) {
       if (i + 1 != parts.size())
         ctx.fail_override(text, path, "an option of " + parent + " takes a single value");
@@ -166,8 +163,8 @@ void apply_override(Context& ctx, YAML::Node& root, const std::string& text) {
     if (parent_kind && *parent_kind != Kind::section)
       ctx.fail_override(text, path, parent + " is not a section (it holds a value)");
     schema = join_path(parent, parts[i]);
-    if (!is_key(schema))
-      ctx.fail_override(text, schema, unknown_key_problem(parent, parent, parts[i]));
+    if (!keys.is_key(schema))
+      ctx.fail_override(text, schema, unknown_key_problem(keys, parent, parent, parts[i]));
   }
 
   YAML::Node value;
@@ -192,14 +189,14 @@ void apply_override(Context& ctx, YAML::Node& root, const std::string& text) {
       // An absent or empty section is created. A value where a section belongs is the file's
       // error, reported as pass 2 would report it.
       if (next.IsDefined() && !next.IsNull())
-        ctx.fail(prefix, "expected a mapping of keys (" + join_list(children_of(prefix)) +
+        ctx.fail(prefix, "expected a mapping of keys (" + join_list(keys.children_of(prefix)) +
                              "), got " + describe(next));
       cur[parts[i]] = YAML::Node(YAML::NodeType::Map);
       next.reset(cur[parts[i]]);
     }
     cur.reset(next);
   }
-  if (is_key(parent_of(path)) && kind_of(parent_of(path)) == Kind::free_map) {
+  if (keys.is_key(parent_of(path)) && keys.kind_of(parent_of(path)) == Kind::free_map) {
     // "ksp_type" and "-ksp_type" name the same PETSc option: the override replaces either.
     const std::string name = parts.back()[0] == '-' ? parts.back().substr(1) : parts.back();
     cur.remove(name);
@@ -209,15 +206,10 @@ void apply_override(Context& ctx, YAML::Node& root, const std::string& text) {
   ctx.add_override(path, text);
 }
 
-// ---------------------------------------------------------------------------------------------
+}  // namespace
 
-std::string source_label(const std::string& source) {
-  return source.empty() ? "(config text)" : source;
-}
-
-Config parse_document(const std::string& yaml_text, const std::string& source,
-                      const std::string& base_dir, const std::vector<std::string>& overrides) {
-  const std::string label = source_label(source);
+Document parse_document(const std::string& yaml_text, const std::string& label,
+                        const std::vector<std::string>& overrides, const KeyIndex& keys) {
   const auto where = [&](const YAML::Mark& m) {
     return label + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": ";
   };
@@ -238,26 +230,19 @@ Config parse_document(const std::string& yaml_text, const std::string& source,
   if (docs.size() > 1)
     throw ConfigError(label + ": holds " + std::to_string(docs.size()) +
                       " YAML documents (expected one)");
-  YAML::Node root = docs.empty() ? YAML::Node() : docs[0];
-  if (!root.IsNull() && !root.IsMap())
-    throw ConfigError(where(root.Mark()) + "the top level must be a mapping of sections (" +
-                      join_list(children_of("")) + "), got " + describe(root));
+  Document doc;
+  doc.root = docs.empty() ? YAML::Node() : docs[0];
+  if (!doc.root.IsNull() && !doc.root.IsMap())
+    throw ConfigError(where(doc.root.Mark()) + "the top level must be a mapping of sections (" +
+                      join_list(keys.children_of("")) + "), got " + describe(doc.root));
 
-  Context ctx(label);
-  for (const std::string& o : overrides) apply_override(ctx, root, o);
-  check_structure(ctx, root, "", "");
-
-  Config config;
-  config.source = source;
-  config.base_dir = base_dir.empty() ? "." : base_dir;
-  const Section top(ctx, root, "");
-  read_config(top, config);
-  return config;
+  doc.context = std::make_unique<Context>(label);
+  for (const std::string& o : overrides) apply_override(*doc.context, keys, doc.root, o);
+  check_structure(*doc.context, keys, doc.root, "", "");
+  return doc;
 }
 
-}  // namespace
-
-Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+std::string read_config_text(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw IoError(path + ": cannot read config file (it is a directory)");
@@ -266,20 +251,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw IoError(path + ": cannot read config file (read error)");
-  std::string base = std::filesystem::path(path).parent_path().string();
-  return parse_document(text.str(), path, base.empty() ? "." : base, overrides);
+  return text.str();
 }
 
-Config parse_config(const std::string& yaml_text, const std::string& base_dir,
-                    const std::vector<std::string>& overrides) {
-  return parse_document(yaml_text, "", base_dir, overrides);
-}
-
-std::string to_yaml(const Config& c) {
-  Writer w;
-  write_config(w, c);
-  return "# tod2map configuration, every key resolved" +
-         (c.source.empty() ? std::string() : " (from " + c.source + ")") + "\n" + w.text();
-}
-
-}  // namespace tod2map::io
+}  // namespace tod2map::io::config_table

@@ -1,9 +1,9 @@
-// The `solver` section and its sub-sections (owner: the solvers).
-#include <filesystem>
+// The `solver` section and its sub-sections.
+#include "tod2map/solvers/options_keys.hpp"
 
-#include "config/schema.hpp"
+namespace tod2map::solvers {
 
-namespace tod2map::io::config_detail {
+using namespace io::config_table;
 
 namespace {
 
@@ -11,8 +11,8 @@ void check_tol(const Section& s, const std::string& key, double& tol) {
   if (!(tol > 0 && tol < 1)) s.fail(key, "expected a value in (0, 1), got " + format_double(tol));
 }
 
-void read_petsc_options(const Section& s, Config& config) {
-  auto& options = config.solver.petsc_options;
+void read_petsc_options(const Section& s, SolverConfig& config) {
+  auto& options = config.petsc_options;
   if (!s.has("petsc_options") || !s.value("petsc_options").IsMap()) return;
   const Section opts = s.sub("petsc_options");
   const YAML::Node map = s.value("petsc_options");
@@ -30,8 +30,8 @@ void read_petsc_options(const Section& s, Config& config) {
   }
 }
 
-void write_petsc_options(Writer& w, const Config& config) {
-  const auto& options = config.solver.petsc_options;
+void write_petsc_options(Writer& w, const SolverConfig& config) {
+  const auto& options = config.petsc_options;
   w.raw() << YAML::Key << "petsc_options" << YAML::Value;
   if (options.empty()) w.raw() << YAML::Flow;
   w.raw() << YAML::BeginMap;
@@ -44,49 +44,12 @@ void write_petsc_options(Writer& w, const Config& config) {
   w.end();
 }
 
-// The checkpoint and the map are different files: a checkpoint written over the map (or over
-// the map's .partial) would destroy one with the other.
-void check_checkpoint_path(const Section& top, const Config& c) {
-  const Section s = top.sub("solver").sub("checkpoint");
-  const std::string& path = c.solver.checkpoint.path;
-  if (path.empty()) return;
-  check_path_length(s, "path", path);
-  namespace fs = std::filesystem;
-  const auto same = [](const std::string& a, const std::string& b) {
-    return fs::path(a).lexically_normal() == fs::path(b).lexically_normal();
-  };
-  if (same(path, c.output.path) || same(path, c.output.path + ".partial"))
-    s.fail("path", "'" + path +
-                       "' is the map file output.path (or its .partial): give the "
-                       "checkpoint its own file");
-  if (path.back() == '/' || fs::path(path).filename() == "." || fs::path(path).filename() == "..")
-    s.fail("path", "'" + path + "' names a folder, expected a file name (e.g. out/checkpoint.h5)");
-}
-
-// nside_cross is a resolution of the destriping system below the map's, and the two-level
-// preconditioner's coarse grid one at or below that. Declared here, after the checkpoint check,
-// so that the first of several errors is the same as before the key table.
-void check_resolutions(const Section& top, const Config& c) {
-  if (c.mapmaker.nside_cross > c.pixelization.nside)
-    top.sub("mapmaker")
-        .fail("nside_cross", std::to_string(c.mapmaker.nside_cross) +
-                                 " is above pixelization.nside (" +
-                                 std::to_string(c.pixelization.nside) +
-                                 "): destriping runs at nside_cross <= nside "
-                                 "(0 = nside)");
-  const std::int64_t z = c.mapmaker.nside_cross > 0 ? c.mapmaker.nside_cross : c.pixelization.nside;
-  if (c.solver.preconditioner == "two_level" && c.solver.coarse_nside > z)
-    top.sub("solver").fail("coarse_nside", std::to_string(c.solver.coarse_nside) +
-                                               " is above the destriping resolution (" +
-                                               std::to_string(z) + ")");
-}
-
 }  // namespace
 
-void declare_solver(Table& t) {
+Table<SolverConfig> solver_keys() {
   using S = SolverConfig;
-  t.section("solver");
-  t.leaf("solver.backend", field(&Config::solver, &S::backend),
+  Table<S> t;
+  t.leaf("backend", field(&S::backend),
          "Distributed vector "
          "backend. A backend this "
          "build does not include "
@@ -103,7 +66,7 @@ void declare_solver(Table& t) {
          "8192).")
       .choices({"tpetra", "petsc", "native"}, "backend")
       .default_text("`tpetra` (`native` in builds without Tpetra, e.g. the GPU build)");
-  t.leaf("solver.tol", field(&Config::solver, &S::tol),
+  t.leaf("tol", field(&S::tol),
          "Conjugate gradient: stop when "
          "the relative residual ‖b - A x‖ "
          "/ ‖b‖ is at or below this. It is"
@@ -124,12 +87,12 @@ void declare_solver(Table& t) {
       .check(check_tol)
       .type("number in (0, 1)")
       .example(1.0e-6);
-  t.leaf("solver.maxiter", field(&Config::solver, &S::maxiter),
+  t.leaf("maxiter", field(&S::maxiter),
          "Conjugate gradient: most"
          " iterations.")
       .at_least(1)
       .example(77);
-  t.leaf("solver.cross_check", field(&Config::solver, &S::cross_check),
+  t.leaf("cross_check", field(&S::cross_check),
          "After our "
          "conjugate "
          "gradient "
@@ -187,7 +150,7 @@ void declare_solver(Table& t) {
          "cross-checked "
          "there.")
       .choices({"none", "belos", "ksp"}, "cross-check solver");
-  t.leaf("solver.preconditioner", field(&Config::solver, &S::preconditioner),
+  t.leaf("preconditioner", field(&S::preconditioner),
          "Destriping preconditioner. `diagonal`: each baseline's inverse weight (cost: "
          "one multiply per baseline and iteration). `banded`: per detector and "
          "observation, the inverse of the band of half-width `precond_width` of F^T N^-1 "
@@ -205,20 +168,20 @@ void declare_solver(Table& t) {
          "2e7-sample benchmark cases) and it pays off only for long solves (tight `tol`, "
          "or the same pointing solved many times).")
       .choices({"diagonal", "banded", "two_level"}, "preconditioner");
-  t.leaf("solver.precond_width", field(&Config::solver, &S::precond_width),
+  t.leaf("precond_width", field(&S::precond_width),
          "`banded` and `two_level`: half-bandwidth, in baselines, of the band of each "
          "timeline's baseline matrix that is inverted.")
       .at_least(1)
       .example(8);
-  t.leaf("solver.coarse_nside", field(&Config::solver, &S::coarse_nside),
+  t.leaf("coarse_nside", field(&S::coarse_nside),
          "`two_level`: HEALPix resolution of the coarse space, a power of two at or below"
          " the destriping resolution (`nside_cross`, or `pixelization.nside`).")
       .nside(false)
       .type("integer")
       .example(4);
   // Listed last where messages name the solver's keys: it came after petsc_options.
-  t.section("solver.checkpoint", Style::flow).list_rank = 1;
-  t.leaf("solver.checkpoint.path", field(&Config::solver, &S::checkpoint, &S::Checkpoint::path),
+  t.section("checkpoint", Style::flow).list_rank = 1;
+  t.leaf("checkpoint.path", field(&S::checkpoint, &S::Checkpoint::path),
          "Destriping: file the conjugate gradient's state is written to, relative to the "
          "current folder (as `output.path`); `\"\"` writes none. Written atomically "
          "(`<path>.partial`, then renamed), every `checkpoint.every` iterations, after "
@@ -228,34 +191,31 @@ void declare_solver(Table& t) {
          "from it. Removed when the solve converges; kept otherwise. Must differ from "
          "`output.path`. See `docs/checkpoint.md`.")
       .example("out/checkpoint.h5");
-  t.leaf("solver.checkpoint.every", field(&Config::solver, &S::checkpoint, &S::Checkpoint::every),
+  t.leaf("checkpoint.every", field(&S::checkpoint, &S::Checkpoint::every),
          "Iterations between checkpoints; `0` writes one only when a signal stops the "
          "solve.")
       .at_least(0)
       .example(10);
-  Key& petsc = t.custom("solver.petsc_options", Kind::free_map, "mapping of name to value", "`{}`",
-                        "Options for PETSc's options database, used whenever tod2map uses"
-                        " PETSc (`backend: petsc`, `cross_check: ksp`), e.g. `{sf_type: "
-                        "neighbor, ksp_monitor: }`. They are given to `PetscInitialize` "
-                        "when tod2map starts PETSc (so start-up options such as "
-                        "`log_view` work) and set in the global options database "
-                        "otherwise. `ksp_cg` applies them before its own settings, so "
-                        "options that would change the method compared (`ksp_type`, "
-                        "`pc_type`, `ksp_rtol`, ...) have no effect there; monitors and "
-                        "viewers do. Names may be written with or without the leading `-`"
-                        " and are stored without it; a name given with and without the "
-                        "dash is refused as a duplicate. Values are kept as text; no "
-                        "value means a flag (`\"\"`).");
+  auto& petsc = t.custom("petsc_options", Kind::free_map, "mapping of name to value", "`{}`",
+                         "Options for PETSc's options database, used whenever tod2map uses"
+                         " PETSc (`backend: petsc`, `cross_check: ksp`), e.g. `{sf_type: "
+                         "neighbor, ksp_monitor: }`. They are given to `PetscInitialize` "
+                         "when tod2map starts PETSc (so start-up options such as "
+                         "`log_view` work) and set in the global options database "
+                         "otherwise. `ksp_cg` applies them before its own settings, so "
+                         "options that would change the method compared (`ksp_type`, "
+                         "`pc_type`, `ksp_rtol`, ...) have no effect there; monitors and "
+                         "viewers do. Names may be written with or without the leading `-`"
+                         " and are stored without it; a name given with and without the "
+                         "dash is refused as a duplicate. Values are kept as text; no "
+                         "value means a flag (`\"\"`).");
   petsc.read = read_petsc_options;
   petsc.write = write_petsc_options;
-  petsc.same = [](const Config& a, const Config& b) {
-    return a.solver.petsc_options == b.solver.petsc_options;
+  petsc.same = [](const S& a, const S& b) { return a.petsc_options == b.petsc_options; };
+  petsc.set_example = [](S& c) {
+    c.petsc_options = {{"ksp_type", "cg"}, {"ksp_monitor", ""}, {"ksp_rtol", "1.0e-9"}};
   };
-  petsc.set_example = [](Config& c) {
-    c.solver.petsc_options = {{"ksp_type", "cg"}, {"ksp_monitor", ""}, {"ksp_rtol", "1.0e-9"}};
-  };
-  t.after_reading(check_checkpoint_path);
-  t.after_reading(check_resolutions);
+  return t;
 }
 
-}  // namespace tod2map::io::config_detail
+}  // namespace tod2map::solvers

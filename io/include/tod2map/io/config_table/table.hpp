@@ -4,9 +4,11 @@
 // the docs/config.md tables and the round-trip test all walk this one table, so a key cannot be
 // read but not written, or documented with a stale default.
 //
-// Each section declares its keys in its own file (input.cpp, pixelization.cpp, ...), in the
-// order they are read and written; a later step can move each file to the component that owns
-// the section.
+// A table is generic over the struct its values live in (`Root`). Each component declares its
+// own section as a Table of its own options struct, with paths relative to the section
+// (solvers: Table<SolverConfig> with "tol", "checkpoint.path", ...); the run configuration
+// (tod2map/config) mounts the sections under their names into one Table<Config> and adds the
+// checks that involve several sections. io knows only this machinery and its own sections.
 #include <deque>
 #include <functional>
 #include <string>
@@ -14,13 +16,12 @@
 #include <utility>
 #include <vector>
 
-#include "config/checks.hpp"
-#include "config/reader.hpp"
-#include "config/text.hpp"
-#include "config/writer.hpp"
-#include "tod2map/io/config.hpp"
+#include "tod2map/io/config_table/checks.hpp"
+#include "tod2map/io/config_table/reader.hpp"
+#include "tod2map/io/config_table/text.hpp"
+#include "tod2map/io/config_table/writer.hpp"
 
-namespace tod2map::io::config_detail {
+namespace tod2map::io::config_table {
 
 enum class Kind {
   leaf,      // a value (scalar or list of scalars)
@@ -32,8 +33,8 @@ enum class Kind {
 /// How to_yaml writes a section: one key per line, or `{a: 1, b: 2}` on one line.
 enum class Style { block, flow };
 
-/// One key. `Root` is the struct the key's value lives in: Config, or SimDetector for the
-/// items of simulation.focal_plane.
+/// One key. `Root` is the struct the key's value lives in: a section's options struct, the
+/// whole Config once mounted, or the item of a list of mappings (a simulated detector).
 template <class Root>
 struct BasicKey {
   std::string path;  ///< "solver.checkpoint.path"; "[]" stands for the items of a list
@@ -60,10 +61,9 @@ struct BasicKey {
   /// Top-level sections read before the others (simulation: input.files' default needs it).
   bool read_first = false;
 };
-using Key = BasicKey<Config>;
-using ItemKey = BasicKey<SimDetector>;
 
-/// A member reached through nested structs: field(&Config::solver, &SolverConfig::tol).
+/// A member reached through nested structs: field(&SolverConfig::checkpoint,
+/// &SolverConfig::Checkpoint::path).
 template <class C, class M>
 auto field(M C::*member) {
   return [member](auto& root) -> auto& { return root.*member; };
@@ -183,10 +183,40 @@ class Leaf {
   std::function<T&(Root&)> at_;
 };
 
-/// The whole table: the keys of every section, the keys of the focal-plane items, and the
-/// checks that involve keys of several sections.
+/// Where a key stands in the document, without its functions: what the structure pass, the
+/// overrides and the suggestions need (io/src/config/key_index.cpp).
+struct KeyInfo {
+  std::string path;
+  Kind kind = Kind::leaf;
+  int list_rank = 0;
+};
+
+class KeyIndex {
+ public:
+  explicit KeyIndex(std::vector<KeyInfo> keys) : keys_(std::move(keys)) {}
+  Kind kind_of(const std::string& path) const;  // leaf for the keys of list items
+  bool is_key(const std::string& path) const;
+  /// Names of the keys directly under a path ("" = top level), in the order messages list them.
+  std::vector<std::string> children_of(const std::string& parent) const;
+  /// Every path that is not inside a list item.
+  std::vector<std::string> all_paths() const;
+
+ private:
+  std::vector<KeyInfo> keys_;
+};
+
+/// The keys of one struct `Root`, in the order they are read and written.
+template <class Root>
 class Table {
  public:
+  using Key = BasicKey<Root>;
+
+  Table() {
+    self.kind = Kind::section;
+    self.type = "mapping";
+    self.default_text = "see below";
+  }
+
   /// A mapping of keys. A doc gives it a docs row of its own.
   Key& section(const std::string& path, Style style = Style::block, const std::string& doc = "") {
     Key& k = add(path, Kind::section, doc);
@@ -199,18 +229,8 @@ class Table {
   /// A value read into the member `at` reaches (see field()).
   template <class Acc>
   auto leaf(const std::string& path, Acc at, const std::string& doc) {
-    using T = std::remove_reference_t<std::invoke_result_t<Acc, Config&>>;
-    return make_leaf<Config, T>(add(path, Kind::leaf, doc), std::function<T&(Config&)>(at));
-  }
-
-  /// A key of each item of simulation.focal_plane ("simulation.focal_plane[].sigma").
-  template <class Acc>
-  auto item(const std::string& path, Acc at, const std::string& doc) {
-    using T = std::remove_reference_t<std::invoke_result_t<Acc, SimDetector&>>;
-    ItemKey& k = items.emplace_back();
-    k.path = path;
-    k.doc = doc;
-    return make_leaf<SimDetector, T>(k, std::function<T&(SimDetector&)>(at));
+    using T = std::remove_reference_t<std::invoke_result_t<Acc, Root&>>;
+    return make_leaf<T>(add(path, Kind::leaf, doc), std::function<T&(Root&)>(at));
   }
 
   /// A key whose reading and writing are its own (input.files, solver.petsc_options, ...):
@@ -223,14 +243,88 @@ class Table {
     return k;
   }
 
-  /// A check run after every key is read: check(top-level section, config).
-  void after_reading(std::function<void(const Section&, const Config&)> check) {
+  /// A check run after every key is read: check(section of this table, value).
+  void after_reading(std::function<void(const Section&, const Root&)> check) {
     final_checks.push_back(std::move(check));
   }
 
+  /// The keys of another table (a section) under `name`, its values in the member `at`
+  /// reaches. The mounted section key is `sub.self`, whose read gets the section's own mapping.
+  template <class Sub, class Acc>
+  void mount(const std::string& name, Acc at, const Table<Sub>& sub) {
+    const std::function<Sub&(Root&)> to(at);
+    const auto cto = [to](const Root& r) -> const Sub& { return to(const_cast<Root&>(r)); };
+    Key& top = keys.emplace_back(lift(sub.self, to, cto));
+    top.path = name;
+    if (sub.self.read)
+      top.read = [read = sub.self.read, to, name](const Section& parent, Root& r) {
+        read(parent.sub(name), to(r));
+      };
+    for (const auto& k : sub.keys) keys.emplace_back(lift(k, to, cto)).path = name + "." + k.path;
+    for (const auto& check : sub.final_checks)
+      final_checks.push_back(
+          [check, cto, name](const Section& top, const Root& r) { check(top.sub(name), cto(r)); });
+  }
+
+  /// The keys of each item of the list `list` (a custom key of kind item_list that reads and
+  /// writes the items with `items` itself), for the lookups, the docs and the round-trip test:
+  /// "focal_plane[].sigma". Their example is set in the first item, added if the list is empty.
+  template <class Item, class Acc>
+  void add_item_keys(const std::string& list, Acc at, const Table<Item>& items) {
+    using List = std::remove_reference_t<std::invoke_result_t<Acc, Root&>>;
+    const std::function<List&(Root&)> to(at);
+    for (const auto& item : items.keys) {
+      Key& k = add(list + "[]." + item.path, item.kind, item.doc);
+      k.type = item.type;
+      k.default_text = item.default_text;
+      k.list_rank = item.list_rank;
+      k.single_value = item.single_value;
+      k.same = [same = item.same, to](const Root& a, const Root& b) {
+        const List& x = to(const_cast<Root&>(a));
+        const List& y = to(const_cast<Root&>(b));
+        if (x.size() != y.size()) return false;
+        for (std::size_t i = 0; i < x.size(); ++i)
+          if (!same(x[i], y[i])) return false;
+        return true;
+      };
+      if (item.set_example)
+        k.set_example = [set = item.set_example, to](Root& r) {
+          List& list = to(r);
+          if (list.empty()) list.emplace_back();
+          set(list.front());
+        };
+    }
+  }
+
+  Key* find(const std::string& path) {
+    for (Key& k : keys)
+      if (k.path == path) return &k;
+    return nullptr;
+  }
+  const Key* find(const std::string& path) const { return const_cast<Table*>(this)->find(path); }
+
+  KeyIndex index() const {
+    std::vector<KeyInfo> info;
+    for (const Key& k : keys) info.push_back({k.path, k.kind, k.list_rank});
+    return KeyIndex(std::move(info));
+  }
+
+  /// Reads every key below `top` (the document's top level) into `root`, checked: the
+  /// sections marked read_first, then the others, then the final checks.
+  void read(const Section& top, Root& root) const {
+    for (const bool first : {true, false})
+      for (const Key& k : keys)
+        if (parent_of(k.path).empty() && k.read_first == first) read_tree(top, k, root);
+    for (const auto& check : final_checks) check(top, root);
+  }
+
+  /// Writes every key of `root`, in table order.
+  void write(Writer& w, const Root& root) const { write_tree(w, "", root); }
+
+  /// This table's own section, when it is mounted in another (see mount).
+  Key self;
   std::deque<Key> keys;  // a deque: builders keep pointers to the keys they declare
-  std::deque<ItemKey> items;
-  std::vector<std::function<void(const Section&, const Config&)>> final_checks;
+  std::vector<std::function<void(const Section&, const Root&)>> final_checks;
 
  private:
   Key& add(const std::string& path, Kind kind, const std::string& doc) {
@@ -241,8 +335,8 @@ class Table {
     return k;
   }
 
-  template <class Root, class T>
-  static Leaf<Root, T> make_leaf(BasicKey<Root>& k, std::function<T&(Root&)> at) {
+  template <class T>
+  static Leaf<Root, T> make_leaf(Key& k, std::function<T&(Root&)> at) {
     const std::string name = last_of(k.path);
     // write and same take a const Root; the accessor only reads through it there.
     const auto cat = [at](const Root& r) -> const T& { return at(const_cast<Root&>(r)); };
@@ -255,30 +349,59 @@ class Table {
     if constexpr (std::is_same_v<T, bool>) k.set_example = [at](Root& r) { at(r) = !at(r); };
     return Leaf<Root, T>(k, std::move(at));
   }
+
+  // A key of a Table<Sub> as a key of this one, its functions applied to the member `to` gives.
+  template <class Sub, class To, class CTo>
+  static Key lift(const BasicKey<Sub>& k, const To& to, const CTo& cto) {
+    Key out;
+    out.path = k.path;
+    out.kind = k.kind;
+    out.style = k.style;
+    out.list_rank = k.list_rank;
+    out.type = k.type;
+    out.default_text = k.default_text;
+    out.doc = k.doc;
+    out.single_value = k.single_value;
+    out.read_first = k.read_first;
+    if (k.read) out.read = [f = k.read, to](const Section& s, Root& r) { f(s, to(r)); };
+    if (k.write) out.write = [f = k.write, cto](Writer& w, const Root& r) { f(w, cto(r)); };
+    if (k.enabled) out.enabled = [f = k.enabled, cto](const Root& r) { return f(cto(r)); };
+    if (k.set_example) out.set_example = [f = k.set_example, to](Root& r) { f(to(r)); };
+    if (k.same)
+      out.same = [f = k.same, cto](const Root& a, const Root& b) { return f(cto(a), cto(b)); };
+    return out;
+  }
+
+  // `section`'s own read (if any) with the mapping that holds it, then its keys.
+  void read_tree(const Section& parent, const Key& section, Root& r) const {
+    if (section.kind != Kind::section) {
+      section.read(parent, r);
+      return;
+    }
+    if (section.read) section.read(parent, r);
+    if (section.enabled && !section.enabled(r)) return;
+    const Section self = parent.sub(last_of(section.path));
+    for (const Key& k : keys)
+      if (parent_of(k.path) == section.path) read_tree(self, k, r);
+  }
+
+  void write_tree(Writer& w, const std::string& parent, const Root& r) const {
+    for (const Key& k : keys) {
+      if (parent_of(k.path) != parent) continue;
+      if (k.kind != Kind::section) {
+        k.write(w, r);
+        continue;
+      }
+      if (k.enabled && !k.enabled(r)) continue;
+      const std::string name = last_of(k.path);
+      if (k.style == Style::flow)
+        w.raw() << YAML::Key << name << YAML::Value << YAML::Flow << YAML::BeginMap;
+      else
+        w.begin(name.c_str());
+      write_tree(w, k.path, r);
+      w.end();
+    }
+  }
 };
 
-// The sections, each declared in its own file.
-void declare_input(Table& t);
-void declare_pixelization(Table& t);
-void declare_mapmaker(Table& t);
-void declare_solver(Table& t);
-void declare_output(Table& t);
-void declare_simulation(Table& t);
-
-/// The table of every key, built once.
-const Table& table();
-
-/// Schema lookups for the structure pass and the suggestions.
-Kind kind_of(const std::string& path);  // path must be known
-bool is_key(const std::string& path);
-/// Names of the keys directly under a path ("" = top level), in the order messages list them.
-std::vector<std::string> children_of(const std::string& parent);
-/// Every path that is not inside a list item.
-std::vector<std::string> all_paths();
-
-/// Pass 3: reads every key of the document (`top`) into `config`, checked.
-void read_config(const Section& top, Config& config);
-/// Writes every key of `config`, in table order.
-void write_config(Writer& w, const Config& config);
-
-}  // namespace tod2map::io::config_detail
+}  // namespace tod2map::io::config_table

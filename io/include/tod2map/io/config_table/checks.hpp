@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "config/reader.hpp"
+#include "tod2map/io/config_table/reader.hpp"
 
-namespace tod2map::io::config_detail {
+namespace tod2map::io::config_table {
 
 /// Accepts one of `choices` (compared case-insensitively), stores it as spelled in `choices`.
 void check_choice(const Section& s, const std::string& key, std::string& value,
@@ -23,4 +23,4 @@ void check_interval(const Section& s, const std::string& key, double v, double l
 /// A path the file system can hold, with room for the ".partial" suffix of atomic writes.
 void check_path_length(const Section& s, const std::string& key, const std::string& path);
 
-}  // namespace tod2map::io::config_detail
+}  // namespace tod2map::io::config_table

@@ -1,0 +1,46 @@
+// The run configuration: YAML text -> checked, typed Config (io's document passes, then the
+// key table), and back to YAML (to_yaml).
+#include <filesystem>
+
+#include "config_table.hpp"
+#include "tod2map/io/config_table/document.hpp"
+#include "tod2map/io/config_table/writer.hpp"
+
+namespace tod2map {
+namespace {
+
+using namespace io::config_table;
+
+Config parse(const std::string& yaml_text, const std::string& source, const std::string& base_dir,
+             const std::vector<std::string>& overrides) {
+  static const KeyIndex keys = config_key_table().index();
+  const Document doc =
+      parse_document(yaml_text, source.empty() ? "(config text)" : source, overrides, keys);
+  Config config;
+  config.source = source;
+  config.base_dir = base_dir.empty() ? "." : base_dir;
+  config_key_table().read(doc.top(), config);
+  return config;
+}
+
+}  // namespace
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  const std::string text = read_config_text(path);
+  std::string base = std::filesystem::path(path).parent_path().string();
+  return parse(text, path, base.empty() ? "." : base, overrides);
+}
+
+Config parse_config(const std::string& yaml_text, const std::string& base_dir,
+                    const std::vector<std::string>& overrides) {
+  return parse(yaml_text, "", base_dir, overrides);
+}
+
+std::string to_yaml(const Config& c) {
+  Writer w;
+  config_key_table().write(w, c);
+  return "# tod2map configuration, every key resolved" +
+         (c.source.empty() ? std::string() : " (from " + c.source + ")") + "\n" + w.text();
+}
+
+}  // namespace tod2map

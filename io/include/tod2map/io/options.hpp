@@ -1,0 +1,51 @@
+#pragma once
+// io's sections of the run configuration (docs/config.md): `input` (the timeline readers) and
+// `output` (the map writers). Their keys are declared in io/src/config/input.cpp and output.cpp
+// (options_keys.hpp); the whole configuration is tod2map/config/config.hpp.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tod2map::io {
+
+/// Where a configuration came from: relative input paths start at base_dir, and messages
+/// name the source.
+struct ConfigOrigin {
+  std::string source;          ///< path of the YAML file ("" when parsed from text)
+  std::string base_dir = ".";  ///< folder that input paths are relative to
+};
+
+struct ColumnNames {
+  std::string time = "TIME", theta = "THETA", phi = "PHI", psi = "PSI", signal = "SIGNAL",
+              flag = "FLAG", pixel = "PIXEL";
+};
+
+struct InputConfig {
+  /// Paths or globs, relative to ConfigOrigin::base_dir. The run configuration's default is
+  /// data/*.fits, or the files its simulation section writes.
+  std::vector<std::string> files;
+  std::vector<std::string> detectors;  ///< empty = all
+  ColumnNames columns;
+  std::int64_t flag_mask = 255;
+  /// A timeline whose unflagged samples are rejected (non-finite, pointing or PSI out of range)
+  /// in a larger fraction stops the run: a unit mistake (THETA in degrees) loses most samples.
+  double max_rejected_fraction = 0.01;
+};
+
+struct Hdf5OutputConfig {
+  std::int64_t stripe_size = 1048576;  ///< bytes; MPI-IO striping_unit and dataset alignment
+  int stripe_count = 1;                ///< MPI-IO striping_factor
+};
+
+struct OutputConfig {
+  std::string path = "out/map.h5";  ///< .h5 or .fits, relative to the current folder
+  bool baselines = false;
+  Hdf5OutputConfig hdf5;
+};
+
+/// Expands input.files (globs relative to origin.base_dir) to a sorted, de-duplicated list of
+/// regular files. Throws ConfigError naming the pattern when a glob matches nothing or a path
+/// is missing. Looks at the file system of the calling rank only (not collective).
+std::vector<std::string> expand_input_files(const ConfigOrigin& origin, const InputConfig& input);
+
+}  // namespace tod2map::io

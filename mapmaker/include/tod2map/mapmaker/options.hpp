@@ -1,0 +1,20 @@
+#pragma once
+// The `mapmaker` section of the run configuration (docs/config.md); its keys are declared in
+// mapmaker/options/mapmaker_keys.cpp.
+#include <cstdint>
+#include <string>
+
+namespace tod2map::mapmaker {
+
+struct MapmakerConfig {
+  std::string method = "destripe";  ///< binned | destripe | gls
+  double baseline_length = 1.0;     ///< seconds
+  /// On by default: it weights baselines optimally and makes the destriping system well
+  /// conditioned (timelines with FKNEE = 0 get none); the map stays unbiased either way.
+  bool noise_prior = true;
+  std::int64_t min_hits = 3;
+  double min_rcond = 1.0e-3;
+  std::int64_t nside_cross = 0;  ///< destriping resolution; 0 = pixelization.nside
+};
+
+}  // namespace tod2map::mapmaker
