@@ -92,6 +92,22 @@ def test_library_errors_become_python_exceptions(tmp_path_factory):
             tod2map.MapMaker([], backend=missing[0], comm=COMM).binned()
 
 
+def test_config_lists_its_input_files(tmp_path):
+    # Config.input_files(): input.files expanded relative to the config's folder, sorted; a
+    # pattern that matches nothing is a ValueError naming the key.
+    (tmp_path / "data").mkdir()
+    for name in ("b.fits", "a.fits"):
+        (tmp_path / "data" / name).write_bytes(b"")
+    path = tmp_path / "run.yaml"
+    path.write_text("input: {files: ['data/*.fits']}\n")
+    config = tod2map.load_config(str(path), comm=COMM)
+    assert config.input_files() == [str(tmp_path / "data" / "a.fits"),
+                                    str(tmp_path / "data" / "b.fits")]
+    path.write_text("input: {files: ['data/*.h5']}\n")
+    with pytest.raises(ValueError, match=r"key input\.files: 'data/\*\.h5' matches no file"):
+        tod2map.load_config(str(path), comm=COMM).input_files()
+
+
 def clean_env():
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("OMPI_", "PMIX_", "PRTE_", "OPAL_"))}
