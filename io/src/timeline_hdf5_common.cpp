@@ -1,7 +1,6 @@
 // Helpers shared by the HDF5 timeline indexer, reader, describer and writer (see
 // timeline_hdf5_detail.hpp).
 #include <algorithm>
-#include <cctype>
 
 #include "name_text.hpp"
 #include "timeline_hdf5_detail.hpp"

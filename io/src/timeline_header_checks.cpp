@@ -1,7 +1,6 @@
 // Header-value checks shared by the timeline formats (timeline_header_checks.hpp).
 #include "timeline_header_checks.hpp"
 
-#include <cctype>
 #include <cmath>
 
 #include "name_text.hpp"
