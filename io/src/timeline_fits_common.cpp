@@ -360,13 +360,7 @@ TimelineLayout inspect_timeline_hdu(const FitsInput& in, const ColumnNames& colu
   };
 
   TimelineLayout layout;
-  layout.time = slot(columns.time);
-  layout.theta = slot(columns.theta);
-  layout.phi = slot(columns.phi);
-  layout.psi = slot(columns.psi);
-  layout.signal = slot(columns.signal);
-  layout.flag = slot(columns.flag);
-  layout.pixel = slot(columns.pixel);
+  find_columns(layout, columns, slot);
 
   // Pointing: THETA+PHI when both exist (exact), else PIXEL; never a mix.
   if (layout.theta.num == 0 || layout.phi.num == 0) {

@@ -4,7 +4,7 @@
 
 #include "name_text.hpp"
 #include "timeline_hdf5_detail.hpp"
-#include "timeline_samples.hpp"  // format_double
+#include "timeline_samples.hpp"  // check_input_path, find_columns, format_double
 #include "tod2map/core/error.hpp"
 
 namespace tod2map::io::detail {
@@ -236,13 +236,7 @@ Hdf5Layout inspect_hdf5_group(const Hdf5Input& in, hid_t group_id, const std::st
   };
 
   Hdf5Layout layout;
-  layout.time = slot(columns.time);
-  layout.theta = slot(columns.theta);
-  layout.phi = slot(columns.phi);
-  layout.psi = slot(columns.psi);
-  layout.signal = slot(columns.signal);
-  layout.flag = slot(columns.flag);
-  layout.pixel = slot(columns.pixel);
+  find_columns(layout, columns, slot);
 
   // Pointing: THETA+PHI when both exist (exact), else PIXEL; never a mix (as FITS).
   if (!layout.theta.present() || !layout.phi.present()) {

@@ -22,6 +22,19 @@ namespace tod2map::io::detail {
 /// folder (`expected` ends that message: "a FITS file"), before a library says so in its words.
 void check_input_path(const std::string& func, const std::string& path, const char* expected);
 
+/// layout.<role> = find(columns.<role>) for every column role of ColumnNames: how each format
+/// (FITS columns, HDF5 datasets) looks up the columns the config names.
+template <class Layout, class Find>
+void find_columns(Layout& layout, const ColumnNames& columns, const Find& find) {
+  layout.time = find(columns.time);
+  layout.theta = find(columns.theta);
+  layout.phi = find(columns.phi);
+  layout.psi = find(columns.psi);
+  layout.signal = find(columns.signal);
+  layout.flag = find(columns.flag);
+  layout.pixel = find(columns.pixel);
+}
+
 /// Shortest decimal text (15 to 17 significant digits) that parses back to exactly `value`.
 std::string format_double(double value);
 
