@@ -8,12 +8,15 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "tod2map/core/enum_names.hpp"
 #include "tod2map/core/error.hpp"
 
 namespace tod2map {
 namespace {
 
-constexpr int kSignals[] = {SIGTERM, SIGINT, SIGUSR1};
+// The signals a guard catches, with their names.
+constexpr EnumName<int> kSignals[] = {
+    {SIGTERM, "SIGTERM"}, {SIGINT, "SIGINT"}, {SIGUSR1, "SIGUSR1"}};
 constexpr int kCount = sizeof kSignals / sizeof kSignals[0];
 
 // Lock-free atomics are async-signal-safe, and any thread (MPI progress threads included) may
@@ -34,11 +37,11 @@ InterruptGuard::InterruptGuard() {
   action.sa_handler = record_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
-  for (int i = 0; i < kCount; ++i) sigaction(kSignals[i], &action, &g_previous[i]);
+  for (int i = 0; i < kCount; ++i) sigaction(kSignals[i].first, &action, &g_previous[i]);
 }
 
 InterruptGuard::~InterruptGuard() {
-  for (int i = 0; i < kCount; ++i) sigaction(kSignals[i], &g_previous[i], nullptr);
+  for (int i = 0; i < kCount; ++i) sigaction(kSignals[i].first, &g_previous[i], nullptr);
   const int pending = g_signal.exchange(0);
   g_active.store(false);
   if (pending != 0) std::raise(pending);
@@ -159,19 +162,10 @@ void poll_interrupt() {
 }
 
 const char* signal_name(int signal) {
-  switch (signal) {
-    case SIGTERM:
-      return "SIGTERM";
-    case SIGINT:
-      return "SIGINT";
-    case SIGUSR1:
-      return "SIGUSR1";
-    default: {
-      static thread_local char text[24];
-      std::snprintf(text, sizeof text, "signal %d", signal);
-      return text;
-    }
-  }
+  if (const char* name = enum_name(kSignals, signal, nullptr)) return name;
+  static thread_local char text[24];
+  std::snprintf(text, sizeof text, "signal %d", signal);
+  return text;
 }
 
 }  // namespace tod2map

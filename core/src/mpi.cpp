@@ -25,24 +25,41 @@ enum Kind : int { kError = 0, kInvalid, kConfig, kIo, kBackend, kNotCompiled, kO
 // stops every rank as Interrupted, not as a generic Error).
 constexpr int kInterrupted = 1000;
 
+// Each kind with its exception type, most derived first (the first match describes an
+// exception): one table for both directions, so that what one rank sends the others rethrow.
+struct KindOf {
+  int kind;
+  bool (*matches)(const std::exception&);
+  void (*rethrow)(const std::string&);  // throws
+};
+
+template <class E>
+bool is_a(const std::exception& e) {
+  return dynamic_cast<const E*>(&e) != nullptr;
+}
+
+template <class E>
+void throw_as(const std::string& msg) {
+  throw E(msg);
+}
+
+constexpr KindOf kKinds[] = {
+    {kConfig, is_a<ConfigError>, throw_as<ConfigError>},
+    {kInvalid, is_a<InvalidArgument>, throw_as<InvalidArgument>},
+    {kIo, is_a<IoError>, throw_as<IoError>},
+    {kBackend, is_a<BackendError>, throw_as<BackendError>},
+    {kNotCompiled, is_a<NotCompiled>, throw_as<NotCompiled>},
+    {kError, is_a<Error>, throw_as<Error>},
+};
+
 std::pair<int, std::string> describe(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
   } catch (const Interrupted& x) {
     return {kInterrupted + x.signal(), x.what()};
-  } catch (const ConfigError& x) {
-    return {kConfig, x.what()};
-  } catch (const InvalidArgument& x) {
-    return {kInvalid, x.what()};
-  } catch (const IoError& x) {
-    return {kIo, x.what()};
-  } catch (const BackendError& x) {
-    return {kBackend, x.what()};
-  } catch (const NotCompiled& x) {
-    return {kNotCompiled, x.what()};
-  } catch (const Error& x) {
-    return {kError, x.what()};
   } catch (const std::exception& x) {
+    for (const KindOf& k : kKinds)
+      if (k.matches(x)) return {k.kind, x.what()};
     return {kOther, x.what()};
   } catch (...) {
     return {kOther, "unknown exception"};
@@ -51,20 +68,9 @@ std::pair<int, std::string> describe(const std::exception_ptr& e) {
 
 [[noreturn]] void rethrow_as(int kind, const std::string& msg) {
   if (kind >= kInterrupted) throw Interrupted(kind - kInterrupted, msg);
-  switch (kind) {
-    case kConfig:
-      throw ConfigError(msg);
-    case kInvalid:
-      throw InvalidArgument(msg);
-    case kIo:
-      throw IoError(msg);
-    case kBackend:
-      throw BackendError(msg);
-    case kNotCompiled:
-      throw NotCompiled(msg);
-    default:
-      throw Error(msg);
-  }
+  for (const KindOf& k : kKinds)
+    if (k.kind == kind) k.rethrow(msg);
+  throw Error(msg);
 }
 }  // namespace
 

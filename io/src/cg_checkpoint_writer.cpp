@@ -10,12 +10,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 
 #include "cg_checkpoint_detail.hpp"
 #include "fnv_hash.hpp"
 #include "hdf5_util.hpp"
+#include "output_common.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/failure.hpp"
 #include "tod2map/core/interrupt.hpp"
@@ -48,15 +48,6 @@ namespace {
 using hdf5::check;
 using hdf5::checked;
 using hdf5::Handle;
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
 
 // Attributes are written collectively with identical values on every rank: the scalars must
 // agree, and so must the vectors' lengths within a rank.
@@ -160,7 +151,7 @@ void write_file(const std::string& partial, const RunIdentity& id, const CgCheck
     total += sizes[q];
   }
   const std::uint64_t checksum = checkpoint::state_checksum(s);
-  std::string created = rank == 0 ? utc_now() : std::string(20, ' ');
+  std::string created = rank == 0 ? detail::utc_now_iso8601() : std::string(20, ' ');
   TOD2MAP_CHECK_MPI(MPI_Bcast(created.data(), static_cast<int>(created.size()), MPI_CHAR, 0, comm));
 
   // Past `ulimit -f` HDF5 could neither write nor close the file (and crashes at MPI_Finalize
@@ -228,21 +219,10 @@ void write_file(const std::string& partial, const RunIdentity& id, const CgCheck
 void prepare_checkpoint_folder(const std::string& path, MPI_Comm comm) {
   collective(comm, [&] {
     if (comm_rank(comm) != 0) return;
-    namespace fs = std::filesystem;
     const std::string where = "solver.checkpoint.path '" + path + "'";
-    fs::path folder = fs::path(path).parent_path();
-    if (folder.empty()) folder = ".";
+    detail::prepare_parent_folder(where, path);
     std::error_code ec;
-    fs::create_directories(folder, ec);
-    if (ec)
-      throw IoError(where + ": cannot create folder '" + folder.string() + "' (" + ec.message() +
-                    ")");
-    if (!fs::is_directory(folder, ec))
-      throw IoError(where + ": '" + folder.string() + "' is not a folder");
-    if (::access(folder.c_str(), W_OK | X_OK) != 0)
-      throw IoError(where + ": folder '" + folder.string() + "' is not writable (" +
-                    std::strerror(errno) + ")");
-    if (fs::is_directory(fs::path(path), ec))
+    if (std::filesystem::is_directory(path, ec))
       throw IoError(where + ": is a folder, expected a file name");
   });
 }

@@ -6,24 +6,17 @@
 #include <vector>
 
 #include "timeline_fits_detail.hpp"
+#include "tod2map/core/enum_names.hpp"
 #include "tod2map/io/timeline_fits.hpp"
 
 namespace tod2map::io {
 
 namespace {
 
-const char* hdu_type_name(int type) {
-  switch (type) {
-    case IMAGE_HDU:
-      return "IMAGE";
-    case ASCII_TBL:
-      return "TABLE";
-    case BINARY_TBL:
-      return "BINTABLE";
-    default:
-      return "unknown HDU type";
-  }
-}
+constexpr EnumName<int> kHduTypes[] = {
+    {IMAGE_HDU, "IMAGE"}, {ASCII_TBL, "TABLE"}, {BINARY_TBL, "BINTABLE"}};
+
+const char* hdu_type_name(int type) { return enum_name(kHduTypes, type, "unknown HDU type"); }
 
 std::string label(const detail::HduSummary& h) {
   std::string s = "HDU " + std::to_string(h.number);

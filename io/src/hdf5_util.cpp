@@ -121,12 +121,19 @@ std::vector<hsize_t> dataset_dims(hid_t dataset, const std::string& where,
   return dims;
 }
 
-std::string read_string_attribute(hid_t obj, const std::string& name, const std::string& where) {
+namespace {
+// Opens attribute `name` of obj; IoError naming it when it is missing.
+Handle open_attribute(hid_t obj, const std::string& name, const std::string& where) {
   const std::string what = "attribute '" + name + "'";
   if (check(H5Aexists(obj, name.c_str()), where, "cannot look up " + what) == 0)
     throw IoError(where + ": " + what + " not found");
-  Handle attr =
-      checked(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, where, "cannot open " + what);
+  return checked(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, where, "cannot open " + what);
+}
+}  // namespace
+
+std::string read_string_attribute(hid_t obj, const std::string& name, const std::string& where) {
+  const std::string what = "attribute '" + name + "'";
+  Handle attr = open_attribute(obj, name, where);
   Handle type = checked(H5Aget_type(attr), H5Tclose, where, "cannot read type of " + what);
   if (H5Tget_class(type) != H5T_STRING)
     throw IoError(where + ": " + what + " is not a string (type " + type_name(type) + ")");
@@ -155,40 +162,37 @@ std::string read_string_attribute(hid_t obj, const std::string& name, const std:
   return value;
 }
 
+namespace {
+// Writes one value (mem_type in memory) as a scalar attribute of file_type.
+void write_scalar_attribute(hid_t obj, const std::string& name, hid_t file_type, hid_t mem_type,
+                            const void* value, const std::string& where) {
+  const std::string what = "cannot write attribute '" + name + "'";
+  Handle space = checked(H5Screate(H5S_SCALAR), H5Sclose, where, what);
+  Handle attr = checked(H5Acreate2(obj, name.c_str(), file_type, space, H5P_DEFAULT, H5P_DEFAULT),
+                        H5Aclose, where, what);
+  check(H5Awrite(attr, mem_type, value), where, what);
+  attr.close(where, what);
+}
+}  // namespace
+
 void write_string_attribute(hid_t obj, const std::string& name, const std::string& value,
                             const std::string& where) {
   const std::string what = "cannot write attribute '" + name + "'";
   Handle type = checked(H5Tcopy(H5T_C_S1), H5Tclose, where, what);
   check(H5Tset_size(type, H5T_VARIABLE), where, what);
   check(H5Tset_cset(type, H5T_CSET_UTF8), where, what);
-  Handle space = checked(H5Screate(H5S_SCALAR), H5Sclose, where, what);
-  Handle attr = checked(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
-                        H5Aclose, where, what);
   const char* text = value.c_str();
-  check(H5Awrite(attr, type, &text), where, what);
-  attr.close(where, what);
+  write_scalar_attribute(obj, name, type, type, &text, where);
 }
 
 void write_int64_attribute(hid_t obj, const std::string& name, std::int64_t value,
                            const std::string& where) {
-  const std::string what = "cannot write attribute '" + name + "'";
-  Handle space = checked(H5Screate(H5S_SCALAR), H5Sclose, where, what);
-  Handle attr =
-      checked(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT),
-              H5Aclose, where, what);
-  check(H5Awrite(attr, H5T_NATIVE_INT64, &value), where, what);
-  attr.close(where, what);
+  write_scalar_attribute(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, where);
 }
 
 void write_double_attribute(hid_t obj, const std::string& name, double value,
                             const std::string& where) {
-  const std::string what = "cannot write attribute '" + name + "'";
-  Handle space = checked(H5Screate(H5S_SCALAR), H5Sclose, where, what);
-  Handle attr =
-      checked(H5Acreate2(obj, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT),
-              H5Aclose, where, what);
-  check(H5Awrite(attr, H5T_NATIVE_DOUBLE, &value), where, what);
-  attr.close(where, what);
+  write_scalar_attribute(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value, where);
 }
 
 namespace {
@@ -197,10 +201,7 @@ namespace {
 void read_scalar_attribute(hid_t obj, const std::string& name, H5T_class_t wanted, hid_t mem_type,
                            void* value, const std::string& where) {
   const std::string what = "attribute '" + name + "'";
-  if (check(H5Aexists(obj, name.c_str()), where, "cannot look up " + what) == 0)
-    throw IoError(where + ": " + what + " not found");
-  Handle attr =
-      checked(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, where, "cannot open " + what);
+  Handle attr = open_attribute(obj, name, where);
   Handle type = checked(H5Aget_type(attr), H5Tclose, where, "cannot read type of " + what);
   if (H5Tget_class(type) != wanted)
     throw IoError(where + ": " + what + " has type " + type_name(type) + ", expected " +

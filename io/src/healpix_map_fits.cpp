@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "fits_types.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/interrupt.hpp"
 #include "tod2map/io/fits_check.hpp"
@@ -70,23 +71,10 @@ bool read_longlong_key(fitsfile* f, const char* key, long long& value, const std
   return true;
 }
 
+// Map columns are read as doubles; unsigned 64-bit integers have never been accepted.
 bool is_numeric_type(int typecode) {
-  switch (typecode) {
-    case TBYTE:
-    case TSBYTE:
-    case TSHORT:
-    case TUSHORT:
-    case TINT:
-    case TUINT:
-    case TLONG:
-    case TULONG:
-    case TLONGLONG:
-    case TFLOAT:
-    case TDOUBLE:
-      return true;
-    default:
-      return false;
-  }
+  return typecode == TFLOAT || typecode == TDOUBLE ||
+         (detail::is_fits_integer_type(typecode) && typecode != TULONGLONG);
 }
 
 }  // namespace

@@ -49,21 +49,6 @@ std::vector<T> read_dataset(hid_t file, const std::string& name, hid_t mem_type,
   return out;
 }
 
-std::int64_t read_int_attribute(hid_t obj, const std::string& name, const std::string& where) {
-  const std::string what = "attribute '" + name + "'";
-  if (check(H5Aexists(obj, name.c_str()), where, "cannot look up " + what) == 0)
-    throw IoError(where + ": " + what + " not found");
-  Handle attr =
-      checked(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, where, "cannot open " + what);
-  Handle type = checked(H5Aget_type(attr), H5Tclose, where, "cannot read " + what);
-  if (H5Tget_class(type) != H5T_INTEGER)
-    throw IoError(where + ": " + what + " has type " + hdf5::type_name(type) +
-                  ", expected an integer");
-  std::int64_t value = 0;
-  check(H5Aread(attr, H5T_NATIVE_INT64, &value), where, "cannot read " + what);
-  return value;
-}
-
 }  // namespace
 
 MapFile read_map_hdf5(const std::string& path) {
@@ -81,7 +66,7 @@ MapFile read_map_hdf5(const std::string& path) {
                         "cannot open file");
 
   MapFile m;
-  m.nside = read_int_attribute(file, "nside", where);
+  m.nside = hdf5::read_int64_attribute(file, "nside", where);
   if (m.nside < 1 || m.nside > (std::int64_t{1} << 29))
     throw IoError(where + ": attribute 'nside' is " + std::to_string(m.nside) +
                   ", expected 1 <= nside <= 2^29");

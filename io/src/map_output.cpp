@@ -14,11 +14,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <set>
 
 #include "map_output_detail.hpp"
+#include "output_common.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/failure.hpp"
 #include "tod2map/core/interrupt.hpp"
@@ -42,15 +42,6 @@ std::string bcast_string(const std::string& value, MPI_Comm comm) {
     TOD2MAP_CHECK_MPI(MPI_Bcast(out.data() + off, static_cast<int>(std::min(kChunk, n - off)),
                                 MPI_CHAR, 0, comm));
   return out;
-}
-
-std::string utc_now_iso8601() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
 }
 
 const std::set<std::string>& reserved_datasets() {
@@ -165,7 +156,7 @@ MapLayout validate_map_output(const std::string& path, const MapOutput& local, M
   layout.units = bcast_string(local.units, comm);
   layout.method = bcast_string(local.method, comm);
   layout.config_yaml = bcast_string(local.config_yaml, comm);
-  layout.created = bcast_string(rank == 0 ? utc_now_iso8601() : std::string(), comm);
+  layout.created = bcast_string(rank == 0 ? detail::utc_now_iso8601() : std::string(), comm);
   layout.version = tod2map::version();
 
   collective(comm, [&] {
@@ -331,20 +322,10 @@ Format format_of(const std::string& path) {
 // Creates missing folders (as `mkdir -p`; the default output.path is out/map.h5) and gives a
 // clear message before any library gets to report a bad folder in its own words.
 void prepare_output_folder(const std::string& where, const std::string& path) {
-  namespace fs = std::filesystem;
-  fs::path folder = fs::path(path).parent_path();
-  if (folder.empty()) folder = ".";
+  detail::prepare_parent_folder(where, path);
   std::error_code ec;
-  fs::create_directories(folder, ec);
-  if (ec)
-    throw IoError(where + ": cannot create folder '" + folder.string() + "' (" + ec.message() +
-                  ")");
-  if (!fs::is_directory(folder, ec))
-    throw IoError(where + ": '" + folder.string() + "' is not a folder");
-  if (::access(folder.c_str(), W_OK | X_OK) != 0)
-    throw IoError(where + ": folder '" + folder.string() + "' is not writable (" +
-                  std::strerror(errno) + ")");
-  if (fs::is_directory(fs::path(path), ec)) throw IoError(where + ": a folder of that name exists");
+  if (std::filesystem::is_directory(path, ec))
+    throw IoError(where + ": a folder of that name exists");
 }
 
 std::string gigabytes(double bytes) {

@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <system_error>
 #include <utility>
 
+#include "fits_types.hpp"
+#include "name_text.hpp"
 #include "timeline_fits_detail.hpp"
 #include "timeline_header_checks.hpp"
 #include "tod2map/core/error.hpp"
@@ -22,36 +22,6 @@ namespace {
 std::string trim_right(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
   return s;
-}
-
-std::string upper(std::string s) {
-  for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return s;
-}
-
-bool is_integer_type(int type) {
-  switch (type) {
-    case TBYTE:
-    case TSBYTE:
-    case TSHORT:
-    case TUSHORT:
-    case TINT:
-    case TUINT:
-    case TLONG:
-    case TULONG:
-    case TLONGLONG:
-    case TULONGLONG:
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::string join(const std::vector<std::string>& items) {
-  if (items.empty()) return "none";
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
-  return out;
 }
 
 }  // namespace
@@ -76,13 +46,7 @@ std::string normalize_ordering(const std::string& ordering) {
 
 FitsInput::FitsInput(const std::string& path, std::string func)
     : path_(path), func_(std::move(func)) {
-  std::error_code ec;
-  const auto st = std::filesystem::status(path, ec);
-  if (st.type() == std::filesystem::file_type::not_found)
-    throw IoError(func_ + ": " + path + ": file not found");
-  if (ec) throw IoError(func_ + ": " + path + ": cannot access the file (" + ec.message() + ")");
-  if (std::filesystem::is_directory(st))
-    throw IoError(func_ + ": " + path + ": is a folder, expected a FITS file");
+  check_input_path(func_, path, "a FITS file");
   int status = 0;
   if (fits_open_diskfile(&fptr_, path.c_str(), READONLY, &status) != 0) {
     fptr_ = nullptr;
@@ -340,11 +304,41 @@ void check_scalar_column(const FitsInput& in, const ColumnSlot& slot, bool want_
   fits_get_eqcoltypell(in.get(), slot.num, &type, &repeat, &width, &status);
   in.check(status, "column '" + slot.name + "': cannot read its type");
   // Negative types are variable-length arrays; repeat != 1 is a vector column.
-  const bool type_ok = want_float ? (type == TFLOAT || type == TDOUBLE) : is_integer_type(type);
+  const bool type_ok =
+      want_float ? (type == TFLOAT || type == TDOUBLE) : is_fits_integer_type(type);
   if (!type_ok || repeat != 1)
     in.fail("column '" + slot.name + "' has TFORM '" + in.column_tform(slot.num) + "' (expected " +
             (want_float ? "one E or D float" : "one integer (B, I, J or K)") + " per row)");
 }
+
+// The keys of the current HDU, for the checks every timeline format shares.
+class FitsHeaderKeys final : public HeaderKeys {
+ public:
+  explicit FitsHeaderKeys(const FitsInput& in) : in_(in) {}
+  std::optional<double> number(const std::string& key) const override {
+    return in_.double_key(key);
+  }
+  std::optional<std::int64_t> integer(const std::string& key) const override {
+    return in_.int_key(key);
+  }
+  std::optional<std::string> text(const std::string& key) const override {
+    return in_.string_key(key);
+  }
+  std::optional<Kind> kind(const std::string& key) const override {
+    const auto raw = in_.raw_key(key);
+    if (!raw) return std::nullopt;
+    const char type = key_type(in_, key, *raw);
+    return type == 'C' ? Kind::text : type == 'I' ? Kind::integer : Kind::other;
+  }
+  std::string value_text(const std::string& key) const override {
+    return shown(in_.raw_key(key).value_or(""));
+  }
+  const char* noun() const override { return "header key"; }
+  [[noreturn]] void fail(const std::string& what) const override { in_.fail(what); }
+
+ private:
+  const FitsInput& in_;
+};
 
 }  // namespace
 
@@ -366,13 +360,7 @@ TimelineLayout inspect_timeline_hdu(const FitsInput& in, const ColumnNames& colu
   };
 
   TimelineLayout layout;
-  layout.time = slot(columns.time);
-  layout.theta = slot(columns.theta);
-  layout.phi = slot(columns.phi);
-  layout.psi = slot(columns.psi);
-  layout.signal = slot(columns.signal);
-  layout.flag = slot(columns.flag);
-  layout.pixel = slot(columns.pixel);
+  find_columns(layout, columns, slot);
 
   // Pointing: THETA+PHI when both exist (exact), else PIXEL; never a mix.
   if (layout.theta.num == 0 || layout.phi.num == 0) {
@@ -411,58 +399,17 @@ TimelineLayout inspect_timeline_hdu(const FitsInput& in, const ColumnNames& colu
   if (layout.flag.num != 0) check_scalar_column(in, layout.flag, false);
 
   if (layout.use_pixels) {
-    const std::string why = " (needed with column '" + columns.pixel + "')";
-    const auto nside = in.int_key("NSIDE");
-    if (!nside) in.fail("header key 'NSIDE' not found" + why);
-    if (!valid_nside(*nside))
-      in.fail("header key 'NSIDE' = " + std::to_string(*nside) +
-              " (expected a power of 2 in 1..536870912)");
-    const auto ordering = in.string_key("ORDERING");
-    if (!ordering) in.fail("header key 'ORDERING' not found" + why);
-    layout.ordering = normalize_ordering(*ordering);
-    if (layout.ordering.empty())
-      in.fail("header key 'ORDERING' = '" + *ordering + "' (expected RING or NEST)");
-    layout.nside = *nside;
+    const PixelGrid grid =
+        checked_pixel_grid(FitsHeaderKeys(in), " (needed with column '" + columns.pixel + "')");
+    layout.nside = grid.nside;
+    layout.ordering = grid.ordering;
   }
   layout.nrows = in.num_rows();
   return layout;
 }
 
-namespace {
-// The keys of the current HDU, for the checks every timeline format shares.
-class FitsHeaderKeys final : public HeaderKeys {
- public:
-  explicit FitsHeaderKeys(const FitsInput& in) : in_(in) {}
-  std::optional<double> number(const std::string& key) const override {
-    return in_.double_key(key);
-  }
-  std::optional<std::string> text(const std::string& key) const override {
-    return in_.string_key(key);
-  }
-  const char* noun() const override { return "header key"; }
-  [[noreturn]] void fail(const std::string& what) const override { in_.fail(what); }
-
- private:
-  const FitsInput& in_;
-};
-}  // namespace
-
 ObservationInfo read_observation_header(const FitsInput& in) {
-  ObservationInfo obs;
-  const auto raw = in.raw_key("OBSID");
-  if (!raw)
-    in.fail("header key 'OBSID' not found (expected the observation id, integer or string)");
-  const char type = key_type(in, "OBSID", *raw);
-  if (type == 'C') {
-    obs.obsid = *in.string_key("OBSID");
-    if (obs.obsid.empty()) in.fail("header key 'OBSID' is an empty string (expected an id)");
-  } else if (type == 'I') {
-    obs.obsid = std::to_string(*in.int_key("OBSID"));
-  } else {
-    in.fail("header key 'OBSID' = " + shown(*raw) + " (expected an integer or a string)");
-  }
-  obs.samprate = checked_samprate(FitsHeaderKeys(in));
-  return obs;
+  return checked_observation(FitsHeaderKeys(in));
 }
 
 DetectorInfo read_detector_header(const FitsInput& in, bool need_sigma) {

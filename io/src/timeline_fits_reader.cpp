@@ -259,11 +259,11 @@ void read_fits_timeline(const TimelineRef& ref, int hdu, const InputConfig& inpu
 
     if (has_flag) {
       read_integers(in, flag, b, rowlen, first, m, flags.data());
-      if (const std::int64_t k = first_wide_flag(flags.data(), m); k >= 0)
-        in.fail("column '" + layout.flag.name + "' row " + std::to_string(first + k + 1) +
-                ": flag " + std::to_string(flags[static_cast<std::size_t>(k)]) +
-                " does not fit in 32 bits");
-      if (options.keep_flag) store_flags(t, f, flags.data(), m);
+      take_flags(t, f, flags.data(), m, options.keep_flag,
+                 [&](std::int64_t k, const std::string& what) {
+                   in.fail("column '" + layout.flag.name + "' row " +
+                           std::to_string(first + k + 1) + ": " + what);
+                 });
     }
     classify_samples(t, f, m, has_flag ? flags.data() : nullptr, input.flag_mask,
                      !layout.use_pixels, faults);

@@ -1,11 +1,10 @@
 // Helpers shared by the HDF5 timeline indexer, reader, describer and writer (see
 // timeline_hdf5_detail.hpp).
-#include <cctype>
-#include <filesystem>
-#include <system_error>
+#include <algorithm>
 
-#include "timeline_fits_detail.hpp"  // valid_nside, normalize_ordering
+#include "name_text.hpp"
 #include "timeline_hdf5_detail.hpp"
+#include "timeline_samples.hpp"  // check_input_path, find_columns, format_double
 #include "tod2map/core/error.hpp"
 
 namespace tod2map::io::detail {
@@ -15,18 +14,6 @@ namespace {
 using hdf5::check;
 using hdf5::checked;
 using hdf5::Handle;
-
-std::string upper(std::string s) {
-  for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return s;
-}
-
-std::string join(const std::vector<std::string>& items) {
-  if (items.empty()) return "none";
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
-  return out;
-}
 
 // The name of link `i` of `group` in index order `order`.
 std::string link_name(hid_t group, H5_index_t order, hsize_t i, const Hdf5Input& in) {
@@ -55,13 +42,7 @@ std::string group_label(const std::string& path, const std::string& group) {
 
 Hdf5Input::Hdf5Input(const std::string& path, std::string func)
     : path_(path), func_(std::move(func)) {
-  std::error_code ec;
-  const auto st = std::filesystem::status(path, ec);
-  if (st.type() == std::filesystem::file_type::not_found)
-    throw IoError(func_ + ": " + path + ": file not found");
-  if (ec) throw IoError(func_ + ": " + path + ": cannot access the file (" + ec.message() + ")");
-  if (std::filesystem::is_directory(st))
-    throw IoError(func_ + ": " + path + ": is a folder, expected an HDF5 file");
+  check_input_path(func_, path, "an HDF5 file");
   file_ = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, func_ + ": " + path,
                   "cannot open the HDF5 file for reading (truncated or corrupt?)");
 }
@@ -111,10 +92,17 @@ Handle Hdf5Input::open_group(const std::string& group) const {
 // ---------------------------------------------------------------------------------------------
 // Hdf5Attributes
 
-std::optional<H5T_class_t> Hdf5Attributes::type_class(const std::string& key) const {
+std::optional<HeaderKeys::Kind> Hdf5Attributes::kind(const std::string& key) const {
   if (!has(key)) return std::nullopt;
   Handle attr;
-  return scalar_class(key, attr);
+  switch (scalar_class(key, attr)) {
+    case H5T_STRING:
+      return Kind::text;
+    case H5T_INTEGER:
+      return Kind::integer;
+    default:
+      return Kind::other;
+  }
 }
 
 bool Hdf5Attributes::has(const std::string& key) const {
@@ -133,34 +121,42 @@ H5T_class_t Hdf5Attributes::scalar_class(const std::string& key, Handle& attr) c
   return H5Tget_class(type);
 }
 
-std::optional<double> Hdf5Attributes::number(const std::string& key) const {
-  if (!has(key)) return std::nullopt;
-  Handle attr;
+bool Hdf5Attributes::open_scalar(const std::string& key, Handle& attr,
+                                 std::initializer_list<H5T_class_t> classes,
+                                 const char* expected) const {
+  if (!has(key)) return false;
   const H5T_class_t cls = scalar_class(key, attr);
-  if (cls != H5T_INTEGER && cls != H5T_FLOAT)
-    fail("attribute '" + key + "' = " + display(key).value_or("?") + " (expected a number)");
-  double value = 0;
-  check(H5Aread(attr, H5T_NATIVE_DOUBLE, &value), in_.where(group_),
-        "cannot read attribute '" + key + "'");
+  if (std::find(classes.begin(), classes.end(), cls) == classes.end())
+    fail("attribute '" + key + "' = " + display(key).value_or("?") + " (expected " + expected +
+         ")");
+  return true;
+}
+
+template <class T>
+std::optional<T> Hdf5Attributes::read_scalar(const std::string& key,
+                                             std::initializer_list<H5T_class_t> classes,
+                                             const char* expected, hid_t mem_type,
+                                             const std::string& read_error) const {
+  Handle attr;
+  if (!open_scalar(key, attr, classes, expected)) return std::nullopt;
+  T value = 0;
+  check(H5Aread(attr, mem_type, &value), in_.where(group_), read_error);
   return value;
+}
+
+std::optional<double> Hdf5Attributes::number(const std::string& key) const {
+  return read_scalar<double>(key, {H5T_INTEGER, H5T_FLOAT}, "a number", H5T_NATIVE_DOUBLE,
+                             "cannot read attribute '" + key + "'");
 }
 
 std::optional<std::int64_t> Hdf5Attributes::integer(const std::string& key) const {
-  if (!has(key)) return std::nullopt;
-  Handle attr;
-  if (scalar_class(key, attr) != H5T_INTEGER)
-    fail("attribute '" + key + "' = " + display(key).value_or("?") + " (expected an integer)");
-  std::int64_t value = 0;
-  check(H5Aread(attr, H5T_NATIVE_INT64, &value), in_.where(group_),
-        "attribute '" + key + "' (expected a 64-bit integer)");
-  return value;
+  return read_scalar<std::int64_t>(key, {H5T_INTEGER}, "an integer", H5T_NATIVE_INT64,
+                                   "attribute '" + key + "' (expected a 64-bit integer)");
 }
 
 std::optional<std::string> Hdf5Attributes::text(const std::string& key) const {
-  if (!has(key)) return std::nullopt;
   Handle attr;
-  if (scalar_class(key, attr) != H5T_STRING)
-    fail("attribute '" + key + "' = " + display(key).value_or("?") + " (expected a string)");
+  if (!open_scalar(key, attr, {H5T_STRING}, "a string")) return std::nullopt;
   return hdf5::read_string_attribute(object_, key, in_.where(group_));
 }
 
@@ -190,22 +186,7 @@ std::optional<std::string> Hdf5Attributes::display(const std::string& key) const
 ObservationInfo read_hdf5_observation(const Hdf5Input& in) {
   Handle root =
       checked(H5Gopen2(in.file(), "/", H5P_DEFAULT), H5Gclose, in.where(""), "cannot open '/'");
-  const Hdf5Attributes keys(in, root, "");
-  ObservationInfo obs;
-  const auto cls = keys.type_class("OBSID");
-  if (!cls)
-    keys.fail("attribute 'OBSID' not found (expected the observation id, integer or string)");
-  if (*cls == H5T_STRING) {
-    obs.obsid = *keys.text("OBSID");
-    if (obs.obsid.empty()) keys.fail("attribute 'OBSID' is an empty string (expected an id)");
-  } else if (*cls == H5T_INTEGER) {
-    obs.obsid = std::to_string(*keys.integer("OBSID"));
-  } else {
-    keys.fail("attribute 'OBSID' = " + keys.display("OBSID").value_or("?") +
-              " (expected an integer or a string)");
-  }
-  obs.samprate = checked_samprate(keys);
-  return obs;
+  return checked_observation(Hdf5Attributes(in, root, ""));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,13 +236,7 @@ Hdf5Layout inspect_hdf5_group(const Hdf5Input& in, hid_t group_id, const std::st
   };
 
   Hdf5Layout layout;
-  layout.time = slot(columns.time);
-  layout.theta = slot(columns.theta);
-  layout.phi = slot(columns.phi);
-  layout.psi = slot(columns.psi);
-  layout.signal = slot(columns.signal);
-  layout.flag = slot(columns.flag);
-  layout.pixel = slot(columns.pixel);
+  find_columns(layout, columns, slot);
 
   // Pointing: THETA+PHI when both exist (exact), else PIXEL; never a mix (as FITS).
   if (!layout.theta.present() || !layout.phi.present()) {
@@ -331,18 +306,10 @@ Hdf5Layout inspect_hdf5_group(const Hdf5Input& in, hid_t group_id, const std::st
 
   if (layout.use_pixels) {
     const Hdf5Attributes keys(in, group_id, group);
-    const std::string why = " (needed with dataset '" + columns.pixel + "')";
-    const auto nside = keys.integer("NSIDE");
-    if (!nside) keys.fail("attribute 'NSIDE' not found" + why);
-    if (!valid_nside(*nside))
-      keys.fail("attribute 'NSIDE' = " + std::to_string(*nside) +
-                " (expected a power of 2 in 1..536870912)");
-    const auto ordering = keys.text("ORDERING");
-    if (!ordering) keys.fail("attribute 'ORDERING' not found" + why);
-    layout.ordering = normalize_ordering(*ordering);
-    if (layout.ordering.empty())
-      keys.fail("attribute 'ORDERING' = '" + *ordering + "' (expected RING or NEST)");
-    layout.nside = *nside;
+    const PixelGrid grid =
+        checked_pixel_grid(keys, " (needed with dataset '" + columns.pixel + "')");
+    layout.nside = grid.nside;
+    layout.ordering = grid.ordering;
   }
   return layout;
 }

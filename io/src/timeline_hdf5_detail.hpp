@@ -6,6 +6,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,20 +67,31 @@ class Hdf5Attributes final : public HeaderKeys {
       : in_(in), object_(object), group_(std::move(group)) {}
 
   bool has(const std::string& key) const;
-  /// The type class of a one-value attribute; nullopt when absent; fails when not one value.
-  std::optional<H5T_class_t> type_class(const std::string& key) const;
+  /// Fails when the attribute holds more than one value.
+  std::optional<Kind> kind(const std::string& key) const override;
   std::optional<double> number(const std::string& key) const override;
   std::optional<std::string> text(const std::string& key) const override;
-  /// An integer attribute; nullopt when absent; fails when not an integer.
-  std::optional<std::int64_t> integer(const std::string& key) const;
+  std::optional<std::int64_t> integer(const std::string& key) const override;
   /// Any attribute as display text; nullopt when absent.
   std::optional<std::string> display(const std::string& key) const;
+  std::string value_text(const std::string& key) const override {
+    return display(key).value_or("?");
+  }
   const char* noun() const override { return "attribute"; }
   [[noreturn]] void fail(const std::string& what) const override { in_.fail(group_, what); }
 
  private:
   // The attribute's type class after checking it is one value.
   H5T_class_t scalar_class(const std::string& key, hdf5::Handle& attr) const;
+  // Opens the attribute into attr; false when absent; fails naming what was `expected` when it
+  // is not one value of one of `classes`.
+  bool open_scalar(const std::string& key, hdf5::Handle& attr,
+                   std::initializer_list<H5T_class_t> classes, const char* expected) const;
+  // open_scalar, then the value as T through memory type mem_type (read_error if that fails).
+  template <class T>
+  std::optional<T> read_scalar(const std::string& key, std::initializer_list<H5T_class_t> classes,
+                               const char* expected, hid_t mem_type,
+                               const std::string& read_error) const;
 
   const Hdf5Input& in_;
   hid_t object_;

@@ -133,11 +133,10 @@ void read_hdf5_timeline(const TimelineRef& ref, const InputConfig& input,
 
     if (has_flag) {
       flag.read(H5T_NATIVE_INT64, first, m, flags.data());
-      if (const std::int64_t k = first_wide_flag(flags.data(), m); k >= 0)
-        fail_at(layout.flag.stored, first + k,
-                "flag " + std::to_string(flags[static_cast<std::size_t>(k)]) +
-                    " does not fit in 32 bits");
-      if (options.keep_flag) store_flags(t, f, flags.data(), m);
+      take_flags(t, f, flags.data(), m, options.keep_flag,
+                 [&](std::int64_t k, const std::string& what) {
+                   fail_at(layout.flag.stored, first + k, what);
+                 });
     }
     classify_samples(t, f, m, has_flag ? flags.data() : nullptr, input.flag_mask,
                      !layout.use_pixels, faults);

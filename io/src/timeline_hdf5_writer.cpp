@@ -2,15 +2,12 @@
 // simulation.format: hdf5, and what the HDF5 timeline format reads back bit for bit.
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <set>
-#include <system_error>
 
 #include "timeline_fits_detail.hpp"  // valid_nside, normalize_ordering
 #include "timeline_hdf5_detail.hpp"
 #include "timeline_write_common.hpp"
 #include "tod2map/core/error.hpp"
-#include "tod2map/core/interrupt.hpp"
 #include "tod2map/io/timeline_hdf5.hpp"
 
 namespace tod2map::io {
@@ -119,34 +116,23 @@ class Writer {
 void write_timeline_hdf5_file(const std::string& path, const ObservationInfo& obs,
                               const std::vector<Timeline>& detectors,
                               const TimelineWriteOptions& options) {
-  namespace fs = std::filesystem;
   const std::string where = std::string(kWriteFunc) + ": " + path;
-  // As the FITS writer: written under a temporary name and renamed when complete.
-  const std::string partial = detail::prepare_timeline_file(where, path, detectors.size());
-  std::error_code ec;
-  const PartialFileScope registered(partial);
-  const PhaseScope phase("writing");
-  const hdf5::QuietErrors quiet;
-  try {
-    {
-      // The root records creation order, so readers list detectors in the focal plane's order.
-      Handle fcpl = checked(H5Pcreate(H5P_FILE_CREATE), H5Pclose, where, "cannot create the file");
-      check(H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), where,
-            "cannot create the file");
-      check(H5Pset_obj_track_times(fcpl, false), where, "cannot create the file");
-      Handle file = checked(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT), H5Fclose,
-                            where, "cannot create '" + partial + "'");
-      Writer writer(file, path);
-      writer.root(obs, detectors.size());
-      for (const Timeline& t : detectors) writer.detector(t, options);
-      file.close(where, "cannot finish writing '" + partial + "'");
-    }
-    fs::rename(partial, path, ec);
-    if (ec) throw IoError(where + ": cannot rename '" + partial + "' (" + ec.message() + ")");
-  } catch (...) {
-    fs::remove(partial, ec);
-    throw;
-  }
+  detail::write_timeline_via_partial(
+      where, path, detectors.size(), [&](const std::string& partial) {
+        const hdf5::QuietErrors quiet;
+        // The root records creation order, so readers list detectors in the focal plane's order.
+        Handle fcpl =
+            checked(H5Pcreate(H5P_FILE_CREATE), H5Pclose, where, "cannot create the file");
+        check(H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
+              where, "cannot create the file");
+        check(H5Pset_obj_track_times(fcpl, false), where, "cannot create the file");
+        Handle file = checked(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT),
+                              H5Fclose, where, "cannot create '" + partial + "'");
+        Writer writer(file, path);
+        writer.root(obs, detectors.size());
+        for (const Timeline& t : detectors) writer.detector(t, options);
+        file.close(where, "cannot finish writing '" + partial + "'");
+      });
 }
 
 }  // namespace tod2map::io

@@ -1,19 +1,15 @@
 // Header-value checks shared by the timeline formats (timeline_header_checks.hpp).
 #include "timeline_header_checks.hpp"
 
-#include <cctype>
 #include <cmath>
 
-#include "timeline_samples.hpp"  // format_double
+#include "name_text.hpp"
+#include "timeline_fits_detail.hpp"  // valid_nside, normalize_ordering
+#include "timeline_samples.hpp"      // format_double
 
 namespace tod2map::io::detail {
 
 namespace {
-
-std::string upper(std::string s) {
-  for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return s;
-}
 
 // Header values whose noise weights and pointing angles stay finite and normal in double
 // precision (docs/formats.md).
@@ -21,13 +17,45 @@ constexpr double kMinSigma = 1e-100, kMaxSigma = 1e100, kMaxAngle = 1e4;
 
 }  // namespace
 
-double checked_samprate(const HeaderKeys& keys) {
-  const std::string key = std::string(keys.noun()) + " 'SAMPRATE'";
+ObservationInfo checked_observation(const HeaderKeys& keys) {
+  const std::string noun = keys.noun();
+  ObservationInfo obs;
+  const auto kind = keys.kind("OBSID");
+  if (!kind)
+    keys.fail(noun + " 'OBSID' not found (expected the observation id, integer or string)");
+  if (*kind == HeaderKeys::Kind::text) {
+    obs.obsid = *keys.text("OBSID");
+    if (obs.obsid.empty()) keys.fail(noun + " 'OBSID' is an empty string (expected an id)");
+  } else if (*kind == HeaderKeys::Kind::integer) {
+    obs.obsid = std::to_string(*keys.integer("OBSID"));
+  } else {
+    keys.fail(noun + " 'OBSID' = " + keys.value_text("OBSID") +
+              " (expected an integer or a string)");
+  }
+  const std::string rate_key = noun + " 'SAMPRATE'";
   const auto rate = keys.number("SAMPRATE");
-  if (!rate) keys.fail(key + " not found (expected the sample rate in Hz)");
+  if (!rate) keys.fail(rate_key + " not found (expected the sample rate in Hz)");
   if (!(std::isfinite(*rate) && *rate > 0))
-    keys.fail(key + " = " + format_double(*rate) + " (expected a positive rate in Hz)");
-  return *rate;
+    keys.fail(rate_key + " = " + format_double(*rate) + " (expected a positive rate in Hz)");
+  obs.samprate = *rate;
+  return obs;
+}
+
+PixelGrid checked_pixel_grid(const HeaderKeys& keys, const std::string& why) {
+  const std::string noun = keys.noun();
+  PixelGrid grid;
+  const auto nside = keys.integer("NSIDE");
+  if (!nside) keys.fail(noun + " 'NSIDE' not found" + why);
+  if (!valid_nside(*nside))
+    keys.fail(noun + " 'NSIDE' = " + std::to_string(*nside) +
+              " (expected a power of 2 in 1..536870912)");
+  const auto ordering = keys.text("ORDERING");
+  if (!ordering) keys.fail(noun + " 'ORDERING' not found" + why);
+  grid.ordering = normalize_ordering(*ordering);
+  if (grid.ordering.empty())
+    keys.fail(noun + " 'ORDERING' = '" + *ordering + "' (expected RING or NEST)");
+  grid.nside = *nside;
+  return grid;
 }
 
 DetectorInfo checked_detector_header(const HeaderKeys& keys, bool need_sigma) {

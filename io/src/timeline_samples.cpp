@@ -1,14 +1,28 @@
-// The good-sample rule of docs/formats.md and the fault tally behind the per-timeline
-// warnings, shared by every timeline format (timeline_samples.hpp).
+// The input path check, the good-sample rule of docs/formats.md and the fault tally behind the
+// per-timeline warnings, shared by every timeline format (timeline_samples.hpp).
 #include "timeline_samples.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <limits>
+#include <system_error>
+
+#include "tod2map/core/error.hpp"
 
 namespace tod2map::io::detail {
+
+void check_input_path(const std::string& func, const std::string& path, const char* expected) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (st.type() == std::filesystem::file_type::not_found)
+    throw IoError(func + ": " + path + ": file not found");
+  if (ec) throw IoError(func + ": " + path + ": cannot access the file (" + ec.message() + ")");
+  if (std::filesystem::is_directory(st))
+    throw IoError(func + ": " + path + ": is a folder, expected " + expected);
+}
 
 std::string format_double(double value) {
   if (!std::isfinite(value)) return std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf");
@@ -149,15 +163,15 @@ void size_timeline_arrays(Timeline& t, std::int64_t n, const TimelineReadOptions
   }
 }
 
-std::int64_t first_wide_flag(const std::int64_t* flags, std::int64_t m) {
+void take_flags(Timeline& t, std::size_t f, const std::int64_t* flags, std::int64_t m, bool keep,
+                const std::function<void(std::int64_t k, const std::string& what)>& bad) {
   for (std::int64_t k = 0; k < m; ++k)
     if (flags[k] < std::numeric_limits<std::int32_t>::min() ||
-        flags[k] > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max()))
-      return k;
-  return -1;
-}
-
-void store_flags(Timeline& t, std::size_t f, const std::int64_t* flags, std::int64_t m) {
+        flags[k] > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max())) {
+      bad(k, "flag " + std::to_string(flags[k]) + " does not fit in 32 bits");
+      return;
+    }
+  if (!keep) return;
   for (std::int64_t k = 0; k < m; ++k)
     t.flag[f + static_cast<std::size_t>(k)] =
         static_cast<std::int32_t>(static_cast<std::uint32_t>(flags[k]));

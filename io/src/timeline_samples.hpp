@@ -1,8 +1,10 @@
 #pragma once
-// Format-neutral pieces of reading a timeline, for every TimelineFormat: sizing the Timeline
-// arrays cheaply, and the good-sample rule with its per-timeline fault tally. Not installed.
+// Format-neutral pieces of reading a timeline, for every TimelineFormat: checking the input
+// path, sizing the Timeline arrays cheaply, and the good-sample rule with its per-timeline fault
+// tally. Not installed.
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,23 @@
 #include "tod2map/io/timeline_input.hpp"
 
 namespace tod2map::io::detail {
+
+/// Throws IoError "<func>: <path>: ..." when path does not exist, cannot be accessed or is a
+/// folder (`expected` ends that message: "a FITS file"), before a library says so in its words.
+void check_input_path(const std::string& func, const std::string& path, const char* expected);
+
+/// layout.<role> = find(columns.<role>) for every column role of ColumnNames: how each format
+/// (FITS columns, HDF5 datasets) looks up the columns the config names.
+template <class Layout, class Find>
+void find_columns(Layout& layout, const ColumnNames& columns, const Find& find) {
+  layout.time = find(columns.time);
+  layout.theta = find(columns.theta);
+  layout.phi = find(columns.phi);
+  layout.psi = find(columns.psi);
+  layout.signal = find(columns.signal);
+  layout.flag = find(columns.flag);
+  layout.pixel = find(columns.pixel);
+}
 
 /// Shortest decimal text (15 to 17 significant digits) that parses back to exactly `value`.
 std::string format_double(double value);
@@ -55,13 +74,11 @@ void size_timeline_arrays(Timeline& t, std::int64_t n, const TimelineReadOptions
                           bool has_flag, bool use_pixels, std::int64_t pixel_nside,
                           const std::string& pixel_ordering);
 
-/// Index of the first of flags[0..m) that does not fit Timeline::flag's 32 bits (neither a
-/// signed nor an unsigned 32-bit value), or -1.
-std::int64_t first_wide_flag(const std::int64_t* flags, std::int64_t m);
-
-/// t.flag[f + k] = flags[k] for k < m, keeping the bit pattern of signed or unsigned 32-bit
-/// flags (checked with first_wide_flag).
-void store_flags(Timeline& t, std::size_t f, const std::int64_t* flags, std::int64_t m);
+/// Checks that flags[0..m) fit Timeline::flag's 32 bits (as signed or unsigned 32-bit values):
+/// bad(k, what) throws for the first k that does not. Then, when keep, t.flag[f + k] =
+/// flags[k] for k < m, keeping the bit pattern.
+void take_flags(Timeline& t, std::size_t f, const std::int64_t* flags, std::int64_t m, bool keep,
+                const std::function<void(std::int64_t k, const std::string& what)>& bad);
 
 /// The unflagged samples one timeline loses, by fault, with the extreme values that caused
 /// them: enough to say which column is wrong and guess why ("THETA values up to 179.9:

@@ -8,11 +8,13 @@
 
 #include "timeline_fits_detail.hpp"  // valid_nside, normalize_ordering
 #include "tod2map/core/error.hpp"
+#include "tod2map/core/interrupt.hpp"
 
 namespace tod2map::io::detail {
 
-std::string prepare_timeline_file(const std::string& where, const std::string& path,
-                                  std::size_t n_detectors) {
+void write_timeline_via_partial(const std::string& where, const std::string& path,
+                                std::size_t n_detectors,
+                                const std::function<void(const std::string& partial)>& write) {
   namespace fs = std::filesystem;
   if (n_detectors == 0)
     throw InvalidArgument(where + ": no detectors (a timeline file holds at least one)");
@@ -26,7 +28,16 @@ std::string prepare_timeline_file(const std::string& where, const std::string& p
   }
   const std::string partial = path + ".partial";
   fs::remove(partial, ec);
-  return partial;
+  const PartialFileScope registered(partial);
+  const PhaseScope phase("writing");
+  try {
+    write(partial);
+    fs::rename(partial, path, ec);
+    if (ec) throw IoError(where + ": cannot rename '" + partial + "' (" + ec.message() + ")");
+  } catch (...) {
+    fs::remove(partial, ec);
+    throw;
+  }
 }
 
 std::optional<long long> obsid_as_integer(const std::string& obsid) {

@@ -1,6 +1,7 @@
 #pragma once
-// What every timeline file writer (FITS, HDF5) does before it writes: refuse an observation
-// without detectors and create the missing folders of the path. Not installed.
+// What every timeline file writer (FITS, HDF5) does around and before writing: refuse an
+// observation without detectors, create the missing folders of the path, write through a
+// temporary file, check each detector. Not installed.
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -11,10 +12,14 @@
 namespace tod2map::io::detail {
 
 /// Throws InvalidArgument (no detectors) or IoError (a folder that cannot be created), both
-/// starting with `where`. Returns the temporary name to write, `<path>.partial` (a stale one
-/// from a killed run removed), which the writer renames to path when the file is complete.
-std::string prepare_timeline_file(const std::string& where, const std::string& path,
-                                  std::size_t n_detectors);
+/// starting with `where`, then has write(partial) write the file under the temporary name
+/// `<path>.partial` (a stale one from a killed run removed first) and renames it to path once
+/// write returns, so that a failed or interrupted write never leaves a file that looks
+/// finished and never clobbers an earlier good one. When write throws the partial file is
+/// removed; a signal that ends the command-line tool removes it too (core/interrupt.hpp).
+void write_timeline_via_partial(const std::string& where, const std::string& path,
+                                std::size_t n_detectors,
+                                const std::function<void(const std::string& partial)>& write);
 
 /// OBSID as every format stores it: an integer when it reads back as the same text ("0003"
 /// stays a string), else nullopt.

@@ -3,14 +3,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <set>
-#include <system_error>
 
 #include "timeline_fits_detail.hpp"
 #include "timeline_write_common.hpp"
 #include "tod2map/core/error.hpp"
-#include "tod2map/core/interrupt.hpp"
 #include "tod2map/io/fits_check.hpp"
 #include "tod2map/io/timeline_fits.hpp"
 
@@ -179,42 +176,34 @@ class Writer {
 void write_timeline_file(const std::string& path, const ObservationInfo& obs,
                          const std::vector<Timeline>& detectors,
                          const TimelineWriteOptions& options) {
-  namespace fs = std::filesystem;
   const std::string where = std::string(kWriteFunc) + ": " + path;
-  // Written under a temporary name and renamed when complete, so a failed or interrupted write
-  // never leaves a file that looks finished and never clobbers an earlier good one.
-  const std::string partial = detail::prepare_timeline_file(where, path, detectors.size());
-  std::error_code ec;
-  // A signal that ends the command-line tool removes it (core/interrupt.hpp).
-  const PartialFileScope registered(partial);
-  const PhaseScope phase("writing");
-  fitsfile* f = nullptr;
-  int status = 0;
-  fits_create_diskfile(&f, partial.c_str(), &status);
-  if (status != 0) {
-    f = nullptr;
-    check_fits(status, where, "cannot create '" + partial + "'");
-  }
-  try {
-    Writer writer(f, path);
-    writer.primary(obs, detectors.size());
-    for (std::size_t k = 0; k < detectors.size(); ++k)
-      writer.detector(detectors[k], static_cast<int>(k) + 2, options);
-    fitsfile* done = f;
-    f = nullptr;
-    fits_close_file(done, &status);
-    check_fits(status, where, "cannot finish writing '" + partial + "'");
-    fs::rename(partial, path, ec);
-    if (ec) throw IoError(where + ": cannot rename '" + partial + "' (" + ec.message() + ")");
-  } catch (...) {
-    if (f != nullptr) {
-      int ignored = 0;
-      fits_close_file(f, &ignored);
-      fits_clear_errmsg();
-    }
-    fs::remove(partial, ec);
-    throw;
-  }
+  detail::write_timeline_via_partial(
+      where, path, detectors.size(), [&](const std::string& partial) {
+        fitsfile* f = nullptr;
+        int status = 0;
+        fits_create_diskfile(&f, partial.c_str(), &status);
+        if (status != 0) {
+          f = nullptr;
+          check_fits(status, where, "cannot create '" + partial + "'");
+        }
+        try {
+          Writer writer(f, path);
+          writer.primary(obs, detectors.size());
+          for (std::size_t k = 0; k < detectors.size(); ++k)
+            writer.detector(detectors[k], static_cast<int>(k) + 2, options);
+          fitsfile* done = f;
+          f = nullptr;
+          fits_close_file(done, &status);
+          check_fits(status, where, "cannot finish writing '" + partial + "'");
+        } catch (...) {
+          if (f != nullptr) {
+            int ignored = 0;
+            fits_close_file(f, &ignored);
+            fits_clear_errmsg();
+          }
+          throw;
+        }
+      });
 }
 
 }  // namespace tod2map::io

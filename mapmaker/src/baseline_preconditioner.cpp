@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "baseline_diagonal.hpp"
 #include "device_copies.hpp"
+#include "tod2map/core/enum_names.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/mapmaker/kernels/band_cholesky.hpp"
@@ -16,17 +18,9 @@ using detail::upload;
 
 // 1 / (weights + prior diagonal) on active baselines, 0 on the others.
 Vector inverse_diagonal(const Vector& weights, const NoisePrior* prior) {
-  const std::int64_t nc = static_cast<std::int64_t>(weights.extent(0));
-  Vector inv("tod2map::baseline_precond", nc);
-  const Vector prior_diag = prior ? prior->diagonal() : Vector("tod2map::no_prior", nc);
-  const auto w = weights;
-  Kokkos::parallel_for(
-      "tod2map::mapmaker::invert_diagonal", Kokkos::RangePolicy<ExecSpace>(0, nc),
-      KOKKOS_LAMBDA(const std::int64_t c) {
-        const double d = w(c) + prior_diag(c);
-        inv(c) = d > 0 ? 1.0 / d : 0.0;
-      });
-  return inv;
+  return detail::from_baseline_diagonal(
+      "tod2map::mapmaker::invert_diagonal", weights, prior,
+      KOKKOS_LAMBDA(const double d) { return d > 0 ? 1.0 / d : 0.0; });
 }
 
 class DiagonalPreconditioner : public solvers::LinearOperator {
@@ -158,24 +152,21 @@ class BandedPreconditioner : public solvers::LinearOperator {
 
 }  // namespace
 
+namespace {
+constexpr EnumName<PreconditionerKind> kPreconditioners[] = {
+    {PreconditionerKind::diagonal, "diagonal"},
+    {PreconditionerKind::banded, "banded"},
+    {PreconditionerKind::two_level, "two_level"}};
+}  // namespace
+
 PreconditionerKind parse_preconditioner(const std::string& name) {
-  if (name == "diagonal") return PreconditionerKind::diagonal;
-  if (name == "banded") return PreconditionerKind::banded;
-  if (name == "two_level") return PreconditionerKind::two_level;
+  if (const auto kind = enum_from_name(kPreconditioners, name)) return *kind;
   throw InvalidArgument("solver.preconditioner: unknown preconditioner '" + name +
                         "' (known: diagonal, banded, two_level)");
 }
 
 const char* preconditioner_name(PreconditionerKind kind) {
-  switch (kind) {
-    case PreconditionerKind::diagonal:
-      return "diagonal";
-    case PreconditionerKind::banded:
-      return "banded";
-    case PreconditionerKind::two_level:
-      return "two_level";
-  }
-  return "?";
+  return enum_name(kPreconditioners, kind, "?");
 }
 
 std::unique_ptr<solvers::LinearOperator> make_baseline_preconditioner(PreconditionerKind kind,

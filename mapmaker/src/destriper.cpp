@@ -8,6 +8,7 @@
 #include <string>
 #include <tuple>
 
+#include "baseline_diagonal.hpp"
 #include "cross_level.hpp"
 #include "destripe_operator.hpp"
 #include "tod2map/core/log.hpp"
@@ -23,18 +24,6 @@ namespace tod2map::mapmaker {
 namespace {
 
 using detail::fix_gauge;
-
-// 1 on baselines with a used sample or a prior, else 0: those the CG moves.
-Vector active_baselines(const Vector& weights, const NoisePrior* prior) {
-  const std::int64_t nc = static_cast<std::int64_t>(weights.extent(0));
-  Vector active("tod2map::active_baselines", nc);
-  const Vector prior_diag = prior ? prior->diagonal() : Vector("tod2map::no_prior", nc);
-  const auto w = weights;
-  Kokkos::parallel_for(
-      "tod2map::mapmaker::active_baselines", Kokkos::RangePolicy<ExecSpace>(0, nc),
-      KOKKOS_LAMBDA(const std::int64_t c) { active(c) = w(c) + prior_diag(c) > 0 ? 1.0 : 0.0; });
-  return active;
-}
 
 // y = x - y (in place on y).
 void subtract_from(const Vector& x, const Vector& y) {
@@ -98,7 +87,10 @@ DestripeResult destripe(const PixelSystem& system, LocalData& data, const Destri
   // Weights F^T N^-1 F (the gauge condition's), the active baselines and the preconditioner.
   Vector weights("tod2map::baseline_weights", nc);
   kernels::baseline_weights<ExecSpace>(exec, views, weights);
-  const Vector active = active_baselines(weights, prior.get());
+  // 1 on baselines with a used sample or a prior, else 0: those the CG moves.
+  const Vector active = detail::from_baseline_diagonal(
+      "tod2map::mapmaker::active_baselines", weights, prior.get(),
+      KOKKOS_LAMBDA(const double d) { return d > 0 ? 1.0 : 0.0; });
   const detail::GaugeProjection gauge(comm, active);
   detail::DestripeOperator A(zsys, zdata, prior.get(), gauge);
   std::unique_ptr<solvers::LinearOperator> M = make_baseline_preconditioner(

@@ -148,13 +148,13 @@ NoisePrior::NoisePrior(const LocalData& data, double baseline_seconds) {
   kernel_ = upload(kernel, "tod2map::prior_kernel");
   diagonal_ = upload(diag, "tod2map::prior_diagonal");
   work_ = Vector("tod2map::prior_work", static_cast<size_t>(data.n_chunks()));
-  fft_list_ = upload(fft_list, "tod2map::prior_fft_list");
-  fft_log2_ = upload(fft_log2, "tod2map::prior_fft_log2");
-  fft_offset_ = upload(fft_offset, "tod2map::prior_fft_offset");
+  fft_.list = upload(fft_list, "tod2map::prior_fft_list");
+  fft_.log2 = upload(fft_log2, "tod2map::prior_fft_log2");
+  fft_.offset = upload(fft_offset, "tod2map::prior_fft_offset");
   uses_fft_ = upload(uses_fft, "tod2map::prior_uses_fft");
-  spectra_ = upload(spectra, "tod2map::prior_spectra");
-  fft_re_ = Vector("tod2map::prior_fft_re", spectra.size());
-  fft_im_ = Vector("tod2map::prior_fft_im", spectra.size());
+  fft_.spectra = upload(spectra, "tod2map::prior_spectra");
+  fft_.re = Vector("tod2map::prior_fft_re", spectra.size());
+  fft_.im = Vector("tod2map::prior_fft_im", spectra.size());
   std::vector<double> tw_re(static_cast<size_t>(fft_max_ / 2 + 1)), tw_im(tw_re.size());
   for (std::size_t k = 0; k < tw_re.size(); ++k) {
     const double angle = -2 * M_PI * static_cast<double>(k) / static_cast<double>(fft_max_);
@@ -167,12 +167,9 @@ NoisePrior::NoisePrior(const LocalData& data, double baseline_seconds) {
 }
 
 void NoisePrior::apply_add(const Vector& a, const Vector& y) const {
-  const auto first = first_chunk_;
-  const auto count = n_chunks_;
-  const auto offset = kernel_offset_;
-  const auto length = kernel_length_;
+  // Copies of the members: a device lambda must not capture `this`.
+  const Kernels kernel = kernels();
   const auto tl_of = chunk_timeline_;
-  const auto kernel = kernel_;
   const auto work = work_;
   const auto means = means_;
   const auto uses_fft = uses_fft_;
@@ -181,24 +178,25 @@ void NoisePrior::apply_add(const Vector& a, const Vector& y) const {
   Kokkos::parallel_for(
       "tod2map::mapmaker::prior_mean_in", Kokkos::RangePolicy<ExecSpace>(0, n_timelines_),
       KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t lo = kernel.first_chunk(i), n = kernel.n_chunks(i);
         double s = 0;
-        if (length(i) > 0)
-          for (std::int64_t c = first(i); c < first(i) + count(i); ++c) s += a(c);
-        means(i) = length(i) > 0 ? s / static_cast<double>(count(i)) : 0.0;
+        if (kernel.length(i) > 0)
+          for (std::int64_t c = lo; c < lo + n; ++c) s += a(c);
+        means(i) = kernel.length(i) > 0 ? s / static_cast<double>(n) : 0.0;
       });
   // work = K (a - mean), the convolution truncated at the timeline's edges.
   Kokkos::parallel_for(
       "tod2map::mapmaker::prior_convolve", Kokkos::RangePolicy<ExecSpace>(0, nc),
       KOKKOS_LAMBDA(const std::int64_t c) {
         const std::int32_t i = tl_of(c);
-        const std::int32_t n = length(i);
+        const std::int32_t n = kernel.length(i);
         if (uses_fft(i)) return;  // the FFT pass below
         if (n == 0) {
           work(c) = 0.0;
           return;
         }
-        const std::int64_t lo = first(i), hi = first(i) + count(i);
-        const double* k = &kernel(offset(i));
+        const std::int64_t lo = kernel.first_chunk(i), hi = lo + kernel.n_chunks(i);
+        const double* k = &kernel.lags(kernel.offset(i));
         const double m = means(i);
         double s = k[0] * (a(c) - m);
         for (std::int32_t l = 1; l < n; ++l) {
@@ -209,33 +207,28 @@ void NoisePrior::apply_add(const Vector& a, const Vector& y) const {
       });
   // work = K (a - mean) exactly, by FFT, for the timelines with long kernels: (a - mean)
   // zero-padded to the grid, times the spectrum, back (the 1/nof of the inverse applied here).
-  if (fft_list_.extent(0) > 0) {
-    const auto list = fft_list_;
-    const auto log2n = fft_log2_;
-    const auto at = fft_offset_;
-    const auto spectra = spectra_;
-    const auto re = fft_re_;
-    const auto im = fft_im_;
+  if (fft_.list.extent(0) > 0) {
+    const FftViews fft = fft_;
     const kernels::FftTwiddles tw{twiddle_re_.data(), twiddle_im_.data(), fft_max_};
     Kokkos::parallel_for(
-        "tod2map::mapmaker::prior_fft", Kokkos::RangePolicy<ExecSpace>(0, list.extent(0)),
+        "tod2map::mapmaker::prior_fft", Kokkos::RangePolicy<ExecSpace>(0, fft.list.extent(0)),
         KOKKOS_LAMBDA(const std::int64_t f) {
-          const std::int32_t i = list(f);
-          const std::int64_t nof = std::int64_t{1} << log2n(f), o = at(f), lo = first(i);
-          const std::int64_t n = count(i);
-          double* xr = &re(o);
-          double* xi = &im(o);
+          const std::int32_t i = fft.list(f);
+          const std::int64_t nof = std::int64_t{1} << fft.log2(f), o = fft.offset(f);
+          const std::int64_t lo = kernel.first_chunk(i), n = kernel.n_chunks(i);
+          double* xr = &fft.re(o);
+          double* xi = &fft.im(o);
           const double m = means(i);
           for (std::int64_t j = 0; j < nof; ++j) {
             xr[j] = j < n ? a(lo + j) - m : 0.0;
             xi[j] = 0.0;
           }
-          kernels::fft_inplace(xr, xi, nof, log2n(f), tw, false);
+          kernels::fft_inplace(xr, xi, nof, fft.log2(f), tw, false);
           for (std::int64_t j = 0; j < nof; ++j) {
-            xr[j] *= spectra(o + j);
-            xi[j] *= spectra(o + j);
+            xr[j] *= fft.spectra(o + j);
+            xi[j] *= fft.spectra(o + j);
           }
-          kernels::fft_inplace(xr, xi, nof, log2n(f), tw, true);
+          kernels::fft_inplace(xr, xi, nof, fft.log2(f), tw, true);
           const double scale = 1.0 / static_cast<double>(nof);
           for (std::int64_t j = 0; j < n; ++j) work(lo + j) = xr[j] * scale;
         });
@@ -244,11 +237,12 @@ void NoisePrior::apply_add(const Vector& a, const Vector& y) const {
   Kokkos::parallel_for(
       "tod2map::mapmaker::prior_mean_out", Kokkos::RangePolicy<ExecSpace>(0, n_timelines_),
       KOKKOS_LAMBDA(const std::int64_t i) {
-        if (length(i) == 0) return;
+        if (kernel.length(i) == 0) return;
+        const std::int64_t lo = kernel.first_chunk(i), n = kernel.n_chunks(i);
         double s = 0;
-        for (std::int64_t c = first(i); c < first(i) + count(i); ++c) s += work(c);
-        const double m = s / static_cast<double>(count(i));
-        for (std::int64_t c = first(i); c < first(i) + count(i); ++c) y(c) += work(c) - m;
+        for (std::int64_t c = lo; c < lo + n; ++c) s += work(c);
+        const double m = s / static_cast<double>(n);
+        for (std::int64_t c = lo; c < lo + n; ++c) y(c) += work(c) - m;
       });
 }
 

@@ -119,14 +119,11 @@ CoarseSpace build_coarse_space(const LocalData& data, std::int64_t nside_c) {
 // out = W^T v summed over ranks (length W.n, on every rank).
 void restrict(MPI_Comm comm, const CoarseSpace& w, const Vector& v, const Vector& out) {
   Kokkos::deep_copy(out, 0.0);
-  const auto row = w.row;
-  const auto col = w.col;
-  const auto val = w.val;
   Kokkos::parallel_for(
       "tod2map::mapmaker::two_level_restrict", Kokkos::RangePolicy<ExecSpace>(0, v.extent(0)),
       KOKKOS_LAMBDA(const std::int64_t c) {
-        for (std::int64_t k = row(c); k < row(c + 1); ++k)
-          Kokkos::atomic_add(&out(col(k)), val(k) * v(c));
+        for (std::int64_t k = w.row(c); k < w.row(c + 1); ++k)
+          Kokkos::atomic_add(&out(w.col(k)), w.val(k) * v(c));
       });
   auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out);
   TOD2MAP_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, host.data(), static_cast<int>(host.extent(0)),
@@ -148,30 +145,25 @@ void coarse_solve(const Matrix& einv, const Vector& x, const Vector& y) {
 
 // z += W y on the active baselines.
 void prolong_add(const CoarseSpace& w, const Vector& active, const Vector& y, const Vector& z) {
-  const auto row = w.row;
-  const auto col = w.col;
-  const auto val = w.val;
   Kokkos::parallel_for(
       "tod2map::mapmaker::two_level_prolong", Kokkos::RangePolicy<ExecSpace>(0, z.extent(0)),
       KOKKOS_LAMBDA(const std::int64_t c) {
         if (!(active(c) > 0)) return;
         double s = 0;
-        for (std::int64_t k = row(c); k < row(c + 1); ++k) s += val(k) * y(col(k));
+        for (std::int64_t k = w.row(c); k < w.row(c + 1); ++k) s += w.val(k) * y(w.col(k));
         z(c) += s;
       });
 }
 
 // x = W e_g on the active baselines (column g of W).
 void column(const CoarseSpace& w, const Vector& active, std::int64_t g, const Vector& x) {
-  const auto row = w.row;
-  const auto col = w.col;
-  const auto val = w.val;
   Kokkos::parallel_for(
       "tod2map::mapmaker::two_level_column", Kokkos::RangePolicy<ExecSpace>(0, x.extent(0)),
       KOKKOS_LAMBDA(const std::int64_t c) {
         double s = 0;
         if (active(c) > 0)
-          for (std::int64_t k = row(c); k < row(c + 1); ++k) s += col(k) == g ? val(k) : 0.0;
+          for (std::int64_t k = w.row(c); k < w.row(c + 1); ++k)
+            s += w.col(k) == g ? w.val(k) : 0.0;
         x(c) = s;
       });
 }

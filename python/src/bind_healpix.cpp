@@ -52,6 +52,14 @@ py::object map_pixels(const py::object& pixels, F&& f) {
   return std::move(result);
 }
 
+// Pixel indices of ordering `from` in the other ordering (ring2nest, nest2ring).
+py::object reorder(const Healpix& h, hp::Ordering from, const py::object& pixels) {
+  const auto nside = h.nside;
+  return py::vectorize([nside, from](std::int64_t p) {
+    return from == hp::Ordering::ring ? hp::ring2nest(nside, p) : hp::nest2ring(nside, p);
+  })(pixels);
+}
+
 }  // namespace
 
 void bind_healpix(py::module_& m) {
@@ -79,10 +87,8 @@ ordering : str
       .def(
           "ang2pix",
           [](const Healpix& h, py::object theta, py::object phi) {
-            const auto nside = h.nside;
-            const auto o = h.ordering;
-            return py::vectorize([nside, o](double t, double p) -> std::int64_t {
-              return hp::ang2pix(nside, o, t, p);
+            return py::vectorize([h](double t, double p) -> std::int64_t {
+              return hp::ang2pix(h.nside, h.ordering, t, p);
             })(theta, phi);
           },
           py::arg("theta"), py::arg("phi"), R"doc(
@@ -101,12 +107,10 @@ numpy.ndarray of int64
       .def(
           "pix2ang",
           [](const Healpix& h, py::object pixels) {
-            const auto nside = h.nside;
-            const auto o = h.ordering;
-            return map_pixels<2>(
-                pixels, [nside, o](std::int64_t p, std::array<double*, 2>& out, py::ssize_t i) {
-                  hp::pix2ang(nside, o, p, out[0][i], out[1][i]);
-                });
+            return map_pixels<2>(pixels,
+                                 [h](std::int64_t p, std::array<double*, 2>& out, py::ssize_t i) {
+                                   hp::pix2ang(h.nside, h.ordering, p, out[0][i], out[1][i]);
+                                 });
           },
           py::arg("pixels"), R"doc(
 Centre of each pixel.
@@ -119,10 +123,8 @@ Returns
       .def(
           "vec2pix",
           [](const Healpix& h, py::object x, py::object y, py::object z) {
-            const auto nside = h.nside;
-            const auto o = h.ordering;
-            return py::vectorize([nside, o](double a, double b, double c) -> std::int64_t {
-              return hp::vec2pix(nside, o, a, b, c);
+            return py::vectorize([h](double a, double b, double c) -> std::int64_t {
+              return hp::vec2pix(h.nside, h.ordering, a, b, c);
             })(x, y, z);
           },
           py::arg("x"), py::arg("y"), py::arg("z"),
@@ -131,11 +133,9 @@ Returns
       .def(
           "pix2vec",
           [](const Healpix& h, py::object pixels) {
-            const auto nside = h.nside;
-            const auto o = h.ordering;
             return map_pixels<3>(
-                pixels, [nside, o](std::int64_t p, std::array<double*, 3>& out, py::ssize_t i) {
-                  hp::pix2vec(nside, o, p, out[0][i], out[1][i], out[2][i]);
+                pixels, [h](std::int64_t p, std::array<double*, 3>& out, py::ssize_t i) {
+                  hp::pix2vec(h.nside, h.ordering, p, out[0][i], out[1][i], out[2][i]);
                 });
           },
           py::arg("pixels"),
@@ -143,17 +143,13 @@ Returns
       .def(
           "ring2nest",
           [](const Healpix& h, py::object pixels) {
-            const auto nside = h.nside;
-            return py::vectorize([nside](std::int64_t p) { return hp::ring2nest(nside, p); })(
-                pixels);
+            return reorder(h, hp::Ordering::ring, pixels);
           },
           py::arg("pixels"), "NEST index of each RING pixel; -1 outside 0 .. npix-1.")
       .def(
           "nest2ring",
           [](const Healpix& h, py::object pixels) {
-            const auto nside = h.nside;
-            return py::vectorize([nside](std::int64_t p) { return hp::nest2ring(nside, p); })(
-                pixels);
+            return reorder(h, hp::Ordering::nest, pixels);
           },
           py::arg("pixels"), "RING index of each NEST pixel; -1 outside 0 .. npix-1.")
       .def("__repr__",

@@ -1,6 +1,8 @@
 // tod2map._core: the pipeline (mapmaker/pipeline.hpp), map-making from Timelines
 // (mapmaker/timeline_view.hpp), results, map writing and the distributed map
 // (mapmaker/distributed_map.hpp).
+#include <utility>
+
 #include "bindings.hpp"
 #include "timelines.hpp"
 #include "tod2map/core/log.hpp"
@@ -65,16 +67,19 @@ py::object gather_typed(MPI_Comm comm, const py::array& owned_in, std::int64_t f
   return adopt_array_2d(std::move(values), npix, ncomp);
 }
 
-// Dispatches on the owned array's dtype (float64 or int64), which must be C-contiguous
-// (n_owned,) or (n_owned, ncomp): the owned slices of a MapResult are.
-template <class F64, class I64>
-py::object by_dtype(const py::array& owned, const char* what, F64&& f64, I64&& i64) {
+// The DistributedMap calls, collective over comm: f(c, T{}) with c the communicator and T the
+// owned array's dtype (double or std::int64_t). The array must be C-contiguous (n_owned,) or
+// (n_owned, ncomp): the owned slices of a MapResult are.
+template <class F>
+py::object on_owned(const py::object& comm, const py::array& owned, const char* what, F&& f) {
+  MPI_Comm c = comm_from(comm);
+  require_runtime();
   if (!(owned.flags() & py::array::c_style) || owned.ndim() < 1 || owned.ndim() > 2)
     throw py::value_error(std::string(what) +
                           ": owned values must be a C-contiguous (n_owned,) or (n_owned, ncomp) "
                           "array");
-  if (owned.dtype().is(py::dtype::of<double>())) return f64();
-  if (owned.dtype().is(py::dtype::of<std::int64_t>())) return i64();
+  if (owned.dtype().is(py::dtype::of<double>())) return f(c, double{});
+  if (owned.dtype().is(py::dtype::of<std::int64_t>())) return f(c, std::int64_t{});
   throw py::type_error(std::string(what) + ": owned values must be float64 or int64, got " +
                        std::string(py::str(owned.dtype())));
 }
@@ -82,11 +87,24 @@ py::object by_dtype(const py::array& owned, const char* what, F64&& f64, I64&& i
 }  // namespace
 
 void bind_mapmaker(py::module_& m) {
-  py::class_<MapResult>(m, "MapResult", R"doc(
+  py::class_<MapResult> result(m, "MapResult", R"doc(
 One rank's result of a map-making run: its owned slice of every per-pixel output (numpy views,
 pixel-major: map[p - first_pixel, stokes]), the solver history, counts and timings.
 Use tod2map.Result, which wraps it.
-)doc")
+)doc");
+  // The run's counts, each read-only under the name of its MapMakingResult field.
+  using Counts = mapmaker::MapMakingResult;
+  for (const auto& [name, field] :
+       {std::pair{"samples", &Counts::samples}, std::pair{"samples_used", &Counts::samples_used},
+        std::pair{"samples_flagged", &Counts::samples_flagged},
+        std::pair{"samples_nonfinite", &Counts::samples_nonfinite},
+        std::pair{"samples_bad_pointing", &Counts::samples_bad_pointing},
+        std::pair{"samples_bad_weight", &Counts::samples_bad_weight},
+        std::pair{"pixels_observed", &Counts::pixels_observed},
+        std::pair{"pixels_masked", &Counts::pixels_masked}})
+    result.def_property_readonly(name,
+                                 [field = field](const MapResult& r) { return r.result.*field; });
+  result
       .def_property_readonly("first_pixel",
                              [](const MapResult& r) { return r.result.output.first_pixel; })
       .def_property_readonly("n_owned", [](const MapResult& r) { return r.result.output.n_owned; })
@@ -135,21 +153,6 @@ Use tod2map.Result, which wraps it.
                              [](const MapResult& r) { return r.result.solver.iterations; })
       .def_property_readonly("converged",
                              [](const MapResult& r) { return r.result.solver.converged; })
-      .def_property_readonly("samples", [](const MapResult& r) { return r.result.samples; })
-      .def_property_readonly("samples_used",
-                             [](const MapResult& r) { return r.result.samples_used; })
-      .def_property_readonly("samples_flagged",
-                             [](const MapResult& r) { return r.result.samples_flagged; })
-      .def_property_readonly("samples_nonfinite",
-                             [](const MapResult& r) { return r.result.samples_nonfinite; })
-      .def_property_readonly("samples_bad_pointing",
-                             [](const MapResult& r) { return r.result.samples_bad_pointing; })
-      .def_property_readonly("samples_bad_weight",
-                             [](const MapResult& r) { return r.result.samples_bad_weight; })
-      .def_property_readonly("pixels_observed",
-                             [](const MapResult& r) { return r.result.pixels_observed; })
-      .def_property_readonly("pixels_masked",
-                             [](const MapResult& r) { return r.result.pixels_masked; })
       .def_property_readonly("timings",
                              [](const MapResult& r) {
                                py::dict d;
@@ -229,24 +232,18 @@ Use tod2map.Result, which wraps it.
       "get_pixels",
       [](py::object comm, const py::array& owned, std::int64_t first, std::int64_t npix,
          const py::object& pixels) {
-        MPI_Comm c = comm_from(comm);
-        require_runtime();
-        return by_dtype(
-            owned, "DistributedMap.get",
-            [&] { return get_pixels_typed<double>(c, owned, first, npix, pixels); },
-            [&] { return get_pixels_typed<std::int64_t>(c, owned, first, npix, pixels); });
+        return on_owned(comm, owned, "DistributedMap.get", [&](MPI_Comm c, auto type) {
+          return get_pixels_typed<decltype(type)>(c, owned, first, npix, pixels);
+        });
       },
       py::arg("comm"), py::arg("owned"), py::arg("first"), py::arg("npix"), py::arg("pixels"),
       "Values (len(pixels), ncomp) of any pixels, from their owners. Collective.");
   m.def(
       "gather_pixels",
       [](py::object comm, const py::array& owned, std::int64_t first, std::int64_t npix, int root) {
-        MPI_Comm c = comm_from(comm);
-        require_runtime();
-        return by_dtype(
-            owned, "DistributedMap.gather",
-            [&] { return gather_typed<double>(c, owned, first, npix, root); },
-            [&] { return gather_typed<std::int64_t>(c, owned, first, npix, root); });
+        return on_owned(comm, owned, "DistributedMap.gather", [&](MPI_Comm c, auto type) {
+          return gather_typed<decltype(type)>(c, owned, first, npix, root);
+        });
       },
       py::arg("comm"), py::arg("owned"), py::arg("first"), py::arg("npix"), py::arg("root"),
       "The whole array (npix, ncomp) on root, None elsewhere. Collective.");

@@ -7,48 +7,47 @@
 #include <limits>
 #include <string>
 
+#include "tod2map/core/enum_names.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
 
 namespace tod2map::solvers {
 
+namespace {
+// Unused when every backend is built.
+[[noreturn, maybe_unused]] void not_built(const char* func, const char* library,
+                                          const char* option) {
+  throw NotCompiled(std::string(func) + ": " + library +
+                    " was not built into this tod2map (configure with " + option + "=ON)");
+}
+}  // namespace
+
 #ifndef TOD2MAP_HAVE_TPETRA
 CgResult belos_cg(MPI_Comm, const LinearOperator&, const LinearOperator*, const Vector&,
                   const Vector&, const CgOptions&) {
-  throw NotCompiled(
-      "solvers::belos_cg: Trilinos Tpetra/Belos was not built into this tod2map "
-      "(configure with TOD2MAP_WITH_TPETRA=ON)");
+  not_built("solvers::belos_cg", "Trilinos Tpetra/Belos", "TOD2MAP_WITH_TPETRA");
 }
 #endif
 
 #ifndef TOD2MAP_HAVE_PETSC
 CgResult ksp_cg(MPI_Comm, const LinearOperator&, const LinearOperator*, const Vector&,
                 const Vector&, const CgOptions&) {
-  throw NotCompiled(
-      "solvers::ksp_cg: PETSc was not built into this tod2map "
-      "(configure with TOD2MAP_WITH_PETSC=ON)");
+  not_built("solvers::ksp_cg", "PETSc", "TOD2MAP_WITH_PETSC");
 }
 #endif
 
+namespace {
+constexpr EnumName<CrossCheck> kCrossChecks[] = {
+    {CrossCheck::none, "none"}, {CrossCheck::belos, "belos"}, {CrossCheck::ksp, "ksp"}};
+}  // namespace
+
 CrossCheck parse_cross_check(const std::string& name) {
-  if (name == "none") return CrossCheck::none;
-  if (name == "belos") return CrossCheck::belos;
-  if (name == "ksp") return CrossCheck::ksp;
+  if (const auto which = enum_from_name(kCrossChecks, name)) return *which;
   throw InvalidArgument("solver.cross_check: '" + name +
                         "' is not a cross-check solver (expected one of: none, belos, ksp)");
 }
 
-const char* cross_check_name(CrossCheck which) {
-  switch (which) {
-    case CrossCheck::belos:
-      return "belos";
-    case CrossCheck::ksp:
-      return "ksp";
-    case CrossCheck::none:
-      break;
-  }
-  return "none";
-}
+const char* cross_check_name(CrossCheck which) { return enum_name(kCrossChecks, which, "none"); }
 
 CgResult reference_cg(CrossCheck which, MPI_Comm comm, const LinearOperator& A,
                       const LinearOperator* M, const Vector& b, const Vector& x,

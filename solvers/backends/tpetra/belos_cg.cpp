@@ -24,11 +24,7 @@
 namespace tod2map::solvers {
 namespace {
 
-using tpetra::GO;
-using tpetra::LO;
-using tpetra::Map;
-using tpetra::MV;
-using tpetra::Node;
+using namespace tpetra;  // the Tpetra types of this build (GO, LO, Map, MV, Node)
 using OP = Tpetra::Operator<double, LO, GO, Node>;
 using Teuchos::RCP;
 using Teuchos::rcp;

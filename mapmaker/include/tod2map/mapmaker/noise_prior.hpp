@@ -57,8 +57,18 @@ class NoisePrior {
   static std::vector<double> inverse_spectrum(double sigma, double fknee, double alpha,
                                               double sample_rate, std::int64_t baseline_samples,
                                               std::int64_t fft_length);
+  /// The FFT path: the timelines it serves, their grid (offset into the spectra and
+  /// workspaces, log2 of the size), the spectra (the full grid of each, symmetric) and the
+  /// workspaces. One value, so that the FFT kernel copies it whole; public because a device
+  /// lambda may only capture accessible types.
+  struct FftViews {
+    Kokkos::View<std::int32_t*, MemSpace> list, log2;
+    Kokkos::View<std::int64_t*, MemSpace> offset;
+    Kokkos::View<double*, MemSpace> spectra, re, im;
+  };
+
   /// Timelines whose prior is applied by FFT (for reports and tests).
-  std::int64_t fft_timelines() const { return static_cast<std::int64_t>(fft_list_.extent(0)); }
+  std::int64_t fft_timelines() const { return static_cast<std::int64_t>(fft_.list.extent(0)); }
 
  private:
   std::int64_t n_timelines_ = 0;
@@ -67,11 +77,9 @@ class NoisePrior {
   Kokkos::View<double*, MemSpace> kernel_;
   Vector diagonal_, work_, means_;
   int max_kernel_length_ = 0;
-  // FFT path: the timelines it serves, their grid (offset into the spectra and workspaces,
-  // log2 of the size), the spectra (the full grid of each, symmetric) and the twiddles.
-  Kokkos::View<std::int32_t*, MemSpace> fft_list_, fft_log2_, uses_fft_;
-  Kokkos::View<std::int64_t*, MemSpace> fft_offset_;
-  Kokkos::View<double*, MemSpace> spectra_, fft_re_, fft_im_, twiddle_re_, twiddle_im_;
+  FftViews fft_;
+  Kokkos::View<std::int32_t*, MemSpace> uses_fft_;
+  Kokkos::View<double*, MemSpace> twiddle_re_, twiddle_im_;
   std::int64_t fft_max_ = 1;
 };
 

@@ -395,110 +395,137 @@ KOKKOS_INLINE_FUNCTION double quiet_nan() { return ::nan(""); }
 
 }  // namespace detail
 
-/// RING index of the pixel containing direction (theta, phi); -1 if theta is not in [0, pi]
-/// or phi is not finite. nside must satisfy is_valid_nside (RING also works for any nside >= 1).
+namespace detail {
+/// The pixel of (z, s, phi) in ordering o.
+KOKKOS_INLINE_FUNCTION index_t zs2pix(index_t nside, Ordering o, double z, double s, double phi) {
+  return o == Ordering::nest ? ang2pix_nest_zs(nside, z, s, phi)
+                             : ang2pix_ring_zs(nside, z, s, phi);
+}
+
+/// (z, s, phi) of the centre of pixel pix in ordering o; false for pix outside 0 .. npix-1.
+KOKKOS_INLINE_FUNCTION bool pix2zs(index_t nside, Ordering o, index_t pix, double& z, double& s,
+                                   double& phi) {
+  if (pix < 0 || pix >= nside2npix(nside)) return false;
+  if (o == Ordering::nest)
+    pix2zs_nest(nside, pix, z, s, phi);
+  else
+    pix2zs_ring(nside, pix, z, s, phi);
+  return true;
+}
+}  // namespace detail
+
+// Each operation is written once for both orderings; the _ring and _nest forms pass a constant
+// ordering, which the compiler folds away.
+
+/// Index in ordering o of the pixel containing direction (theta, phi); -1 if theta is not in
+/// [0, pi] or phi is not finite. nside must satisfy is_valid_nside (RING also works for any
+/// nside >= 1).
+KOKKOS_INLINE_FUNCTION index_t ang2pix(index_t nside, Ordering o, double theta, double phi) {
+  if (!detail::valid_angles(theta, phi)) return -1;
+  double z, s;
+  detail::theta2zs(theta, z, s);
+  return detail::zs2pix(nside, o, z, s, phi);
+}
+
+/// Centre (theta, phi in [0, 2 pi)) of pixel pix in ordering o; NaN for pix outside
+/// 0 .. npix-1.
+KOKKOS_INLINE_FUNCTION void pix2ang(index_t nside, Ordering o, index_t pix, double& theta,
+                                    double& phi) {
+  double z, s;
+  if (!detail::pix2zs(nside, o, pix, z, s, phi)) {
+    theta = phi = detail::quiet_nan();
+    return;
+  }
+  theta = detail::zs2theta(z, s);
+}
+
+/// Index in ordering o of the pixel containing the direction of (x, y, z) (any non-zero
+/// length); -1 for a zero or non-finite vector.
+KOKKOS_INLINE_FUNCTION index_t vec2pix(index_t nside, Ordering o, double x, double y, double z) {
+  double cz, s, phi;
+  if (!detail::vec2zs(x, y, z, cz, s, phi)) return -1;
+  return detail::zs2pix(nside, o, cz, s, phi);
+}
+
+/// Unit vector (x, y, z) towards the centre of pixel pix in ordering o; NaN for an invalid pix.
+KOKKOS_INLINE_FUNCTION void pix2vec(index_t nside, Ordering o, index_t pix, double& x, double& y,
+                                    double& z) {
+  double s, phi;
+  if (!detail::pix2zs(nside, o, pix, z, s, phi)) {
+    x = y = z = detail::quiet_nan();
+    return;
+  }
+  const double st = detail::zs2sin(z, s);
+  x = st * ::cos(phi);
+  y = st * ::sin(phi);
+}
+
+/// ang2pix in RING ordering.
 KOKKOS_INLINE_FUNCTION index_t ang2pix_ring(index_t nside, double theta, double phi) {
-  if (!detail::valid_angles(theta, phi)) return -1;
-  double z, s;
-  detail::theta2zs(theta, z, s);
-  return detail::ang2pix_ring_zs(nside, z, s, phi);
+  return ang2pix(nside, Ordering::ring, theta, phi);
 }
 
-/// NEST index of the pixel containing direction (theta, phi); -1 for invalid angles as
-/// ang2pix_ring. nside must satisfy is_valid_nside.
+/// ang2pix in NEST ordering (nside must satisfy is_valid_nside).
 KOKKOS_INLINE_FUNCTION index_t ang2pix_nest(index_t nside, double theta, double phi) {
-  if (!detail::valid_angles(theta, phi)) return -1;
-  double z, s;
-  detail::theta2zs(theta, z, s);
-  return detail::ang2pix_nest_zs(nside, z, s, phi);
+  return ang2pix(nside, Ordering::nest, theta, phi);
 }
 
-/// Centre (theta, phi in [0, 2 pi)) of RING pixel pix; NaN for pix outside 0 .. npix-1.
+/// pix2ang in RING ordering.
 KOKKOS_INLINE_FUNCTION void pix2ang_ring(index_t nside, index_t pix, double& theta, double& phi) {
-  if (pix < 0 || pix >= nside2npix(nside)) {
-    theta = phi = detail::quiet_nan();
-    return;
-  }
-  double z, s;
-  detail::pix2zs_ring(nside, pix, z, s, phi);
-  theta = detail::zs2theta(z, s);
+  pix2ang(nside, Ordering::ring, pix, theta, phi);
 }
 
-/// Centre (theta, phi in [0, 2 pi)) of NEST pixel pix; NaN for pix outside 0 .. npix-1.
+/// pix2ang in NEST ordering.
 KOKKOS_INLINE_FUNCTION void pix2ang_nest(index_t nside, index_t pix, double& theta, double& phi) {
-  if (pix < 0 || pix >= nside2npix(nside)) {
-    theta = phi = detail::quiet_nan();
-    return;
-  }
-  double z, s;
-  detail::pix2zs_nest(nside, pix, z, s, phi);
-  theta = detail::zs2theta(z, s);
+  pix2ang(nside, Ordering::nest, pix, theta, phi);
 }
 
-/// RING index of the pixel containing the direction of (x, y, z) (any non-zero length);
-/// -1 for a zero or non-finite vector.
+/// vec2pix in RING ordering.
 KOKKOS_INLINE_FUNCTION index_t vec2pix_ring(index_t nside, double x, double y, double z) {
-  double cz, s, phi;
-  if (!detail::vec2zs(x, y, z, cz, s, phi)) return -1;
-  return detail::ang2pix_ring_zs(nside, cz, s, phi);
+  return vec2pix(nside, Ordering::ring, x, y, z);
 }
 
-/// NEST index of the pixel containing the direction of (x, y, z); -1 as vec2pix_ring.
+/// vec2pix in NEST ordering.
 KOKKOS_INLINE_FUNCTION index_t vec2pix_nest(index_t nside, double x, double y, double z) {
-  double cz, s, phi;
-  if (!detail::vec2zs(x, y, z, cz, s, phi)) return -1;
-  return detail::ang2pix_nest_zs(nside, cz, s, phi);
+  return vec2pix(nside, Ordering::nest, x, y, z);
 }
 
-/// Unit vector (x, y, z) towards the centre of RING pixel pix; NaN for an invalid pix.
+/// pix2vec in RING ordering.
 KOKKOS_INLINE_FUNCTION void pix2vec_ring(index_t nside, index_t pix, double& x, double& y,
                                          double& z) {
-  if (pix < 0 || pix >= nside2npix(nside)) {
-    x = y = z = detail::quiet_nan();
-    return;
-  }
-  double s, phi;
-  detail::pix2zs_ring(nside, pix, z, s, phi);
-  const double st = detail::zs2sin(z, s);
-  x = st * ::cos(phi);
-  y = st * ::sin(phi);
+  pix2vec(nside, Ordering::ring, pix, x, y, z);
 }
 
-/// Unit vector (x, y, z) towards the centre of NEST pixel pix; NaN for an invalid pix.
+/// pix2vec in NEST ordering.
 KOKKOS_INLINE_FUNCTION void pix2vec_nest(index_t nside, index_t pix, double& x, double& y,
                                          double& z) {
-  if (pix < 0 || pix >= nside2npix(nside)) {
-    x = y = z = detail::quiet_nan();
-    return;
-  }
-  double s, phi;
-  detail::pix2zs_nest(nside, pix, z, s, phi);
-  const double st = detail::zs2sin(z, s);
-  x = st * ::cos(phi);
-  y = st * ::sin(phi);
+  pix2vec(nside, Ordering::nest, pix, x, y, z);
 }
 
-/// NEST index of RING pixel pix; -1 if nside is not valid or pix is outside 0 .. npix-1.
-KOKKOS_INLINE_FUNCTION index_t ring2nest(index_t nside, index_t pix) {
+namespace detail {
+/// Pixel pix of ordering `from` in the other ordering; -1 if nside is not valid or pix is
+/// outside 0 .. npix-1.
+KOKKOS_INLINE_FUNCTION index_t reorder(index_t nside, Ordering from, index_t pix) {
   if (!is_valid_nside(nside) || pix < 0 || pix >= nside2npix(nside)) return -1;
   int face;
   index_t ix, iy;
-  detail::ring2xyf(nside, pix, ix, iy, face);
-  return detail::xyf2nest(nside, ix, iy, face);
+  if (from == Ordering::nest) {
+    nest2xyf(nside, pix, ix, iy, face);
+    return xyf2ring(nside, ix, iy, face);
+  }
+  ring2xyf(nside, pix, ix, iy, face);
+  return xyf2nest(nside, ix, iy, face);
+}
+}  // namespace detail
+
+/// NEST index of RING pixel pix; -1 if nside is not valid or pix is outside 0 .. npix-1.
+KOKKOS_INLINE_FUNCTION index_t ring2nest(index_t nside, index_t pix) {
+  return detail::reorder(nside, Ordering::ring, pix);
 }
 
 /// RING index of NEST pixel pix; -1 if nside is not valid or pix is outside 0 .. npix-1.
 KOKKOS_INLINE_FUNCTION index_t nest2ring(index_t nside, index_t pix) {
-  if (!is_valid_nside(nside) || pix < 0 || pix >= nside2npix(nside)) return -1;
-  int face;
-  index_t ix, iy;
-  detail::nest2xyf(nside, pix, ix, iy, face);
-  return detail::xyf2ring(nside, ix, iy, face);
-}
-
-/// ang2pix_ring or ang2pix_nest by ordering.
-KOKKOS_INLINE_FUNCTION index_t ang2pix(index_t nside, Ordering o, double theta, double phi) {
-  return o == Ordering::nest ? ang2pix_nest(nside, theta, phi) : ang2pix_ring(nside, theta, phi);
+  return detail::reorder(nside, Ordering::nest, pix);
 }
 
 /// HEALPix as a pixelization policy: the value that kernels templated on the pixelization
@@ -514,29 +541,6 @@ struct Grid {
     return healpix::ang2pix(nside, ordering, theta, phi);
   }
 };
-
-/// pix2ang_ring or pix2ang_nest by ordering.
-KOKKOS_INLINE_FUNCTION void pix2ang(index_t nside, Ordering o, index_t pix, double& theta,
-                                    double& phi) {
-  if (o == Ordering::nest)
-    pix2ang_nest(nside, pix, theta, phi);
-  else
-    pix2ang_ring(nside, pix, theta, phi);
-}
-
-/// vec2pix_ring or vec2pix_nest by ordering.
-KOKKOS_INLINE_FUNCTION index_t vec2pix(index_t nside, Ordering o, double x, double y, double z) {
-  return o == Ordering::nest ? vec2pix_nest(nside, x, y, z) : vec2pix_ring(nside, x, y, z);
-}
-
-/// pix2vec_ring or pix2vec_nest by ordering.
-KOKKOS_INLINE_FUNCTION void pix2vec(index_t nside, Ordering o, index_t pix, double& x, double& y,
-                                    double& z) {
-  if (o == Ordering::nest)
-    pix2vec_nest(nside, pix, x, y, z);
-  else
-    pix2vec_ring(nside, pix, x, y, z);
-}
 
 /// Ordering from its name: "RING", or "NEST"/"NESTED" (the spelling of FITS ORDERING
 /// headers), case-insensitive, surrounding blanks ignored. Throws InvalidArgument otherwise.

@@ -52,15 +52,11 @@ KOKKOS_INLINE_FUNCTION bool band_cholesky_block(const Band& band, std::int64_t l
 template <class ExecSpace>
 void band_cholesky(const ExecSpace& exec, const BandBlocks<typename ExecSpace::memory_space>& b,
                    const Kokkos::View<std::uint8_t*, typename ExecSpace::memory_space>& ok) {
-  const auto first = b.first;
-  const auto count = b.count;
-  const auto width = b.width;
-  const auto band = b.band;
   Kokkos::parallel_for(
       "tod2map::mapmaker::band_cholesky", Kokkos::RangePolicy<ExecSpace>(exec, 0, b.n_blocks()),
       KOKKOS_LAMBDA(const std::int64_t i) {
         if (ok(i)) return;
-        ok(i) = detail::band_cholesky_block(band, first(i), count(i), width(i)) ? 1 : 0;
+        ok(i) = detail::band_cholesky_block(b.band, b.first(i), b.count(i), b.width(i)) ? 1 : 0;
       });
 }
 
@@ -71,15 +67,12 @@ template <class ExecSpace>
 void band_solve(const ExecSpace& exec, const BandBlocks<typename ExecSpace::memory_space>& b,
                 const Kokkos::View<const double*, typename ExecSpace::memory_space>& r,
                 const Kokkos::View<double*, typename ExecSpace::memory_space>& z) {
-  const auto first = b.first;
-  const auto count = b.count;
-  const auto width = b.width;
-  const auto band = b.band;
   Kokkos::parallel_for(
       "tod2map::mapmaker::band_solve", Kokkos::RangePolicy<ExecSpace>(exec, 0, b.n_blocks()),
       KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t lo = first(i), n = count(i);
-        const int w = width(i);
+        const auto& band = b.band;
+        const std::int64_t lo = b.first(i), n = b.count(i);
+        const int w = b.width(i);
         // L y = r (y kept in z)
         for (std::int64_t c = 0; c < n; ++c) {
           double s = r(lo + c);

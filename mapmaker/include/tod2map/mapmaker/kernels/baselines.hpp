@@ -19,27 +19,21 @@ void project_baselines(const ExecSpace& exec,
                        const SampleViews<typename ExecSpace::memory_space>& s,
                        const Kokkos::View<const double*, typename ExecSpace::memory_space>& a,
                        const Kokkos::View<double*, typename ExecSpace::memory_space>& rhs) {
-  const int nstokes = s.nstokes;
   detail::require(a.extent(0) == s.chunk_weight.extent(0), "project_baselines",
                   "amplitudes have " + std::to_string(a.extent(0)) + " entries, expected " +
                       std::to_string(s.chunk_weight.extent(0)));
   auto rhs_sv = Kokkos::Experimental::create_scatter_view(rhs);
-  const auto pixel = s.pixel;
-  const auto wq = s.wq;
-  const auto wu = s.wu;
-  const auto begin = s.chunk_begin;
-  const auto weight = s.chunk_weight;
   const double* const rhs_data = rhs.data();
   Kokkos::parallel_for(
       "tod2map::mapmaker::project_baselines", Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
       KOKKOS_LAMBDA(const std::int64_t c) {
         auto r = rhs_sv.access();
-        const double wa = weight(c) * a(c);
+        const double wa = s.chunk_weight(c) * a(c);
         if (wa == 0.0) return;
-        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
-          detail::prefetch_ahead<true>(pixel, t, rhs_data, nstokes);
-          const std::int32_t p = pixel(t);
-          if (p >= 0) add_pointing(nstokes, r, p, wa, wq(t), wu(t));
+        for (std::int64_t t = s.chunk_begin(c); t < s.chunk_begin(c + 1); ++t) {
+          detail::prefetch_ahead<true>(s.pixel, t, rhs_data, s.nstokes);
+          const std::int32_t p = s.pixel(t);
+          if (p >= 0) add_pointing(s.nstokes, r, p, wa, s.wq(t), s.wu(t));
         }
       });
   auto rhs_out = rhs;
@@ -53,22 +47,16 @@ void baseline_sums(const char* label, const ExecSpace& exec,
                    const SampleViews<typename ExecSpace::memory_space>& s,
                    const Kokkos::View<const double*, typename ExecSpace::memory_space>& map,
                    const Kokkos::View<double*, typename ExecSpace::memory_space>& y, Value x) {
-  const int nstokes = s.nstokes;
-  const auto pixel = s.pixel;
-  const auto wq = s.wq;
-  const auto wu = s.wu;
-  const auto begin = s.chunk_begin;
-  const auto weight = s.chunk_weight;
   Kokkos::parallel_for(
       label, Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
       KOKKOS_LAMBDA(const std::int64_t c) {
         double sum = 0.0;
-        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
-          detail::prefetch_ahead<false>(pixel, t, map.data(), nstokes);
-          const std::int32_t p = pixel(t);
-          if (p >= 0) sum += x(c, t) - pointing_dot(nstokes, map, p, wq(t), wu(t));
+        for (std::int64_t t = s.chunk_begin(c); t < s.chunk_begin(c + 1); ++t) {
+          detail::prefetch_ahead<false>(s.pixel, t, map.data(), s.nstokes);
+          const std::int32_t p = s.pixel(t);
+          if (p >= 0) sum += x(c, t) - pointing_dot(s.nstokes, map, p, s.wq(t), s.wu(t));
         }
-        y(c) = weight(c) * sum;
+        y(c) = s.chunk_weight(c) * sum;
       });
 }
 }  // namespace detail
@@ -107,15 +95,13 @@ void baseline_rhs(const ExecSpace& exec, const SampleViews<typename ExecSpace::m
 template <class ExecSpace>
 void baseline_weights(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
                       const Kokkos::View<double*, typename ExecSpace::memory_space>& diag) {
-  const auto pixel = s.pixel;
-  const auto begin = s.chunk_begin;
-  const auto weight = s.chunk_weight;
   Kokkos::parallel_for(
       "tod2map::mapmaker::baseline_weights", Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
       KOKKOS_LAMBDA(const std::int64_t c) {
         std::int64_t n = 0;
-        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) n += pixel(t) >= 0 ? 1 : 0;
-        diag(c) = weight(c) * static_cast<double>(n);
+        for (std::int64_t t = s.chunk_begin(c); t < s.chunk_begin(c + 1); ++t)
+          n += s.pixel(t) >= 0 ? 1 : 0;
+        diag(c) = s.chunk_weight(c) * static_cast<double>(n);
       });
 }
 
@@ -126,12 +112,11 @@ void subtract_baselines(const ExecSpace& exec,
                         const Kokkos::View<const double*, typename ExecSpace::memory_space>& a,
                         const Kokkos::View<const double*, typename ExecSpace::memory_space>& tod,
                         const Kokkos::View<double*, typename ExecSpace::memory_space>& out) {
-  const auto begin = s.chunk_begin;
   Kokkos::parallel_for(
       "tod2map::mapmaker::subtract_baselines",
       Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()), KOKKOS_LAMBDA(const std::int64_t c) {
         const double ac = a(c);
-        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) out(t) = tod(t) - ac;
+        for (std::int64_t t = s.chunk_begin(c); t < s.chunk_begin(c + 1); ++t) out(t) = tod(t) - ac;
       });
 }
 

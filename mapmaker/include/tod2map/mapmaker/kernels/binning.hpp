@@ -16,7 +16,8 @@ namespace tod2map::mapmaker::kernels {
 
 /// Local sample data the operators read. pixel[t] is the overlapped (local) pixel index of
 /// sample t, or -1 when the sample is not used (flagged, non-finite). Pointing weights of sample
-/// t are (1, wq[t], wu[t]) for IQU and (1) for I.
+/// t are (1, wq[t], wu[t]) for IQU and (1) for I. Kernels capture it whole (a handful of
+/// Views, copied into the lambda as local Views would be).
 template <class MemSpace>
 struct SampleViews {
   int nstokes = 3;
@@ -102,11 +103,6 @@ void accumulate_blocks(const ExecSpace& exec,
                       std::to_string(hits.extent(0) * ncov));
   auto blocks_sv = Kokkos::Experimental::create_scatter_view(blocks);
   auto hits_sv = Kokkos::Experimental::create_scatter_view(hits);
-  const auto pixel = s.pixel;
-  const auto wq = s.wq;
-  const auto wu = s.wu;
-  const auto begin = s.chunk_begin;
-  const auto weight = s.chunk_weight;
   const double* const blocks_data = blocks.data();
   const double* const hits_data = hits.data();
   Kokkos::parallel_for(
@@ -114,17 +110,17 @@ void accumulate_blocks(const ExecSpace& exec,
       KOKKOS_LAMBDA(const std::int64_t c) {
         auto b = blocks_sv.access();
         auto h = hits_sv.access();
-        const double w = weight(c);
-        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
-          detail::prefetch_ahead<true>(pixel, t, blocks_data, ncov);
-          detail::prefetch_ahead<true>(pixel, t, hits_data, 1);
-          const std::int32_t p = pixel(t);
+        const double w = s.chunk_weight(c);
+        for (std::int64_t t = s.chunk_begin(c); t < s.chunk_begin(c + 1); ++t) {
+          detail::prefetch_ahead<true>(s.pixel, t, blocks_data, ncov);
+          detail::prefetch_ahead<true>(s.pixel, t, hits_data, 1);
+          const std::int32_t p = s.pixel(t);
           if (p < 0) continue;
           h(p) += 1.0;
           if (nstokes == 1) {
             b(p) += w;
           } else {
-            const double q = wq(t), u = wu(t);
+            const double q = s.wq(t), u = s.wu(t);
             const std::int64_t o = 6 * static_cast<std::int64_t>(p);
             b(o + 0) += w;
             b(o + 1) += w * q;
@@ -149,30 +145,24 @@ template <bool Weighted, class ExecSpace, class TodView>
 void accumulate_pointing(const char* label, const ExecSpace& exec,
                          const SampleViews<typename ExecSpace::memory_space>& s, const TodView& tod,
                          const Kokkos::View<double*, typename ExecSpace::memory_space>& rhs) {
-  const int nstokes = s.nstokes;
   require(tod.extent(0) == s.pixel.extent(0), label,
           "tod has " + std::to_string(tod.extent(0)) + " samples, pointing has " +
               std::to_string(s.pixel.extent(0)));
-  require(rhs.extent(0) % nstokes == 0, label, "rhs size not a multiple of nstokes");
+  require(rhs.extent(0) % s.nstokes == 0, label, "rhs size not a multiple of nstokes");
   auto rhs_sv = Kokkos::Experimental::create_scatter_view(rhs);
-  const auto pixel = s.pixel;
-  const auto wq = s.wq;
-  const auto wu = s.wu;
-  const auto begin = s.chunk_begin;
-  const auto weight = s.chunk_weight;
   const double* const rhs_data = rhs.data();
   const std::string name = std::string("tod2map::mapmaker::") + label;
   Kokkos::parallel_for(
       name, Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
       KOKKOS_LAMBDA(const std::int64_t c) {
         auto r = rhs_sv.access();
-        const double w = Weighted ? weight(c) : 1.0;
-        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) {
-          prefetch_ahead<true>(pixel, t, rhs_data, nstokes);
-          const std::int32_t p = pixel(t);
+        const double w = Weighted ? s.chunk_weight(c) : 1.0;
+        for (std::int64_t t = s.chunk_begin(c); t < s.chunk_begin(c + 1); ++t) {
+          prefetch_ahead<true>(s.pixel, t, rhs_data, s.nstokes);
+          const std::int32_t p = s.pixel(t);
           if (p < 0) continue;
           const double v = static_cast<double>(tod(t));
-          add_pointing(nstokes, r, p, Weighted ? w * v : v, wq(t), wu(t));
+          add_pointing(s.nstokes, r, p, Weighted ? w * v : v, s.wq(t), s.wu(t));
         }
       });
   auto rhs_out = rhs;
@@ -211,13 +201,11 @@ void weight_by_chunk(const ExecSpace& exec, const SampleViews<typename ExecSpace
       in.extent(0) == s.pixel.extent(0) && out.extent(0) == in.extent(0), "weight_by_chunk",
       "timelines have " + std::to_string(in.extent(0)) + " and " + std::to_string(out.extent(0)) +
           " samples, pointing has " + std::to_string(s.pixel.extent(0)));
-  const auto begin = s.chunk_begin;
-  const auto weight = s.chunk_weight;
   Kokkos::parallel_for(
       "tod2map::mapmaker::weight_by_chunk", Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_chunks()),
       KOKKOS_LAMBDA(const std::int64_t c) {
-        const double w = weight(c);
-        for (std::int64_t t = begin(c); t < begin(c + 1); ++t) out(t) = w * in(t);
+        const double w = s.chunk_weight(c);
+        for (std::int64_t t = s.chunk_begin(c); t < s.chunk_begin(c + 1); ++t) out(t) = w * in(t);
       });
 }
 
@@ -226,19 +214,15 @@ template <class ExecSpace>
 void gather(const ExecSpace& exec, const SampleViews<typename ExecSpace::memory_space>& s,
             const Kokkos::View<const double*, typename ExecSpace::memory_space>& map,
             const Kokkos::View<double*, typename ExecSpace::memory_space>& tod) {
-  const int nstokes = s.nstokes;
   detail::require(tod.extent(0) == s.pixel.extent(0), "gather",
                   "tod has " + std::to_string(tod.extent(0)) + " samples, pointing has " +
                       std::to_string(s.pixel.extent(0)));
-  const auto pixel = s.pixel;
-  const auto wq = s.wq;
-  const auto wu = s.wu;
   Kokkos::parallel_for(
       "tod2map::mapmaker::gather", Kokkos::RangePolicy<ExecSpace>(exec, 0, s.n_samples()),
       KOKKOS_LAMBDA(const std::int64_t t) {
-        detail::prefetch_ahead<false>(pixel, t, map.data(), nstokes);
-        const std::int32_t p = pixel(t);
-        tod(t) = p < 0 ? 0.0 : pointing_dot(nstokes, map, p, wq(t), wu(t));
+        detail::prefetch_ahead<false>(s.pixel, t, map.data(), s.nstokes);
+        const std::int32_t p = s.pixel(t);
+        tod(t) = p < 0 ? 0.0 : pointing_dot(s.nstokes, map, p, s.wq(t), s.wu(t));
       });
 }
 

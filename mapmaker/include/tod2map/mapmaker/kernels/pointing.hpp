@@ -11,8 +11,16 @@
 
 namespace tod2map::mapmaker::kernels {
 
+/// A sample's polarization weights: q = poleff cos 2(psi + polang), u = poleff sin 2(psi + polang).
+KOKKOS_INLINE_FUNCTION void polarization_weights(double psi, double polang, double poleff,
+                                                 double& q, double& u) {
+  const double angle = 2.0 * (psi + polang);
+  q = poleff * cos(angle);
+  u = poleff * sin(angle);
+}
+
 /// For samples t in [0, n): gpix[t] = pixel of (theta, phi) or -1 where good[t] == 0;
-/// wq[t] = poleff cos 2(psi + polang), wu[t] = poleff sin 2(psi + polang).
+/// (wq[t], wu[t]) = polarization_weights(psi[t]).
 /// Pixelization: a policy with `ang2pix(theta, phi)` callable on the device (healpix::Grid).
 /// gpix is a View of std::int64_t, or of std::int32_t when the map has fewer than 2^31 pixels;
 /// the kernels below read either. localize_* may write their result over gpix itself.
@@ -29,9 +37,7 @@ void expand_pointing_angles(
   Kokkos::parallel_for(
       "tod2map::mapmaker::expand_pointing_angles", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
       KOKKOS_LAMBDA(const std::int64_t t) {
-        const double angle = 2.0 * (psi(t) + polang);
-        wq(t) = poleff * cos(angle);
-        wu(t) = poleff * sin(angle);
+        polarization_weights(psi(t), polang, poleff, wq(t), wu(t));
         gpix(t) = good(t) ? static_cast<typename PixelView::value_type>(
                                 pixelization.ang2pix(theta(t), phi(t)))
                           : -1;
@@ -54,9 +60,7 @@ void expand_pointing_pixels(
   Kokkos::parallel_for(
       "tod2map::mapmaker::expand_pointing_pixels", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
       KOKKOS_LAMBDA(const std::int64_t t) {
-        const double angle = 2.0 * (psi(t) + polang);
-        wq(t) = poleff * cos(angle);
-        wu(t) = poleff * sin(angle);
+        polarization_weights(psi(t), polang, poleff, wq(t), wu(t));
         std::int64_t p = pix(t);
         if (convert_ordering)
           p = to_nest ? healpix::ring2nest(nside, p) : healpix::nest2ring(nside, p);
