@@ -53,7 +53,7 @@ BenchData build() {
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   d.n_pixels = static_cast<std::int64_t>(touched.size());
   // Local indices in the NESTED order of the pixels, as LocalData numbers them for a RING map
-  // (LocalData::local_of_touched): the kernels see the run's memory access pattern.
+  // (LocalData::touched): the kernels see the run's memory access pattern.
   std::sort(touched.begin(), touched.end(), [&](std::int64_t a, std::int64_t b) {
     return healpix::ring2nest(d.nside, a) < healpix::ring2nest(d.nside, b);
   });

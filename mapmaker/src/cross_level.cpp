@@ -35,7 +35,7 @@ std::unique_ptr<CrossLevel> make_cross_level(const LocalData& data,
   while ((nside_cross << shift) < data.nside) ++shift;
   // Parent of every local pixel, in NESTED numbering (children of a pixel are 4 consecutive
   // NESTED indices, so the parent is the index shifted right by 2 per level).
-  const std::vector<std::int64_t> global = data.local_pixels();
+  const std::vector<std::int64_t>& global = data.touched;
   std::vector<std::int64_t> parent(global.size());
   for (std::size_t k = 0; k < global.size(); ++k) {
     const std::int64_t nest = data.ordering == healpix::Ordering::ring

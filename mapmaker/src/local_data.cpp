@@ -17,14 +17,6 @@ kernels::SampleViews<MemSpace> LocalData::views() const {
   return v;
 }
 
-std::vector<std::int64_t> LocalData::local_pixels() const {
-  if (local_of_touched.extent(0) == 0) return touched;
-  const auto slot = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), local_of_touched);
-  std::vector<std::int64_t> out(touched.size());
-  for (std::size_t k = 0; k < touched.size(); ++k) out[static_cast<size_t>(slot(k))] = touched[k];
-  return out;
-}
-
 std::int64_t LocalData::sample_bytes() const {
   auto b = [](const auto& v) {
     return static_cast<std::int64_t>(v.span() *

@@ -118,26 +118,28 @@ std::vector<std::int64_t> localize(const PixelView& gpix, std::int64_t npix,
 }
 
 // Renumbers the local pixels (positions in the sorted RING list `touched`) in the NESTED order
-// of their pixels, in place in `pixel`; returns the local index of each touched[k].
-Kokkos::View<std::int32_t*, MemSpace> nested_local_order(
-    const std::vector<std::int64_t>& touched, std::int64_t nside,
-    const Kokkos::View<std::int32_t*, MemSpace>& pixel) {
+// of their pixels, in place in `pixel`; returns the RING pixel of each new local index.
+std::vector<std::int64_t> nested_local_order(const std::vector<std::int64_t>& touched,
+                                             std::int64_t nside,
+                                             const Kokkos::View<std::int32_t*, MemSpace>& pixel) {
   const std::size_t n = touched.size();
   std::vector<std::pair<std::int64_t, std::int32_t>> by_nest(n);
   for (std::size_t k = 0; k < n; ++k)
     by_nest[k] = {healpix::ring2nest(nside, touched[k]), static_cast<std::int32_t>(k)};
   std::sort(by_nest.begin(), by_nest.end());
   std::vector<std::int32_t> local(n);
-  for (std::size_t j = 0; j < n; ++j)
+  std::vector<std::int64_t> reordered(n);
+  for (std::size_t j = 0; j < n; ++j) {
     local[static_cast<size_t>(by_nest[j].second)] = static_cast<std::int32_t>(j);
-  auto local_of_touched = upload(local, "tod2map::local_of_touched");
-  const Kokkos::View<const std::int32_t*, MemSpace> map = local_of_touched;
+    reordered[j] = touched[static_cast<size_t>(by_nest[j].second)];
+  }
+  const Kokkos::View<const std::int32_t*, MemSpace> map = upload(local, "tod2map::nested_local");
   Kokkos::parallel_for(
       "tod2map::mapmaker::nested_local_order", Kokkos::RangePolicy<ExecSpace>(0, pixel.extent(0)),
       KOKKOS_LAMBDA(const std::int64_t t) {
         if (pixel(t) >= 0) pixel(t) = map(pixel(t));
       });
-  return local_of_touched;
+  return reordered;
 }
 
 }  // namespace
@@ -292,7 +294,7 @@ LocalData LocalDataBuilder::finish() {
   if (data_.touched.size() > static_cast<size_t>(std::numeric_limits<std::int32_t>::max()))
     throw InvalidArgument("mapmaker: more than 2^31 distinct pixels on one rank");
   if (options_.ordering == healpix::Ordering::ring)
-    data_.local_of_touched = nested_local_order(data_.touched, options_.nside, data_.pixel);
+    data_.touched = nested_local_order(data_.touched, options_.nside, data_.pixel);
   std::int64_t used = 0;
   const auto pixel = data_.pixel;
   Kokkos::parallel_reduce(

@@ -1,5 +1,8 @@
 #include "tod2map/mapmaker/pixel_system.hpp"
 
+#include <algorithm>
+
+#include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/mapmaker/kernels/baselines.hpp"
 
@@ -24,28 +27,20 @@ std::pair<std::int64_t, std::int64_t> count_observed_masked(
   return {observed, masked};
 }
 
-// sorted[k] = local[slot[k]] (nv values per pixel) and back: the permutation between the
-// local pixel order and the backend's.
-void local_to_sorted(const Kokkos::View<const std::int32_t*, MemSpace>& slot, const Vector& local,
-                     const Vector& sorted, int nvalues) {
-  const std::int64_t nv = nvalues;
-  Kokkos::parallel_for(
-      "tod2map::mapmaker::local_to_sorted", Kokkos::RangePolicy<ExecSpace>(0, slot.extent(0)),
-      KOKKOS_LAMBDA(const std::int64_t k) {
-        const std::int64_t from = slot(k) * nv;
-        for (std::int64_t c = 0; c < nv; ++c) sorted(k * nv + c) = local(from + c);
-      });
-}
-
-void sorted_to_local(const Kokkos::View<const std::int32_t*, MemSpace>& slot, const Vector& sorted,
-                     const Vector& local, int nvalues) {
-  const std::int64_t nv = nvalues;
-  Kokkos::parallel_for(
-      "tod2map::mapmaker::sorted_to_local", Kokkos::RangePolicy<ExecSpace>(0, slot.extent(0)),
-      KOKKOS_LAMBDA(const std::int64_t k) {
-        const std::int64_t to = slot(k) * nv;
-        for (std::int64_t c = 0; c < nv; ++c) local(to + c) = sorted(k * nv + c);
-      });
+// The distribution must list the local pixels in the local order: overlapped vectors pass to
+// it as they are. Checked once, on the host, since a mismatch would silently scramble maps.
+void check_local_order(const LocalData& data, const solvers::PixelDistribution& dist) {
+  const auto pixels =
+      Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), dist.overlapped_pixels());
+  const bool same = std::int64_t(pixels.extent(0)) == std::int64_t(data.touched.size()) &&
+                    std::equal(data.touched.begin(), data.touched.end(), pixels.data());
+  collective(dist.comm(), [&] {
+    if (!same)
+      throw InvalidArgument("mapmaker::PixelSystem on rank " +
+                            std::to_string(comm_rank(dist.comm())) +
+                            ": the pixel distribution's overlapped pixels are not the local "
+                            "pixels (LocalData::touched) in their order");
+  });
 }
 
 }  // namespace
@@ -53,24 +48,19 @@ void sorted_to_local(const Kokkos::View<const std::int32_t*, MemSpace>& slot, co
 PixelSystem::PixelSystem(const LocalData& data,
                          std::shared_ptr<const solvers::PixelDistribution> dist,
                          std::int64_t min_hits, double min_rcond)
-    : data_(data),
-      dist_(std::move(dist)),
-      nstokes_(data.nstokes),
-      local_of_touched_(data.local_of_touched) {
+    : data_(data), dist_(std::move(dist)), nstokes_(data.nstokes) {
+  check_local_order(data_, *dist_);
   const std::int64_t n_ovl = dist_->n_overlapped();
   const std::int64_t n_own = dist_->n_owned();
   const int nc = ncov();
   ExecSpace exec;
-  if (local_of_touched_.extent(0) > 0)
-    sorted_map_ = Vector(Kokkos::view_alloc("tod2map::sorted_map", Kokkos::WithoutInitializing),
-                         n_ovl * nstokes_);
   Vector blocks_ovl("tod2map::blocks_overlapped", n_ovl * nc);
   Vector hits_ovl("tod2map::hits_overlapped", n_ovl);
   kernels::accumulate_blocks<ExecSpace>(exec, data_.views(), blocks_ovl, hits_ovl);
   blocks_ = Vector("tod2map::blocks", n_own * nc);
   hits_ = Vector("tod2map::hits", n_own);
-  reduce(blocks_ovl, blocks_, nc);
-  reduce(hits_ovl, hits_, 1);
+  dist_->reduce(blocks_ovl, blocks_, nc);
+  dist_->reduce(hits_ovl, hits_, 1);
   inverse_ = Vector("tod2map::inverse_blocks", n_own * nc);
   rcond_ = Vector("tod2map::rcond", n_own);
   mask_ = Kokkos::View<std::uint8_t*, MemSpace>("tod2map::mask", n_own);
@@ -95,31 +85,10 @@ std::vector<std::int64_t> PixelSystem::stored_pixels() const {
 }
 
 std::int64_t PixelSystem::bytes() const {
-  const std::int64_t doubles =
-      static_cast<std::int64_t>(blocks_.span() + inverse_.span() + hits_.span() + rcond_.span() +
-                                overlapped_map_.span() + sorted_map_.span());
+  const std::int64_t doubles = static_cast<std::int64_t>(
+      blocks_.span() + inverse_.span() + hits_.span() + rcond_.span() + overlapped_map_.span());
   return doubles * static_cast<std::int64_t>(sizeof(double)) +
          static_cast<std::int64_t>(mask_.span());
-}
-
-Vector PixelSystem::exchange_buffer(int nvalues) const {
-  if (nvalues == nstokes_) return sorted_map_;
-  return Vector(Kokkos::view_alloc("tod2map::sorted_exchange", Kokkos::WithoutInitializing),
-                dist_->n_overlapped() * nvalues);
-}
-
-void PixelSystem::reduce(const Vector& local, const Vector& owned, int nvalues) const {
-  if (local_of_touched_.extent(0) == 0) return dist_->reduce(local, owned, nvalues);
-  const Vector sorted = exchange_buffer(nvalues);
-  local_to_sorted(local_of_touched_, local, sorted, nvalues);
-  dist_->reduce(sorted, owned, nvalues);
-}
-
-void PixelSystem::broadcast(const Vector& owned, const Vector& local, int nvalues) const {
-  if (local_of_touched_.extent(0) == 0) return dist_->broadcast(owned, local, nvalues);
-  const Vector sorted = exchange_buffer(nvalues);
-  dist_->broadcast(owned, sorted, nvalues);
-  sorted_to_local(local_of_touched_, sorted, local, nvalues);
 }
 
 Vector PixelSystem::make_owned_map(const char* label) const {
@@ -137,29 +106,29 @@ void PixelSystem::project(const SampleSignal& signal, const Vector& owned_rhs) c
   signal.visit([&](const auto& tod) {
     kernels::accumulate_rhs<ExecSpace>(ExecSpace(), data_.views(), tod, overlapped_map_);
   });
-  reduce(overlapped_map_, owned_rhs, nstokes_);
+  dist_->reduce(overlapped_map_, owned_rhs, nstokes_);
 }
 
 void PixelSystem::project_unweighted(const Vector& weighted_tod, const Vector& owned_rhs) const {
   Kokkos::deep_copy(overlapped_map_, 0.0);
   kernels::accumulate_unweighted<ExecSpace>(ExecSpace(), data_.views(), weighted_tod,
                                             overlapped_map_);
-  reduce(overlapped_map_, owned_rhs, nstokes_);
+  dist_->reduce(overlapped_map_, owned_rhs, nstokes_);
 }
 
 void PixelSystem::expand(const Vector& owned_map, const Vector& tod) const {
-  broadcast(owned_map, overlapped_map_, nstokes_);
+  dist_->broadcast(owned_map, overlapped_map_, nstokes_);
   kernels::gather<ExecSpace>(ExecSpace(), data_.views(), overlapped_map_, tod);
 }
 
 void PixelSystem::project_amplitudes(const Vector& a, const Vector& owned_rhs) const {
   Kokkos::deep_copy(overlapped_map_, 0.0);
   kernels::project_baselines<ExecSpace>(ExecSpace(), data_.views(), a, overlapped_map_);
-  reduce(overlapped_map_, owned_rhs, nstokes_);
+  dist_->reduce(overlapped_map_, owned_rhs, nstokes_);
 }
 
 const Vector& PixelSystem::broadcast_map(const Vector& owned_map) const {
-  broadcast(owned_map, overlapped_map_, nstokes_);
+  dist_->broadcast(owned_map, overlapped_map_, nstokes_);
   return overlapped_map_;
 }
 
@@ -170,7 +139,7 @@ void PixelSystem::drop_masked_samples(LocalData& data) const {
       "tod2map::mapmaker::mask_to_double", Kokkos::RangePolicy<ExecSpace>(0, owned_mask.extent(0)),
       KOKKOS_LAMBDA(const std::int64_t p) { owned_mask(p) = mask(p) ? 1.0 : 0.0; });
   Vector overlapped_mask("tod2map::overlapped_mask", dist_->n_overlapped());
-  broadcast(owned_mask, overlapped_mask, 1);
+  dist_->broadcast(owned_mask, overlapped_mask, 1);
   kernels::drop_masked_samples<ExecSpace>(ExecSpace(), overlapped_mask, data.pixel);
 }
 

@@ -30,7 +30,7 @@ struct CoarseSpace {
 Kokkos::View<std::int32_t*, MemSpace> coarse_pixels(const LocalData& data, std::int64_t nside_c) {
   int shift = 0;
   while ((nside_c << shift) < data.nside) ++shift;
-  const auto global = data.local_pixels();
+  const std::vector<std::int64_t>& global = data.touched;
   std::vector<std::int32_t> parent(global.size());
   for (std::size_t k = 0; k < global.size(); ++k) {
     const std::int64_t nest = data.ordering == healpix::Ordering::ring

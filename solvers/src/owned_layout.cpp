@@ -61,16 +61,29 @@ std::vector<std::int64_t> owned_range_starts(MPI_Comm comm, std::int64_t npix,
   return starts;
 }
 
-std::vector<int> count_per_owner(const std::vector<std::int64_t>& starts,
-                                 const std::vector<std::int64_t>& touched) {
-  std::vector<int> counts(starts.size() - 1, 0);
-  // One walk over the owners' range starts, which steps over owners of no pixels (npix < size).
-  std::size_t owner = 0;
-  for (const std::int64_t p : touched) {
-    while (p >= starts[owner + 1]) ++owner;
-    ++counts[owner];
+OwnerGroups group_by_owner(const std::vector<std::int64_t>& starts,
+                           const std::vector<std::int64_t>& touched) {
+  const std::size_t n = touched.size(), nranks = starts.size() - 1;
+  OwnerGroups g;
+  g.owner.resize(n);
+  g.counts.assign(nranks, 0);
+  g.displs.assign(nranks, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    // The last range starting at or before the pixel holds it (empty ranges are skipped).
+    const auto after = std::upper_bound(starts.begin(), starts.end(), touched[i]);
+    g.owner[i] = static_cast<int>(after - starts.begin()) - 1;
+    ++g.counts[std::size_t(g.owner[i])];
   }
-  return counts;
+  for (std::size_t r = 1; r < nranks; ++r) g.displs[r] = g.displs[r - 1] + g.counts[r - 1];
+  // A stable counting sort by owner keeps touched's order inside each group.
+  g.order.resize(n);
+  std::vector<int> cursor(g.displs);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t j = std::size_t(cursor[std::size_t(g.owner[i])]++);
+    g.order[j] = std::int64_t(i);
+    if (j != i) g.in_place = false;
+  }
+  return g;
 }
 
 OwnedLayout plan_owned_layout(MPI_Comm comm, std::int64_t npix,
@@ -79,12 +92,18 @@ OwnedLayout plan_owned_layout(MPI_Comm comm, std::int64_t npix,
   OwnedLayout layout;
   layout.starts = owned_range_starts(comm, npix, touched);
   const auto& starts = layout.starts;
-  // The pixels for one owner form one run (the send buffer needs no packing).
-  std::vector<int> send_counts = count_per_owner(starts, touched), send_displs(size, 0);
-  for (int r = 1; r < size; ++r) send_displs[r] = send_displs[r - 1] + send_counts[r - 1];
-  layout.owner.resize(touched.size());
-  for (int r = 0; r < size; ++r)
-    std::fill_n(layout.owner.begin() + send_displs[r], send_counts[r], r);
+  OwnerGroups groups = group_by_owner(starts, touched);
+  const std::vector<int>& send_counts = groups.counts;
+  const std::vector<int>& send_displs = groups.displs;
+  layout.owner = std::move(groups.owner);
+  // The pixel lists travel grouped by owner: touched itself when it already is.
+  std::vector<std::int64_t> grouped;
+  if (!groups.in_place) {
+    grouped.resize(touched.size());
+    for (std::size_t j = 0; j < touched.size(); ++j)
+      grouped[j] = touched[std::size_t(groups.order[j])];
+  }
+  const std::vector<std::int64_t>& sent = groups.in_place ? touched : grouped;
   std::vector<int> recv_counts(size, 0), recv_displs(size, 0);
   TOD2MAP_CHECK_MPI(
       MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, comm));
@@ -98,9 +117,9 @@ OwnedLayout plan_owned_layout(MPI_Comm comm, std::int64_t npix,
   });
   for (int r = 1; r < size; ++r) recv_displs[r] = recv_displs[r - 1] + recv_counts[r - 1];
   std::vector<std::int64_t> received(static_cast<std::size_t>(n_recv));
-  TOD2MAP_CHECK_MPI(MPI_Alltoallv(touched.data(), send_counts.data(), send_displs.data(),
-                                  MPI_INT64_T, received.data(), recv_counts.data(),
-                                  recv_displs.data(), MPI_INT64_T, comm));
+  TOD2MAP_CHECK_MPI(MPI_Alltoallv(sent.data(), send_counts.data(), send_displs.data(), MPI_INT64_T,
+                                  received.data(), recv_counts.data(), recv_displs.data(),
+                                  MPI_INT64_T, comm));
   layout.owned = received;
   std::sort(layout.owned.begin(), layout.owned.end());
   layout.owned.erase(std::unique(layout.owned.begin(), layout.owned.end()), layout.owned.end());
@@ -109,10 +128,13 @@ OwnedLayout plan_owned_layout(MPI_Comm comm, std::int64_t npix,
     for (std::size_t j = 0; j < received.size(); ++j)
       offsets[j] = owned_index(layout.owned, received[j]);
   });
-  layout.offset.resize(touched.size());
+  std::vector<std::int64_t> back(touched.size());
   TOD2MAP_CHECK_MPI(MPI_Alltoallv(offsets.data(), recv_counts.data(), recv_displs.data(),
-                                  MPI_INT64_T, layout.offset.data(), send_counts.data(),
-                                  send_displs.data(), MPI_INT64_T, comm));
+                                  MPI_INT64_T, back.data(), send_counts.data(), send_displs.data(),
+                                  MPI_INT64_T, comm));
+  layout.offset.resize(touched.size());
+  for (std::size_t j = 0; j < touched.size(); ++j)
+    layout.offset[std::size_t(groups.order[j])] = back[j];
   return layout;
 }
 

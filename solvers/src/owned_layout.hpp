@@ -21,25 +21,38 @@ namespace tod2map::solvers::detail {
 std::vector<std::int64_t> owned_range_starts(MPI_Comm comm, std::int64_t npix,
                                              const std::vector<std::int64_t>& touched);
 
-/// Number of this rank's touched pixels in each rank's owned range (starts.size() - 1
-/// entries). touched is sorted and the ranges come in rank order, so the pixels of one owner
-/// form one run of touched and the runs come in rank order: the counts alone place them.
-std::vector<int> count_per_owner(const std::vector<std::int64_t>& starts,
-                                 const std::vector<std::int64_t>& touched);
+/// This rank's touched pixels grouped by owner, for the messages to the owners.
+struct OwnerGroups {
+  /// Per touched pixel (same order): the rank whose range holds it.
+  std::vector<int> owner;
+  /// Per rank (starts.size() - 1 entries): how many of the touched pixels it owns, and where
+  /// its group starts in `order` (the counts summed over the ranks before it).
+  std::vector<int> counts, displs;
+  /// order[j]: the index in touched of the j-th pixel once grouped by owner in rank order;
+  /// inside a group, touched's own order.
+  std::vector<std::int64_t> order;
+  /// order is the identity: each owner's pixels already form one run of touched, in rank
+  /// order (a sorted touched list is one such case), so touched needs no packing.
+  bool in_place = true;
+};
+
+/// Groups touched (unique pixels in [0, npix), in any order) by the owners of starts.
+OwnerGroups group_by_owner(const std::vector<std::int64_t>& starts,
+                           const std::vector<std::int64_t>& touched);
 
 struct OwnedLayout {
   /// owned_range_starts(comm, npix, touched).
   std::vector<std::int64_t> starts;
   /// Stored owned pixels: sorted, inside this rank's range, touched by at least one rank.
   std::vector<std::int64_t> owned;
-  /// Per touched pixel of this rank (same order): the owning rank, and the pixel's index in
-  /// that rank's `owned`.
+  /// Per touched pixel of this rank (same order as touched): the owning rank, and the pixel's
+  /// index in that rank's `owned`.
   std::vector<int> owner;
   std::vector<std::int64_t> offset;
 };
 
-/// Collective over comm. touched: this rank's sorted unique pixels in [0, npix) (checked by
-/// the caller). Two all-to-all exchanges of pixel lists (there and back).
+/// Collective over comm. touched: this rank's unique pixels in [0, npix), in any order
+/// (checked by the caller). Two all-to-all exchanges of pixel lists (there and back).
 OwnedLayout plan_owned_layout(MPI_Comm comm, std::int64_t npix,
                               const std::vector<std::int64_t>& touched);
 

@@ -2,6 +2,7 @@
 // relies on.
 #include "tod2map/solvers/pixel_distribution.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "backend_registry.hpp"
@@ -27,16 +28,17 @@ const detail::BackendEntry* find_backend(const std::string& name) {
 void check_touched(std::int64_t npix, const std::vector<std::int64_t>& touched, int rank) {
   const std::string at =
       "solvers::make_pixel_distribution: touched pixels of rank " + std::to_string(rank) + ": ";
-  for (std::size_t i = 0; i < touched.size(); ++i) {
+  for (std::size_t i = 0; i < touched.size(); ++i)
     if (touched[i] < 0 || touched[i] >= npix)
       throw InvalidArgument(at + "entry " + std::to_string(i) + " is pixel " +
                             std::to_string(touched[i]) + ", outside [0, " + std::to_string(npix) +
                             ")");
-    if (i > 0 && touched[i] <= touched[i - 1])
-      throw InvalidArgument(at + "not sorted and unique: entry " + std::to_string(i) + " (" +
-                            std::to_string(touched[i]) + ") follows " +
-                            std::to_string(touched[i - 1]));
-  }
+  // Any order is accepted (the caller's local pixel order), so duplicates show after a sort.
+  std::vector<std::int64_t> sorted(touched);
+  std::sort(sorted.begin(), sorted.end());
+  const auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+  if (twice != sorted.end())
+    throw InvalidArgument(at + "pixel " + std::to_string(*twice) + " is listed more than once");
 }
 
 }  // namespace

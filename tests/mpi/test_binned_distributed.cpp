@@ -4,16 +4,19 @@
 // every pixel-distribution backend built in (tpetra, petsc, native); the backends' maps agree
 // with each other to 1e-10. Also: the PCG on P^T N^-1 P with the block preconditioner
 // converges in one iteration; P^T of the timeline weighted by the white NoiseWeighting
-// operator equals the fused P^T N^-1 d to round-off.
+// operator equals the fused P^T N^-1 d to round-off. A distribution whose overlapped pixels
+// are not the local pixels in their order is refused on every rank.
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <random>
 #include <string>
 #include <tuple>
 
+#include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/io/map_output.hpp"
 #include "tod2map/mapmaker/binned.hpp"
@@ -279,6 +282,36 @@ TEST(BinnedBackends, MapsAgreeAcrossBackends) {
               << i;
         }
       }
+    }
+  }
+}
+
+TEST(BinnedOrder, PixelSystemRefusesAnotherPixelOrder) {
+  // Overlapped vectors pass between PixelSystem and the distribution as they are, so the
+  // distribution must have been made from LocalData::touched in its order (the NESTED order of
+  // these RING pixels): the same pixels in another order on one rank fail on every rank.
+  const int rank = comm_rank(MPI_COMM_WORLD), size = comm_size(MPI_COMM_WORLD);
+  auto all = all_timelines(3);
+  std::vector<io::Timeline> mine;
+  for (size_t k = 0; k < all.size(); ++k)
+    if (static_cast<int>(k % size) == rank) mine.push_back(all[k]);
+  PointingOptions opt;
+  opt.nside = kNside;
+  opt.nstokes = 3;
+  const LocalData data = build_local_data(std::move(mine), opt);
+  std::vector<std::int64_t> other = data.touched;
+  if (rank == size - 1) std::reverse(other.begin(), other.end());
+  for (const auto& backend : solvers::available_backends()) {
+    auto dist =
+        solvers::make_pixel_distribution(backend, MPI_COMM_WORLD, 12 * kNside * kNside, other);
+    try {
+      PixelSystem sys(data, std::move(dist), 3, 1e-6);
+      FAIL() << "expected InvalidArgument with " << backend;
+    } catch (const InvalidArgument& e) {
+      EXPECT_EQ(std::string(e.what()),
+                "mapmaker::PixelSystem on rank " + std::to_string(size - 1) +
+                    ": the pixel distribution's overlapped pixels are not the local pixels "
+                    "(LocalData::touched) in their order");
     }
   }
 }

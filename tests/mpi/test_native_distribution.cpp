@@ -4,7 +4,7 @@
 // brute-force reference with inexact contributions, with MPI reading the vectors in place and
 // with host staging (the GPU build's path, forced here on the CPU), which pins the sum order
 // (source rank order, so bitwise reproducible); buffer reuse across nvalues; agreement with
-// Tpetra.
+// Tpetra; touched lists in any order (packed through index lists).
 #include <gtest/gtest.h>
 #include <mpi.h>
 
@@ -93,6 +93,24 @@ TEST(NativeKernels, GatherOwned) {
   native::kernels::gather_owned(ExecSpace(), to_device(std::vector<std::int64_t>{2, 0, 2, 1}),
                                 owned, out, 2);
   EXPECT_EQ(host(out), (std::vector<double>{20, 21, 0, 1, 20, 21, 10, 11}));
+}
+
+TEST(NativeKernels, ScatterAndCopyPixels) {
+  // scatter: entry j of the message to pixel offsets(j); unlisted pixels keep their values.
+  Vector out = to_device(std::vector<double>{-1, -2, -3, -4, -5, -6, -7, -8});
+  native::kernels::scatter_pixels(ExecSpace(), to_device(std::vector<std::int64_t>{3, 1}),
+                                  to_device(std::vector<double>{30, 31, 10, 11}), out, 2);
+  EXPECT_EQ(host(out), (std::vector<double>{-1, -2, 10, 11, -5, -6, 30, 31}));
+  // copy: pixel from(j) of in to pixel to(j) of out.
+  native::kernels::copy_pixels(ExecSpace(), to_device(std::vector<std::int64_t>{0, 2}),
+                               to_device(std::vector<double>{100, 101, 200, 201, 300, 301}),
+                               to_device(std::vector<std::int64_t>{2, 0}), out, 2);
+  EXPECT_EQ(host(out), (std::vector<double>{300, 301, 10, 11, 100, 101, 30, 31}));
+  Vector one = filled(3, 0);
+  native::kernels::copy_pixels(ExecSpace(), to_device(std::vector<std::int64_t>{2, 0}),
+                               to_device(std::vector<double>{7, 8, 9}),
+                               to_device(std::vector<std::int64_t>{0, 1}), one, 1);
+  EXPECT_EQ(host(one), (std::vector<double>{9, 7, 0}));
 }
 
 TEST(NativeKernels, ExtentsCheckedBeforeLaunch) {
@@ -205,14 +223,24 @@ class NativeDistribution : public ::testing::TestWithParam<Case> {};
 TEST_P(NativeDistribution, MatchesBruteForceInRankOrder) {
   const Layout c = GetParam().layout;
   const int rank = comm_rank(MPI_COMM_WORLD), size = comm_size(MPI_COMM_WORLD);
-  const auto touched = touched_by(c, rank, size);
-  const auto d = solvers::detail::make_native_pixel_distribution(MPI_COMM_WORLD, c.npix, touched,
-                                                                 GetParam().staging);
-  // Buffers are sized for the largest nvalues so far and viewed in part for smaller ones:
-  // growing, shrinking and growing again must all give full, correct results.
-  for (int nv : {1, 3, 2, 6, 1, 3, 6}) {
-    check_reduce(*d, c, nv, rank, size, touched);
-    check_broadcast(*d, nv, touched);
+  const auto sorted = touched_by(c, rank, size);
+  // Sorted, the overlapped vector is the message buffer itself; shuffled or reversed, the
+  // pixels for other ranks are packed and unpacked: the sums keep the rank order either way.
+  std::vector<std::int64_t> shuffled(sorted);
+  for (std::size_t i = shuffled.size(); i > 1; --i)
+    std::swap(shuffled[i - 1], shuffled[mix(std::uint64_t(rank) * 7u + i) % i]);
+  const std::vector<std::int64_t> reversed(sorted.rbegin(), sorted.rend());
+  const std::vector<std::int64_t>* orders[] = {&sorted, &shuffled, &reversed};
+  for (const auto* touched : orders) {
+    SCOPED_TRACE(touched == &sorted ? "sorted" : touched == &shuffled ? "shuffled" : "reversed");
+    const auto d = solvers::detail::make_native_pixel_distribution(MPI_COMM_WORLD, c.npix, *touched,
+                                                                   GetParam().staging);
+    // Buffers are sized for the largest nvalues so far and viewed in part for smaller ones:
+    // growing, shrinking and growing again must all give full, correct results.
+    for (int nv : {1, 3, 2, 6, 1, 3, 6}) {
+      check_reduce(*d, c, nv, rank, size, *touched);
+      check_broadcast(*d, nv, *touched);
+    }
   }
 }
 

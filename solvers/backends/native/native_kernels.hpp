@@ -1,6 +1,7 @@
 #pragma once
-// Kernels of the native MPI backend: the owner-side sum of received contributions (reduce)
-// and the gather of owned values into a message or the overlapped vector (broadcast). Each
+// Kernels of the native MPI backend: the owner-side sum of received contributions (reduce),
+// and the moves of whole pixels through index lists: owned values into a message or the
+// overlapped vector (broadcast), overlapped values into and out of a message (packing). Each
 // takes the execution space instance first, checks extents on the host before launching,
 // does no MPI and no allocation, and touches its views only inside the kernel, so they run
 // unchanged on device memory. Depends on Kokkos only.
@@ -66,16 +67,36 @@ void sum_contributions(const Exec& exec, const RowView& row_ptr, const SourceVie
       });
 }
 
-template <int NV, class Exec, class OffsetView, class OwnedView, class OutView>
-void gather_owned(const Exec& exec, const OffsetView& offsets, const OwnedView& owned,
-                  const OutView& out, std::int64_t nv) {
+// Position j itself, where a move has no index list on one side.
+struct Identity {
+  KOKKOS_INLINE_FUNCTION std::int64_t operator()(std::int64_t j) const { return j; }
+};
+
+template <int NV, class Exec, class From, class InView, class To, class OutView>
+void move_pixels(const Exec& exec, std::int64_t n, const From& from, const InView& in, const To& to,
+                 const OutView& out, std::int64_t nv) {
   // Flat over entries (coalesced on a GPU); with NV > 0 the split is not a 64-bit division.
   Kokkos::parallel_for(
-      "tod2map::solvers::native::gather_owned", Range<Exec>(exec, 0, std::int64_t(out.extent(0))),
+      "tod2map::solvers::native::move_pixels", Range<Exec>(exec, 0, n * per_pixel<NV>(nv)),
       KOKKOS_LAMBDA(std::int64_t i) {
         const std::int64_t m = per_pixel<NV>(nv), j = i / m, k = i - j * m;
-        out(i) = owned(offsets(j) * m + k);
+        out(to(j) * m + k) = in(from(j) * m + k);
       });
+}
+
+template <class Exec, class From, class InView, class To, class OutView>
+void move_pixels(const Exec& exec, std::int64_t n, const From& from, const InView& in, const To& to,
+                 const OutView& out, int nv) {
+  switch (nv) {
+    case 1:
+      return move_pixels<1>(exec, n, from, in, to, out, nv);
+    case 3:
+      return move_pixels<3>(exec, n, from, in, to, out, nv);
+    case 6:
+      return move_pixels<6>(exec, n, from, in, to, out, nv);
+    default:
+      return move_pixels<0>(exec, n, from, in, to, out, nv);
+  }
 }
 }  // namespace detail
 
@@ -108,22 +129,36 @@ void sum_contributions(const Exec& exec, const RowView& row_ptr, const SourceVie
 }
 
 /// out(j*nv + k) = owned(offsets(j)*nv + k): the owned values of the listed local pixels, in
-/// list order (a message to one or more ranks, or this rank's own part of the overlapped
-/// vector). out has offsets.extent(0)*nv entries.
+/// list order (a message to one or more ranks), or any vector's listed pixels packed into a
+/// message. out has offsets.extent(0)*nv entries.
 template <class Exec, class OffsetView, class OwnedView, class OutView>
 void gather_owned(const Exec& exec, const OffsetView& offsets, const OwnedView& owned,
                   const OutView& out, int nv) {
   detail::check_extent("gather_owned", "out", out.extent(0), offsets.extent(0) * std::size_t(nv));
-  switch (nv) {
-    case 1:
-      return detail::gather_owned<1>(exec, offsets, owned, out, nv);
-    case 3:
-      return detail::gather_owned<3>(exec, offsets, owned, out, nv);
-    case 6:
-      return detail::gather_owned<6>(exec, offsets, owned, out, nv);
-    default:
-      return detail::gather_owned<0>(exec, offsets, owned, out, nv);
-  }
+  detail::move_pixels(exec, std::int64_t(offsets.extent(0)), offsets, owned, detail::Identity{},
+                      out, nv);
+}
+
+/// out(offsets(j)*nv + k) = in(j*nv + k): a message unpacked into the listed pixels of out,
+/// the inverse of gather_owned; entries of out not listed keep their values. in has
+/// offsets.extent(0)*nv entries; the offsets are distinct.
+template <class Exec, class OffsetView, class InView, class OutView>
+void scatter_pixels(const Exec& exec, const OffsetView& offsets, const InView& in,
+                    const OutView& out, int nv) {
+  detail::check_extent("scatter_pixels", "in", in.extent(0), offsets.extent(0) * std::size_t(nv));
+  detail::move_pixels(exec, std::int64_t(offsets.extent(0)), detail::Identity{}, in, offsets, out,
+                      nv);
+}
+
+/// out(to(j)*nv + k) = in(from(j)*nv + k) for each j: pixels moved between two vectors through
+/// two index lists of the same length (owned values of this rank's own pixels, to wherever they
+/// lie in the overlapped vector); entries of out not listed keep their values. The `to`
+/// offsets are distinct.
+template <class Exec, class FromView, class InView, class ToView, class OutView>
+void copy_pixels(const Exec& exec, const FromView& from, const InView& in, const ToView& to,
+                 const OutView& out, int nv) {
+  detail::check_extent("copy_pixels", "to", to.extent(0), from.extent(0));
+  detail::move_pixels(exec, std::int64_t(from.extent(0)), from, in, to, out, nv);
 }
 
 }  // namespace tod2map::solvers::native::kernels

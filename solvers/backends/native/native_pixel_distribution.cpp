@@ -1,19 +1,21 @@
 // Native MPI backend of PixelDistribution (DESIGN.md section 2): MPI and Kokkos only, so it
 // builds wherever tod2map does, including a GPU build whose vectors live in device memory.
 //
-// Plan (made once, collectively): each rank splits its sorted touched pixels by owner. Owners
-// hold contiguous ranges in rank order, so the pixels for one owner are one contiguous run of
-// the overlapped vector and the runs come in rank order: the overlapped vector IS the send
-// buffer of reduce and the receive buffer of broadcast (no pack or unpack on that side). The
-// counts go round with one MPI_Alltoall and the pixel lists with one MPI_Alltoallv. The owner
-// stores the pixels of its range that some rank sent or touches itself, and keeps, per received
-// pixel, its index among them, and per owned pixel the list of its
-// contributions in source-rank order (a CSR) for a deterministic, atomic-free sum.
+// Plan (made once, collectively): each rank groups its touched pixels, in the caller's order,
+// by owner (detail::group_by_owner). When each owner's pixels already form one run of the
+// overlapped vector, in rank order (a sorted touched list), the overlapped vector IS the send
+// buffer of reduce and the receive buffer of broadcast; otherwise (the map-maker's local
+// order of a RING map) the pixels for other ranks are packed into, and unpacked from, a
+// buffer through an index list, and this rank's own pixels never move. The counts go round
+// with one MPI_Alltoall and the pixel lists with one MPI_Alltoallv. The owner stores the
+// pixels of its range that some rank sent or touches itself, and keeps, per received pixel,
+// its index among them, and per owned pixel the list of its contributions in source-rank order
+// (a CSR) for a deterministic, atomic-free sum that no sender's pixel order can change.
 //
 // Transfers: one MPI_Alltoallv each, with counts in pixels and a contiguous datatype of
 // nvalues doubles per pixel, so the counts never change with nvalues and stay far from int
 // overflow. A rank's contribution to its own pixels (the self message) never goes through MPI:
-// reduce reads it in place, broadcast copies it with a kernel.
+// reduce reads it in place, broadcast copies it with a kernel, wherever it lies in overlapped.
 //
 // Memory: every kernel runs in the execution space on its memory. MPI reads and writes the
 // vectors in place when they are host-accessible or MPI is CUDA-aware (TOD2MAP_CUDA_AWARE_MPI);
@@ -83,12 +85,19 @@ class NativePixelDistribution final : public detail::PixelDistributionBase {
     collective(comm, [&] { check_int_count(at, "touched", std::int64_t(touched.size())); });
     set_overlapped(touched);
 
-    // Split the sorted touched pixels by owner: one run of touched per owner, in rank order.
-    send_counts_ = detail::count_per_owner(starts, touched);
-    send_displs_.assign(size, 0);
-    for (int r = 1; r < size; ++r) send_displs_[r] = send_displs_[r - 1] + send_counts_[r - 1];
-    self_begin_ = send_displs_[rank];
+    const detail::OwnerGroups groups = detail::group_by_owner(starts, touched);
+    send_counts_ = groups.counts;
+    send_displs_ = groups.displs;
     n_self_ = send_counts_[rank];
+    packed_ = !groups.in_place;
+    // The pixels as they travel: grouped by owner, this rank's own group included (skipped
+    // by its zero count below).
+    std::vector<std::int64_t> grouped(touched.size());
+    for (std::size_t j = 0; j < touched.size(); ++j)
+      grouped[j] = touched[std::size_t(groups.order[j])];
+    std::vector<std::int64_t> self_index(static_cast<std::size_t>(n_self_));
+    for (std::int64_t i = 0; i < n_self_; ++i)
+      self_index[std::size_t(i)] = groups.order[std::size_t(send_displs_[rank] + i)];
 
     recv_counts_.assign(size, 0);
     TOD2MAP_CHECK_MPI(MPI_Alltoall(send_counts_.data(), 1, MPI_INT, recv_counts_.data(), 1, MPI_INT,
@@ -103,13 +112,14 @@ class NativePixelDistribution final : public detail::PixelDistributionBase {
     for (int r = 1; r < size; ++r) recv_displs_[r] = recv_displs_[r - 1] + recv_counts_[r - 1];
 
     std::vector<std::int64_t> received(static_cast<std::size_t>(n_recv_));
-    TOD2MAP_CHECK_MPI(MPI_Alltoallv(touched.data(), send_counts_.data(), send_displs_.data(),
+    TOD2MAP_CHECK_MPI(MPI_Alltoallv(grouped.data(), send_counts_.data(), send_displs_.data(),
                                     MPI_INT64_T, received.data(), recv_counts_.data(),
                                     recv_displs_.data(), MPI_INT64_T, mpi_comm_.get()));
     // Agreed on, so that a failure (a plan bug, or memory) on one rank fails all of them.
     collective(comm, [&] {
       build_plan(at, rank, size, starts[std::size_t(rank)], starts[std::size_t(rank) + 1], touched,
-                 received);
+                 self_index, received);
+      plan_send_side(rank, groups.order);
     });
   }
 
@@ -127,17 +137,19 @@ class NativePixelDistribution final : public detail::PixelDistributionBase {
     const MPI_Datatype type = pixel_type(nvalues);
     ExecSpace exec;
     const auto received = entries(exchange_, 0, n_recv_ * nv);
+    const Vector outgoing = send_side(overlapped, nv);
+    if (packed_) native::kernels::gather_owned(exec, send_index_, overlapped, outgoing, nvalues);
     if (!stage_) {
-      exec.fence();  // the caller's kernels that wrote overlapped have finished
-      TOD2MAP_CHECK_MPI(MPI_Alltoallv(overlapped.data(), send_counts_.data(), send_displs_.data(),
+      exec.fence();  // the kernels that wrote the outgoing values have finished
+      TOD2MAP_CHECK_MPI(MPI_Alltoallv(outgoing.data(), send_counts_.data(), send_displs_.data(),
                                       type, received.data(), recv_counts_.data(),
                                       recv_displs_.data(), type, mpi_comm_.get()));
     } else {
-      const auto host_overlapped = entries(host_overlapped_, 0, n_overlapped() * nv);
+      const auto host_outgoing = entries(host_outgoing_, 0, n_outgoing_ * nv);
       const auto host_received = entries(host_exchange_, 0, n_recv_ * nv);
-      copy_around_self(host_overlapped, overlapped, nv);
+      copy_around_self(host_outgoing, outgoing, nv);
       TOD2MAP_CHECK_MPI(MPI_Alltoallv(
-          host_overlapped.data(), send_counts_.data(), send_displs_.data(), type,
+          host_outgoing.data(), send_counts_.data(), send_displs_.data(), type,
           host_received.data(), recv_counts_.data(), recv_displs_.data(), type, mpi_comm_.get()));
       Kokkos::deep_copy(received, host_received);
     }
@@ -153,23 +165,23 @@ class NativePixelDistribution final : public detail::PixelDistributionBase {
     ExecSpace exec;
     const auto packed = entries(exchange_, 0, n_recv_ * nv);
     native::kernels::gather_owned(exec, pack_offsets_, owned, packed, nvalues);
-    native::kernels::gather_owned(
-        exec, self_offsets_, owned,
-        entries(overlapped, self_begin_ * nv, (self_begin_ + n_self_) * nv), nvalues);
+    native::kernels::copy_pixels(exec, self_offsets_, owned, self_index_, overlapped, nvalues);
+    const Vector incoming = send_side(overlapped, nv);
     if (!stage_) {
       exec.fence();  // packed is complete before MPI reads it
       TOD2MAP_CHECK_MPI(MPI_Alltoallv(packed.data(), recv_counts_.data(), recv_displs_.data(), type,
-                                      overlapped.data(), send_counts_.data(), send_displs_.data(),
+                                      incoming.data(), send_counts_.data(), send_displs_.data(),
                                       type, mpi_comm_.get()));
     } else {
       const auto host_packed = entries(host_exchange_, 0, n_recv_ * nv);
-      const auto host_overlapped = entries(host_overlapped_, 0, n_overlapped() * nv);
+      const auto host_incoming = entries(host_outgoing_, 0, n_outgoing_ * nv);
       Kokkos::deep_copy(host_packed, packed);
       TOD2MAP_CHECK_MPI(MPI_Alltoallv(host_packed.data(), recv_counts_.data(), recv_displs_.data(),
-                                      type, host_overlapped.data(), send_counts_.data(),
+                                      type, host_incoming.data(), send_counts_.data(),
                                       send_displs_.data(), type, mpi_comm_.get()));
-      copy_around_self(overlapped, host_overlapped, nv);
+      copy_around_self(incoming, host_incoming, nv);
     }
+    if (packed_) native::kernels::scatter_pixels(exec, send_index_, incoming, overlapped, nvalues);
     exec.fence();
   }
 
@@ -182,14 +194,14 @@ class NativePixelDistribution final : public detail::PixelDistributionBase {
   }
 
   // The owner side of the plan, from the pixels each rank sends (received, in source-rank
-  // order, without this rank's own) and this rank's own run of touched pixels.
+  // order, without this rank's own) and this rank's own pixels (touched[self_index[i]]).
   void build_plan(const std::string& at, int rank, int size, std::int64_t first,
                   std::int64_t range_end, const std::vector<std::int64_t>& touched,
+                  const std::vector<std::int64_t>& self_index,
                   const std::vector<std::int64_t>& received) {
     // The stored owned pixels: those of the range that some rank (this one included) touches.
     std::vector<std::int64_t> owned(received);
-    owned.insert(owned.end(), touched.begin() + self_begin_,
-                 touched.begin() + self_begin_ + n_self_);
+    for (const std::int64_t i : self_index) owned.push_back(touched[std::size_t(i)]);
     std::sort(owned.begin(), owned.end());
     owned.erase(std::unique(owned.begin(), owned.end()), owned.end());
     const std::int64_t n_owned = std::int64_t(owned.size());
@@ -203,9 +215,9 @@ class NativePixelDistribution final : public detail::PixelDistributionBase {
     for (int r = 0; r < size; ++r) {
       if (r == rank) {
         for (std::int64_t i = 0; i < n_self_; ++i) {
-          self[i] = detail::owned_index(owned, touched[self_begin_ + i]);
+          self[i] = detail::owned_index(owned, touched[std::size_t(self_index[i])]);
           offset_of.push_back(self[i]);
-          source_of.push_back(-1 - (self_begin_ + i));
+          source_of.push_back(-1 - self_index[i]);
         }
         continue;
       }
@@ -233,7 +245,36 @@ class NativePixelDistribution final : public detail::PixelDistributionBase {
     sources_ = detail::device_pixels("tod2map::solvers::native::sources", sources);
     pack_offsets_ = detail::device_pixels("tod2map::solvers::native::pack_offsets", pack);
     self_offsets_ = detail::device_pixels("tod2map::solvers::native::self_offsets", self);
+    self_index_ = detail::device_pixels("tod2map::solvers::native::self_index", self_index);
     set_owned(first, range_end, owned);
+  }
+
+  // The sender side: which buffer MPI reads (reduce) and writes (broadcast). In place, the
+  // overlapped vector, with this rank's own run as the gap that MPI skips. Packed, a buffer of
+  // the pixels for other ranks only, grouped by owner (order: detail::OwnerGroups::order), so
+  // the displacements past this rank's group move back by its size.
+  void plan_send_side(int rank, const std::vector<std::int64_t>& order) {
+    if (!packed_) {
+      n_outgoing_ = n_overlapped();
+      gap_begin_ = send_displs_[rank];
+      gap_end_ = gap_begin_ + n_self_;
+      return;
+    }
+    const std::int64_t self_begin = send_displs_[rank];
+    std::vector<std::int64_t> send_index(order.begin(), order.begin() + self_begin);
+    send_index.insert(send_index.end(), order.begin() + self_begin + n_self_, order.end());
+    for (std::size_t r = std::size_t(rank) + 1; r < send_displs_.size(); ++r)
+      send_displs_[r] -= static_cast<int>(n_self_);
+    send_displs_[rank] = 0;  // its count is 0
+    n_outgoing_ = std::int64_t(send_index.size());
+    gap_begin_ = gap_end_ = 0;
+    send_index_ = detail::device_pixels("tod2map::solvers::native::send_index", send_index);
+  }
+
+  // The buffer MPI reads and writes on the sender side for nvalues per pixel.
+  Vector send_side(const Vector& overlapped, std::int64_t nv) const {
+    if (!packed_) return overlapped;
+    return entries(outgoing_, 0, n_outgoing_ * nv);
   }
 
   // One buffer set, sized for the largest nvalues seen so far and viewed in part for smaller
@@ -245,13 +286,17 @@ class NativePixelDistribution final : public detail::PixelDistributionBase {
     exchange_ = Vector(
         Kokkos::view_alloc("tod2map::solvers::native::exchange", Kokkos::WithoutInitializing),
         n_recv_ * nv);
+    if (packed_)
+      outgoing_ = Vector(
+          Kokkos::view_alloc("tod2map::solvers::native::outgoing", Kokkos::WithoutInitializing),
+          n_outgoing_ * nv);
     if (stage_) {
       host_exchange_ = HostVector(Kokkos::view_alloc("tod2map::solvers::native::host_exchange",
                                                      Kokkos::WithoutInitializing),
                                   n_recv_ * nv);
-      host_overlapped_ = HostVector(Kokkos::view_alloc("tod2map::solvers::native::host_overlapped",
-                                                       Kokkos::WithoutInitializing),
-                                    n_overlapped() * nv);
+      host_outgoing_ = HostVector(Kokkos::view_alloc("tod2map::solvers::native::host_outgoing",
+                                                     Kokkos::WithoutInitializing),
+                                  n_outgoing_ * nv);
     }
     buffer_nvalues_ = nvalues;
   }
@@ -266,11 +311,11 @@ class NativePixelDistribution final : public detail::PixelDistributionBase {
     return types_.emplace(nvalues, t).first->second;
   }
 
-  // dst = src on the overlapped entries that travel, i.e. all but this rank's own run.
+  // dst = src on the sender-side entries that travel, i.e. all but the gap of this rank's
+  // own run (none when packed).
   template <class Dst, class Src>
   void copy_around_self(const Dst& dst, const Src& src, std::int64_t nv) const {
-    const std::int64_t a = self_begin_ * nv, b = (self_begin_ + n_self_) * nv,
-                       n = n_overlapped() * nv;
+    const std::int64_t a = gap_begin_ * nv, b = gap_end_ * nv, n = n_outgoing_ * nv;
     Kokkos::deep_copy(entries(dst, 0, a), entries(src, 0, a));
     Kokkos::deep_copy(entries(dst, b, n), entries(src, b, n));
   }
@@ -278,15 +323,21 @@ class NativePixelDistribution final : public detail::PixelDistributionBase {
   DuplicateComm mpi_comm_;  // carries every message of ours
   bool stage_ = false;
   // Per rank, in pixels; this rank's own entries are 0 (handled without MPI). Send side:
-  // runs of the overlapped vector; receive side: runs of the exchange buffer.
+  // runs of the sender-side buffer (send_side); receive side: runs of the exchange buffer.
   std::vector<int> send_counts_, send_displs_, recv_counts_, recv_displs_;
-  std::int64_t self_begin_ = 0, n_self_ = 0, n_recv_ = 0;
+  std::int64_t n_self_ = 0, n_recv_ = 0;
+  // Sender side: packed or not, its size in pixels, and the pixels of it that MPI skips.
+  bool packed_ = false;
+  std::int64_t n_outgoing_ = 0, gap_begin_ = 0, gap_end_ = 0;
   IndexView row_ptr_, sources_;  // per owned pixel, its contributions (see sum_contributions)
   IndexView pack_offsets_;       // owned offset of each exchanged pixel, in exchange order
-  IndexView self_offsets_;       // owned offset of each pixel of this rank's own run
+  IndexView self_offsets_;       // owned offset of each pixel of this rank's own group
+  IndexView self_index_;         // its overlapped index
+  IndexView send_index_;         // packed only: overlapped index of each outgoing pixel
   mutable int buffer_nvalues_ = 0;
   mutable Vector exchange_;  // received contributions (reduce) or packed values (broadcast)
-  mutable HostVector host_exchange_, host_overlapped_;  // staging copies (stage_ only)
+  mutable Vector outgoing_;  // packed only: the sender-side buffer
+  mutable HostVector host_exchange_, host_outgoing_;  // staging copies (stage_ only)
   mutable std::map<int, MPI_Datatype> types_;
 };
 

@@ -1,9 +1,10 @@
 // PETSc backend of PixelDistribution (DESIGN.md section 2), on a PetscSF (star forest): the
 // roots are this rank's stored owned pixels (detail::plan_owned_layout: contiguous ranges
-// balanced by touches, as every backend), the leaves its overlapped pixels in sorted order,
-// each leaf pointing at (owner, offset among the owner's stored pixels). reduce = PetscSFReduce
-// with MPIU_SUM (P^T: every leaf adds into its root), broadcast = PetscSFBcast with MPI_REPLACE (P:
-// every leaf gets its root's value).
+// balanced by touches, as every backend), the leaves its overlapped pixels in the caller's
+// order (an SF takes leaves in any order), each leaf pointing at (owner, offset among the
+// owner's stored pixels; a root adds its leaves in an order set by their ranks, not by leaf
+// position). reduce = PetscSFReduce with MPIU_SUM (P^T: every leaf adds into its root),
+// broadcast = PetscSFBcast with MPI_REPLACE (P: every leaf gets its root's value).
 //
 // One SF serves every nvalues: the graph is over pixels and a pixel's nvalues doubles travel as
 // one MPI unit (a contiguous type of nvalues MPIU_SCALAR, made once per nvalues), which PETSc

@@ -70,13 +70,13 @@ struct LocalData {
   std::int64_t nside = 0;
   healpix::Ordering ordering = healpix::Ordering::ring;
   std::vector<TimelineSpan> spans;
-  std::vector<std::int64_t> touched;  ///< sorted global pixels with at least one used sample
-  /// Local index of touched[k], when local indices are not positions in `touched`: with a
-  /// RING map they follow the NESTED order of the touched pixels, so that pixels close on the
-  /// sky are close in every overlapped vector (a scan crossing rings would otherwise jump
-  /// thousands of pixels per sample, missing cache and TLB). Empty: local index k is touched[k]
-  /// (NESTED maps, already in that order). PixelSystem applies it around every exchange.
-  Kokkos::View<std::int32_t*, MemSpace> local_of_touched;
+  /// Global pixel of each local pixel index: the distinct pixels with at least one used
+  /// sample, in the NESTED order of the pixels whatever the map's ordering (sorted for a
+  /// NESTED map), so that pixels close on the sky are close in every overlapped vector (with a
+  /// RING map in ring order, a scan crossing rings would jump thousands of pixels per sample,
+  /// missing cache and TLB). The pixel distribution takes this list as its overlapped order,
+  /// so overlapped vectors go to and from it as they are.
+  std::vector<std::int64_t> touched;
   Kokkos::View<std::int32_t*, MemSpace> pixel;
   Kokkos::View<double*, MemSpace> wq, wu;
   SampleSignal signal;
@@ -86,8 +86,6 @@ struct LocalData {
   std::int64_t n_bad_pointing = 0, n_bad_weight = 0;  ///< see TimelineView
 
   kernels::SampleViews<MemSpace> views() const;
-  /// Global pixel of each local index (host copy), for tools and tests.
-  std::vector<std::int64_t> local_pixels() const;
   /// Bytes of the per-sample arrays (pixel, weights, signal); the per-chunk arrays, like the
   /// CG vectors over baselines, are not counted (16 bytes per chunk).
   std::int64_t sample_bytes() const;

@@ -19,7 +19,9 @@ using Vector = Kokkos::View<double*, MemSpace>;
 
 class PixelSystem {
  public:
-  /// Accumulates and reduces the blocks and hits, then inverts them. Collective.
+  /// Accumulates and reduces the blocks and hits, then inverts them. dist's overlapped pixels
+  /// must be data.touched in its order (the local pixel order): InvalidArgument on every rank
+  /// otherwise. Collective.
   PixelSystem(const LocalData& data, std::shared_ptr<const solvers::PixelDistribution> dist,
               std::int64_t min_hits, double min_rcond);
 
@@ -75,20 +77,12 @@ class PixelSystem {
   std::int64_t bytes() const;
 
  private:
-  // The backend's transfers, from and to vectors in the local pixel order (LocalData::
-  // local_of_touched), through a copy in the backend's (sorted) order when the two differ.
-  void reduce(const Vector& local, const Vector& owned, int nvalues) const;
-  void broadcast(const Vector& owned, const Vector& local, int nvalues) const;
-  Vector exchange_buffer(int nvalues) const;
-
   const LocalData& data_;
   std::shared_ptr<const solvers::PixelDistribution> dist_;
   int nstokes_;
   Vector blocks_, inverse_, hits_, rcond_;
   Kokkos::View<std::uint8_t*, MemSpace> mask_;
   Vector overlapped_map_;  // workspace, n_overlapped*nstokes, local order
-  Kokkos::View<const std::int32_t*, MemSpace> local_of_touched_;
-  Vector sorted_map_;  // workspace, n_overlapped*nstokes, the backend's order (if it differs)
   std::int64_t n_observed_ = 0, n_masked_ = 0;
 };
 

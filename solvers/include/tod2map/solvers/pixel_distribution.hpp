@@ -18,10 +18,14 @@ namespace tod2map::solvers {
 /// over all ranks); a rank stores only the pixels of its range that some rank touches
 /// (owned_pixels()), so per-pixel vectors grow
 /// with the observed sky, not with npix; owned entry j is pixel owned_pixels()[j].
-/// Overlapped: the sorted global pixels this rank touches, its local pixel index being the
-/// position in that list. Vectors are pixel-major with nvalues doubles per pixel
-/// (x[p*nvalues + k]); nvalues may differ from call to call (1 for hits, 3 for IQU maps, 6 for
-/// IQU blocks).
+/// Overlapped: the global pixels this rank touches, in the order the caller gave them
+/// (make_pixel_distribution's touched list, e.g. the map-maker's local pixel order), its
+/// local pixel index being the position in that list: overlapped vectors need no reordering
+/// on either side. The order is layout only: an owned pixel gets one contribution per
+/// touching rank, and no backend's order of adding them depends on positions in touched, so
+/// reduce() gives the same bits for any order. Vectors are pixel-major with nvalues doubles
+/// per pixel (x[p*nvalues + k]); nvalues may differ from call to call (1 for hits, 3 for IQU
+/// maps, 6 for IQU blocks).
 class PixelDistribution {
  public:
   virtual ~PixelDistribution() = default;
@@ -42,7 +46,7 @@ class PixelDistribution {
   virtual Kokkos::View<const std::int64_t*, ExecSpace::memory_space> owned_pixels() const = 0;
   /// Number of global pixels this rank touches (may be 0).
   virtual std::int64_t n_overlapped() const = 0;
-  /// The touched global pixels, sorted, in the execution space's memory.
+  /// The touched global pixels, in the caller's order, in the execution space's memory.
   virtual Kokkos::View<const std::int64_t*, ExecSpace::memory_space> overlapped_pixels() const = 0;
   /// owned = sum over all ranks of their overlapped entries for the owned pixels: the reduction
   /// after accumulating P^T locally. overlapped has n_overlapped()*nvalues entries, owned
@@ -55,10 +59,11 @@ class PixelDistribution {
 };
 
 /// Makes the distribution for one backend (a name of known_backends()). touched: this
-/// rank's sorted unique global pixels, each in [0, npix). Collective over comm (every rank
-/// throws the same error): NotCompiled for a backend this build lacks ("solver.backend:
-/// 'petsc' was not built into this tod2map (available: tpetra)"), InvalidArgument for an
-/// unknown name, a bad npix, or touched not sorted/unique/in range on any rank.
+/// rank's unique global pixels, each in [0, npix), in any order: it becomes the overlapped
+/// order. Collective over comm (every rank throws the same error): NotCompiled for a backend
+/// this build lacks ("solver.backend: 'petsc' was not built into this tod2map (available:
+/// tpetra)"), InvalidArgument for an unknown name, a bad npix, or touched not unique/in range
+/// on any rank.
 std::unique_ptr<PixelDistribution> make_pixel_distribution(const std::string& backend,
                                                            MPI_Comm comm, std::int64_t npix,
                                                            std::vector<std::int64_t> touched);
