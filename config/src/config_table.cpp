@@ -61,7 +61,6 @@ void check_resolutions(const Section& top, const Config& c) {
                                                std::to_string(z) + ")");
 }
 
-
 Table<Config> make_config_table() {
   Table<Config> t;
   t.mount("input", field(&Config::input), io::input_keys());

@@ -9,16 +9,16 @@
 #include <utility>
 #include <vector>
 
+#include "tod2map/core/noncopyable.hpp"
+
 namespace tod2map::io::hdf5 {
 
 /// Turns off HDF5's automatic error printing while alive and restores the previous handler,
 /// so failures reach the user once, as one IoError line.
-class QuietErrors {
+class QuietErrors : NonCopyable {
  public:
   QuietErrors();
   ~QuietErrors();
-  QuietErrors(const QuietErrors&) = delete;
-  QuietErrors& operator=(const QuietErrors&) = delete;
 
  private:
   H5E_auto2_t old_func_ = nullptr;

@@ -25,6 +25,7 @@
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/memory.hpp"
 #include "tod2map/core/mpi.hpp"
+#include "tod2map/core/noncopyable.hpp"
 #include "tod2map/core/resources.hpp"
 #include "tod2map/core/version.hpp"
 
@@ -391,12 +392,10 @@ namespace {
 
 /// A private duplicate of the caller's communicator, so the FITS writer's point-to-point
 /// messages can never match messages the caller has in flight.
-class DupComm {
+class DupComm : NonCopyable {
  public:
   explicit DupComm(MPI_Comm comm) { TOD2MAP_CHECK_MPI(MPI_Comm_dup(comm, &comm_)); }
   ~DupComm() { MPI_Comm_free(&comm_); }
-  DupComm(const DupComm&) = delete;
-  DupComm& operator=(const DupComm&) = delete;
   MPI_Comm get() const { return comm_; }
 
  private:

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "timeline_samples.hpp"  // format_double
+#include "tod2map/core/noncopyable.hpp"
 #include "tod2map/io/options.hpp"
 #include "tod2map/io/timeline.hpp"
 #include "tod2map/io/timeline_input.hpp"
@@ -35,12 +36,10 @@ struct HduSummary {
 /// A FITS file opened read-only through CFITSIO, closed on destruction. Errors are IoError
 /// starting with `func` and naming the file. Opened with fits_open_diskfile so that brackets
 /// or other characters in a path are never taken as CFITSIO's extended file-name syntax.
-class FitsInput {
+class FitsInput : NonCopyable {
  public:
   FitsInput(const std::string& path, std::string func);
   ~FitsInput();
-  FitsInput(const FitsInput&) = delete;
-  FitsInput& operator=(const FitsInput&) = delete;
 
   fitsfile* get() const { return fptr_; }
   const std::string& path() const { return path_; }

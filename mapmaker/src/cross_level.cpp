@@ -31,18 +31,8 @@ std::unique_ptr<CrossLevel> make_cross_level(const LocalData& data,
     throw InvalidArgument("mapmaker.nside_cross: " + std::to_string(nside_cross) +
                           " must be a power of two below pixelization.nside (" +
                           std::to_string(data.nside) + ")");
-  int shift = 0;
-  while ((nside_cross << shift) < data.nside) ++shift;
-  // Parent of every local pixel, in NESTED numbering (children of a pixel are 4 consecutive
-  // NESTED indices, so the parent is the index shifted right by 2 per level).
+  const std::vector<std::int64_t> parent = nest_parents(data, nside_cross);
   const std::vector<std::int64_t>& global = data.touched;
-  std::vector<std::int64_t> parent(global.size());
-  for (std::size_t k = 0; k < global.size(); ++k) {
-    const std::int64_t nest = data.ordering == healpix::Ordering::ring
-                                  ? healpix::ring2nest(data.nside, global[k])
-                                  : global[k];
-    parent[k] = nest >> (2 * shift);
-  }
   auto cross = std::make_unique<CrossLevel>();
   LocalData& c = cross->data;
   c.touched = parent;

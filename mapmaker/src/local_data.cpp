@@ -46,4 +46,19 @@ LocalData build_local_data(std::vector<io::Timeline>&& timelines, const Pointing
   return builder.finish();
 }
 
+std::vector<std::int64_t> nest_parents(const LocalData& data, std::int64_t coarse_nside) {
+  int shift = 0;
+  while ((coarse_nside << shift) < data.nside) ++shift;
+  // The children of a pixel are 4 consecutive NESTED indices, so the parent is the NESTED
+  // index shifted right by 2 per level.
+  std::vector<std::int64_t> parent(data.touched.size());
+  for (std::size_t k = 0; k < parent.size(); ++k) {
+    const std::int64_t pixel = data.touched[k];
+    const std::int64_t nest =
+        data.ordering == healpix::Ordering::ring ? healpix::ring2nest(data.nside, pixel) : pixel;
+    parent[k] = nest >> (2 * shift);
+  }
+  return parent;
+}
+
 }  // namespace tod2map::mapmaker

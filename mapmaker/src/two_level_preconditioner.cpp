@@ -28,16 +28,10 @@ struct CoarseSpace {
 
 // Parent (NESTED, at nside_c) of every local pixel of data.
 Kokkos::View<std::int32_t*, MemSpace> coarse_pixels(const LocalData& data, std::int64_t nside_c) {
-  int shift = 0;
-  while ((nside_c << shift) < data.nside) ++shift;
-  const std::vector<std::int64_t>& global = data.touched;
-  std::vector<std::int32_t> parent(global.size());
-  for (std::size_t k = 0; k < global.size(); ++k) {
-    const std::int64_t nest = data.ordering == healpix::Ordering::ring
-                                  ? healpix::ring2nest(data.nside, global[k])
-                                  : global[k];
-    parent[k] = static_cast<std::int32_t>(nest >> (2 * shift));
-  }
+  const std::vector<std::int64_t> wide = nest_parents(data, nside_c);
+  // 32-bit: the coarse grid (12 coarse_nside^2 pixels, each costing one operator application
+  // to set up) is far below 2^31 pixels.
+  std::vector<std::int32_t> parent(wide.begin(), wide.end());
   return upload(parent, "tod2map::two_level_parent");
 }
 

@@ -71,10 +71,11 @@ Made by tod2map.load_config from a dict, a YAML file or YAML text; immutable.
       .def_property_readonly("output_path", [](const tod2map::Config& c) { return c.output.path; })
       .def_property_readonly("has_simulation",
                              [](const tod2map::Config& c) { return c.simulation.present; })
-      .def("input_files",
-           [](const tod2map::Config& c) { return io::expand_input_files(c, c.input); },
-           "input.files expanded (globs relative to base_dir), sorted. Raises ValueError when "
-           "a pattern matches nothing.")
+      .def(
+          "input_files",
+          [](const tod2map::Config& c) { return io::expand_input_files(c, c.input); },
+          "input.files expanded (globs relative to base_dir), sorted. Raises ValueError when "
+          "a pattern matches nothing.")
       .def("__repr__", [](const tod2map::Config& c) {
         return "<tod2map.Config " + (c.source.empty() ? std::string("(from text)") : c.source) +
                ": " + c.mapmaker.method + ", nside " + std::to_string(c.pixelization.nside) + " " +

@@ -17,9 +17,8 @@ void check_output_dir(const Section& s, const std::string& key, std::string& dir
 
 void check_file_prefix(const Section& s, const std::string& key, std::string& prefix) {
   if (prefix.empty() || prefix.find('/') != std::string::npos)
-    s.fail(key, "'" + prefix +
-                    "' is not a file name prefix (expected a "
-                    "non-empty name without '/')");
+    s.fail(key,
+           "'" + prefix + "' is not a file name prefix (expected a non-empty name without '/')");
 }
 
 // SIGMA weights samples by 1/sigma^2 in the map-maker, so 0 is impossible even for noiseless
@@ -80,9 +79,7 @@ void write_focal_plane(Writer& w, const Sim& c) {
 // The keys of one detector, relative to the item ("sigma").
 Table<SimDetector> make_detector_keys() {
   Table<SimDetector> t;
-  t.leaf("name", field(&SimDetector::name),
-         "Detector name (the "
-         "file's `EXTNAME`).")
+  t.leaf("name", field(&SimDetector::name), "Detector name (the file's `EXTNAME`).")
       .check([](const Section& d, const std::string& key, std::string& name) {
         if (name.empty()) d.fail(key, "empty string (expected a detector name)");
       })
@@ -97,40 +94,21 @@ Table<SimDetector> make_detector_keys() {
   t.leaf("polang_deg", field(&SimDetector::polang_deg),
          "Polarization angle, degrees (written as `POLANG` in radians).")
       .example(22.5);
-  t.leaf("poleff", field(&SimDetector::poleff),
-         "Polarization "
-         "efficiency.")
+  t.leaf("poleff", field(&SimDetector::poleff), "Polarization efficiency.")
       .interval(0.0, 1.0, false)
       .example(0.9);
   t.leaf("sigma", field(&SimDetector::sigma),
-         "White-noise rms "
-         "per sample, "
-         "signal units "
-         "(also written as "
-         "`SIGMA`, which "
-         "weights the "
-         "samples in the "
-         "map-maker, hence "
-         "never 0: for "
-         "noiseless data "
-         "turn "
-         "`white_noise` and"
-         " `correlated_nois"
-         "e` off).")
+         "White-noise rms per sample, signal units (also written as `SIGMA`, which weights the "
+         "samples in the map-maker, hence never 0: for noiseless data turn `white_noise` and "
+         "`correlated_noise` off).")
       .check(check_sigma)
       .type("number > 0")
       .example(2.0e-2);
   t.leaf("fknee", field(&SimDetector::fknee),
-         "Knee frequency of"
-         " the 1/f noise, "
-         "Hz; `0` = white "
-         "noise only.")
+         "Knee frequency of the 1/f noise, Hz; `0` = white noise only.")
       .non_negative()
       .example(0.05);
-  t.leaf("alpha", field(&SimDetector::alpha),
-         "Slope of the 1/f "
-         "noise.")
-      .example(1.5);
+  t.leaf("alpha", field(&SimDetector::alpha), "Slope of the 1/f noise.").example(1.5);
   return t;
 }
 
@@ -174,32 +152,25 @@ Table<SimulationConfig> simulation_keys() {
 
   const auto at = [](auto member) { return field(member); };
   t.leaf("seed", at(&Sim::seed),
-         "Random seed. The same seed gives the same "
-         "files, whatever the rank count.")
+         "Random seed. The same seed gives the same files, whatever the rank count.")
       .type("integer >= 0 (up to 2^64-1)")
       .example(18446744073709551615ULL);
   t.leaf("output_dir", at(&Sim::output_dir),
-         "Folder the timeline files are "
-         "written to. Must not be empty "
-         "(use `.` for the config's "
+         "Folder the timeline files are written to. Must not be empty (use `.` for the config's "
          "folder).")
       .check(check_output_dir)
       .example("sims");
   t.leaf("file_prefix", at(&Sim::file_prefix),
-         "Files are named "
-         "`<file_prefix>_<NNNN>.fits` "
-         "(`.h5` with `format: hdf5`). "
-         "Non-empty, no `/`.")
+         "Files are named `<file_prefix>_<NNNN>.fits` (`.h5` with `format: hdf5`). Non-empty, no "
+         "`/`.")
       .check(check_file_prefix)
       .example("run");
-  t.leaf("n_observations", at(&Sim::n_observations),
-         "Number of observations "
-         "(files).")
+  t.leaf("n_observations", at(&Sim::n_observations), "Number of observations (files).")
       .at_least(1)
       .example(3);
   t.leaf("observation_length", at(&Sim::observation_length),
-         "Length of each observation, seconds; `observation_length * sample_rate` must "
-         "give at least 2 samples.")
+         "Length of each observation, seconds; `observation_length * sample_rate` must give at "
+         "least 2 samples.")
       .positive(" (seconds)")
       .example(120.5);
   t.leaf("sample_rate", at(&Sim::sample_rate), "Samples per second (Hz).")
@@ -209,36 +180,24 @@ Table<SimulationConfig> simulation_keys() {
          "Timeline file format written: `fits` or `hdf5` (docs/formats.md). The default "
          "`input.files` follows the file extension.")
       .choices({"fits", "hdf5"}, "timeline format");
-  t.leaf("precision", at(&Sim::precision),
-         "Column type of the pointing and "
-         "signal columns.")
+  t.leaf("precision", at(&Sim::precision), "Column type of the pointing and signal columns.")
       .choices({"float32", "float64"}, "precision");
   t.leaf("coordsys", at(&Sim::coordsys),
-         "Coordinate system written to the "
-         "files (`COORDSYS`): galactic, "
-         "ecliptic, celestial.")
+         "Coordinate system written to the files (`COORDSYS`): galactic, ecliptic, celestial.")
       .choices({"G", "E", "C"}, "coordinate system");
-  t.leaf("write_pixels", at(&Sim::write_pixels),
-         "Write a `PIXEL` column (at "
-         "`pixelization.nside` and "
-         "`ordering`) instead of "
-         "`THETA`/`PHI`.");
+  t.leaf(
+      "write_pixels", at(&Sim::write_pixels),
+      "Write a `PIXEL` column (at `pixelization.nside` and `ordering`) instead of `THETA`/`PHI`.");
   t.leaf("flag_fraction", at(&Sim::flag_fraction),
-         "Fraction of samples "
-         "flagged at random (`FLAG ="
-         " 1`).")
+         "Fraction of samples flagged at random (`FLAG = 1`).")
       .interval(0.0, 1.0, true)
       .example(0.125);
-  t.leaf("write_sky", at(&Sim::write_sky),
-         "Also write the input sky as "
-         "`<output_dir>/sky.fits`.");
+  t.leaf("write_sky", at(&Sim::write_sky), "Also write the input sky as `<output_dir>/sky.fits`.");
 
   t.section("sky", Style::flow);
   const auto sky = [](auto member) { return field(&Sim::sky, member); };
   t.leaf("sky.type", sky(&Sim::Sky::type),
-         "The sky to observe: a synthetic "
-         "sky generated from the seed, or a "
-         "map read from a file.")
+         "The sky to observe: a synthetic sky generated from the seed, or a map read from a file.")
       .choices({"synthetic", "file"}, "sky type");
   // The example sky file needs its path, or the config would not read back.
   t.keys.back().set_example = [](Sim& c) {
@@ -246,8 +205,7 @@ Table<SimulationConfig> simulation_keys() {
     c.sky.path = "sky_in.fits";
   };
   t.leaf("sky.path", sky(&Sim::Sky::path),
-         "A healpy-written map (I or IQU), "
-         "for `type: file`; required then.")
+         "A healpy-written map (I or IQU), for `type: file`; required then.")
       .check_config([](const Section& s, const std::string& key, Sim& c) {
         // sky.type is declared (so read) first.
         if (c.sky.type == "file" && c.sky.path.empty())
@@ -255,12 +213,8 @@ Table<SimulationConfig> simulation_keys() {
       })
       .example("maps/input_sky.fits");
   t.leaf("sky.nside", sky(&Sim::Sky::nside),
-         "Resolution the synthetic sky is "
-         "made at; `0` = "
-         "`pixelization.nside`. `tod2map "
-         "sim` handles nside up to 8192 "
-         "(this one and "
-         "`pixelization.nside`).")
+         "Resolution the synthetic sky is made at; `0` = `pixelization.nside`. `tod2map sim` "
+         "handles nside up to 8192 (this one and `pixelization.nside`).")
       .nside(true)
       .example(128);
 
@@ -269,9 +223,7 @@ Table<SimulationConfig> simulation_keys() {
   using Scan = Sim::Scan;
   t.leaf("scan.type", scan(&Scan::type), "Scan strategy.")
       .choices({"satellite", "ground"}, "scan type");
-  t.leaf("scan.spin_period", scan(&Scan::spin_period),
-         "Satellite: spin "
-         "period, seconds.")
+  t.leaf("scan.spin_period", scan(&Scan::spin_period), "Satellite: spin period, seconds.")
       .positive(" (seconds)")
       .example(30.0);
   t.leaf("scan.spin_angle_deg", scan(&Scan::spin_angle_deg),
@@ -305,9 +257,7 @@ Table<SimulationConfig> simulation_keys() {
       .example(2.0);
 
   declare_focal_plane(t);
-  t.leaf("white_noise", at(&Sim::white_noise),
-         "Add white noise (`sigma` per "
-         "sample).");
+  t.leaf("white_noise", at(&Sim::white_noise), "Add white noise (`sigma` per sample).");
   t.leaf("correlated_noise", at(&Sim::correlated_noise),
          "Add 1/f noise (`fknee`, `alpha`) to detectors with `fknee > 0`.");
   return t;

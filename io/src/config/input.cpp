@@ -41,23 +41,22 @@ Table<InputConfig> input_keys() {
   Table<I> t;
   // The default (data/*.fits) is the run configuration's to set, which knows what else the
   // config holds (tod2map/config).
-  auto& files = t.custom("files", Kind::leaf, "string or list of strings", "`[\"data/*.fits\"]`",
-                         "Timeline files, FITS or HDF5, told apart by content so both may be "
-                         "mixed ([formats.md](formats.md)). Each entry is a "
-                         "path or a glob (`*`, `?`, `[...]`), relative to the folder of "
-                         "the config file unless absolute. The expanded list is sorted and"
-                         " de-duplicated; only regular files are kept. An entry that "
-                         "matches no file, or a path that does not exist, is an error. An "
-                         "explicit empty list `[]` is refused.");
+  auto& files = t.custom(
+      "files", Kind::leaf, "string or list of strings", "`[\"data/*.fits\"]`",
+      "Timeline files, FITS or HDF5, told apart by content so both may be mixed "
+      "([formats.md](formats.md)). Each entry is a path or a glob (`*`, `?`, `[...]`), relative to "
+      "the folder of the config file unless absolute. The expanded list is sorted and "
+      "de-duplicated; only regular files are kept. An entry that matches no file, or a path that "
+      "does not exist, is an error. An explicit empty list `[]` is refused.");
   files.read = [](const Section& s, I& c) { s.get_list("files", c.files, true); };
   files.write = [](Writer& w, const I& c) { w.put_list("files", c.files); };
   files.same = [](const I& a, const I& b) { return a.files == b.files; };
   files.set_example = [](I& c) { c.files = {"obs_a.fits", "more/*.fits"}; };
 
-  auto& detectors = t.custom("detectors", Kind::leaf, "`all` or list of strings", "`all`",
-                             "Detectors (FITS BINTABLE `EXTNAME`s, HDF5 group names) to "
-                             "use; `all` uses every detector of every file. Names must be "
-                             "unique; an empty list is refused.");
+  auto& detectors =
+      t.custom("detectors", Kind::leaf, "`all` or list of strings", "`all`",
+               "Detectors (FITS BINTABLE `EXTNAME`s, HDF5 group names) to use; `all` uses every "
+               "detector of every file. Names must be unique; an empty list is refused.");
   detectors.read = read_detectors;
   detectors.write = [](Writer& w, const I& c) {
     if (c.detectors.empty())
@@ -68,9 +67,7 @@ Table<InputConfig> input_keys() {
   detectors.same = [](const I& a, const I& b) { return a.detectors == b.detectors; };
   detectors.set_example = [](I& c) { c.detectors = {"det1A", "det1B"}; };
 
-  t.section("columns", Style::flow,
-            "Column names, for files that do not use the "
-            "standard names.");
+  t.section("columns", Style::flow, "Column names, for files that do not use the standard names.");
   const auto column = [&](const char* key, std::string ColumnNames::*member, const char* example,
                           const std::string& doc) {
     t.leaf(std::string("columns.") + key, field(&I::columns, member), doc)
@@ -78,44 +75,33 @@ Table<InputConfig> input_keys() {
         .example(example);
   };
   column("time", &ColumnNames::time, "T",
-         "Sample time (s). Optional in the files under "
-         "its default name; a name set here must exist "
-         "in every file (else the run stops before "
-         "reading, naming the file, HDU and "
+         "Sample time (s). Optional in the files under its default name; a name set here must "
+         "exist in every file (else the run stops before reading, naming the file, HDU and "
          "`input.columns.time`).");
   column("theta", &ColumnNames::theta, "TH", "Colatitude (rad).");
   column("phi", &ColumnNames::phi, "PH", "Longitude (rad).");
   column("psi", &ColumnNames::psi, "PS", "Boresight orientation (rad).");
   column("signal", &ColumnNames::signal, "TOD", "Detector signal.");
   column("flag", &ColumnNames::flag, "FLG",
-         "Integer sample flags. A file without a "
-         "`FLAG` column is read as unflagged and named"
-         " in a warning (the run's summary counts such"
-         " timelines); a name set here (such as "
-         "`QUALITY`) must exist in every file, else "
-         "the run stops before reading, naming the "
-         "file, HDU and `input.columns.flag`. `\"\"` "
-         "ignores flags.");
+         "Integer sample flags. A file without a `FLAG` column is read as unflagged and named in a "
+         "warning (the run's summary counts such timelines); a name set here (such as `QUALITY`) "
+         "must exist in every file, else the run stops before reading, naming the file, HDU and "
+         "`input.columns.flag`. `\"\"` ignores flags.");
   column("pixel", &ColumnNames::pixel, "PIX",
-         "Pre-computed HEALPix pixel index (instead "
-         "of THETA/PHI).");
+         "Pre-computed HEALPix pixel index (instead of THETA/PHI).");
 
   t.leaf("flag_mask", field(&I::flag_mask),
-         "A sample is used where"
-         " `FLAG & flag_mask == "
-         "0`; `0` uses every "
-         "sample.")
+         "A sample is used where `FLAG & flag_mask == 0`; `0` uses every sample.")
       .check(check_flag_mask)
       .type("integer >= 0")
       .example(15);
   t.leaf("max_rejected_fraction", field(&I::max_rejected_fraction),
-         "The largest fraction of a timeline's unflagged samples that may be rejected for"
-         " a non-finite value, a pointing out of range (`THETA` outside [0, pi], "
-         "\\|`PHI`\\| > 1e8) or a `PSI` out of range (\\|`PSI`\\| > 1e8). A timeline that"
-         " loses more stops the run before the solve, naming the file, the detector, the "
-         "column and the likely cause (`THETA values up to 179.9: degrees?`). Every "
-         "timeline that loses any such sample is named in a warning. `1` accepts any "
-         "loss.")
+         "The largest fraction of a timeline's unflagged samples that may be rejected for a "
+         "non-finite value, a pointing out of range (`THETA` outside [0, pi], \\|`PHI`\\| > 1e8) "
+         "or a `PSI` out of range (\\|`PSI`\\| > 1e8). A timeline that loses more stops the run "
+         "before the solve, naming the file, the detector, the column and the likely cause (`THETA "
+         "values up to 179.9: degrees?`). Every timeline that loses any such sample is named in a "
+         "warning. `1` accepts any loss.")
       .interval(0.0, 1.0, false)
       .example(0.5);
   return t;

@@ -16,9 +16,9 @@ void check_map_format(const Section& s, const std::string& key, std::string& pat
     return name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0;
   };
   if (!ends_with(".h5") && !ends_with(".hdf5") && !ends_with(".fits"))
-    s.fail(key, "'" + path +
-                    "' has no known map format (expected a file name ending in "
-                    ".h5, .hdf5 or .fits)");
+    s.fail(key,
+           "'" + path +
+               "' has no known map format (expected a file name ending in .h5, .hdf5 or .fits)");
 }
 
 }  // namespace
@@ -27,23 +27,14 @@ Table<OutputConfig> output_keys() {
   using O = OutputConfig;
   Table<O> t;
   t.leaf("path", field(&O::path),
-         "Output map file, relative to "
-         "the current folder (not the "
-         "config's). The ending picks "
-         "the format: `.h5` or `.hdf5` "
-         "(parallel HDF5, [formats-maps."
-         "md](formats-maps.md)) or "
-         "`.fits` (HEALPix FITS readable"
-         " by `healpy.read_map`). Any "
-         "other ending is refused.")
+         "Output map file, relative to the current folder (not the config's). The ending picks the "
+         "format: `.h5` or `.hdf5` (parallel HDF5, [formats-maps.md](formats-maps.md)) or `.fits` "
+         "(HEALPix FITS readable by `healpy.read_map`). Any other ending is refused.")
       .check(check_path_length)
       .check(check_map_format)
       .example("maps/run1.fits");
   t.leaf("baselines", field(&O::baselines),
-         "Also write the "
-         "destriping baselines"
-         " (`baselines/<det>` "
-         "in HDF5).");
+         "Also write the destriping baselines (`baselines/<det>` in HDF5).");
   t.section("hdf5", Style::flow, "MPI-IO hints for HDF5 output.");
   t.leaf("hdf5.stripe_size", field(&O::hdf5, &Hdf5OutputConfig::stripe_size),
          "Bytes: MPI-IO `striping_unit` and the dataset alignment.")

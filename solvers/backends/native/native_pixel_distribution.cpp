@@ -34,6 +34,7 @@
 #include "pixel_distribution_base.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
+#include "tod2map/core/noncopyable.hpp"
 
 namespace tod2map::solvers {
 namespace {
@@ -51,14 +52,12 @@ constexpr bool kMpiReadsInPlace = detail::kVectorsOnHost;
 
 // A duplicate of the caller's communicator, so that our messages stay apart from theirs;
 // freed with its owner, also when the owner's constructor throws after making it.
-class DuplicateComm {
+class DuplicateComm : NonCopyable {
  public:
   explicit DuplicateComm(MPI_Comm comm) { TOD2MAP_CHECK_MPI(MPI_Comm_dup(comm, &comm_)); }
   ~DuplicateComm() {
     if (comm_ != MPI_COMM_NULL && !detail::mpi_finalized()) MPI_Comm_free(&comm_);
   }
-  DuplicateComm(const DuplicateComm&) = delete;
-  DuplicateComm& operator=(const DuplicateComm&) = delete;
   MPI_Comm get() const { return comm_; }
 
  private:
@@ -133,8 +132,7 @@ class NativePixelDistribution final : public detail::PixelDistributionBase {
 
   void reduce_impl(const Vector& overlapped, const Vector& owned, int nvalues) const override {
     const std::int64_t nv = nvalues;
-    ensure_buffers(nvalues);
-    const MPI_Datatype type = pixel_type(nvalues);
+    const MPI_Datatype type = prepare_exchange(nvalues);
     ExecSpace exec;
     const auto received = entries(exchange_, 0, n_recv_ * nv);
     const Vector outgoing = send_side(overlapped, nv);
@@ -160,8 +158,7 @@ class NativePixelDistribution final : public detail::PixelDistributionBase {
 
   void broadcast_impl(const Vector& owned, const Vector& overlapped, int nvalues) const override {
     const std::int64_t nv = nvalues;
-    ensure_buffers(nvalues);
-    const MPI_Datatype type = pixel_type(nvalues);
+    const MPI_Datatype type = prepare_exchange(nvalues);
     ExecSpace exec;
     const auto packed = entries(exchange_, 0, n_recv_ * nv);
     native::kernels::gather_owned(exec, pack_offsets_, owned, packed, nvalues);
@@ -299,6 +296,12 @@ class NativePixelDistribution final : public detail::PixelDistributionBase {
                                   n_outgoing_ * nv);
     }
     buffer_nvalues_ = nvalues;
+  }
+
+  // What an exchange of nvalues per pixel needs: its buffers, and the MPI type of one pixel.
+  MPI_Datatype prepare_exchange(int nvalues) const {
+    ensure_buffers(nvalues);
+    return pixel_type(nvalues);
   }
 
   // nvalues contiguous doubles: one pixel, the unit of every count and displacement.

@@ -87,6 +87,17 @@ class PetscPixelDistribution final : public detail::PixelDistributionBase {
   PetscPixelDistribution(const PetscPixelDistribution&) = delete;
   PetscPixelDistribution& operator=(const PetscPixelDistribution&) = delete;
 
+  // One whole PetscSF exchange (begin, then end: nothing overlaps it here). reduce sums the
+  // leaves into the roots; bcast overwrites every leaf with its root.
+  void sf_reduce(MPI_Datatype u, const double* leaves, double* roots) const {
+    TOD2MAP_CHECK_PETSC(PetscSFReduceBegin(sf_, u, leaves, roots, MPIU_SUM));
+    TOD2MAP_CHECK_PETSC(PetscSFReduceEnd(sf_, u, leaves, roots, MPIU_SUM));
+  }
+  void sf_bcast(MPI_Datatype u, const double* roots, double* leaves) const {
+    TOD2MAP_CHECK_PETSC(PetscSFBcastBegin(sf_, u, roots, leaves, MPI_REPLACE));
+    TOD2MAP_CHECK_PETSC(PetscSFBcastEnd(sf_, u, roots, leaves, MPI_REPLACE));
+  }
+
   void reduce_impl(const Vector& overlapped, const Vector& owned, int nvalues) const override {
     const MPI_Datatype u = unit(nvalues);
     ExecSpace exec;
@@ -94,16 +105,14 @@ class PetscPixelDistribution final : public detail::PixelDistributionBase {
       // MPIU_SUM adds into the roots: start from zero so that owned is the plain sum.
       Kokkos::deep_copy(exec, owned, 0.0);
       exec.fence();  // PETSc reads and writes the memory outside Kokkos
-      TOD2MAP_CHECK_PETSC(PetscSFReduceBegin(sf_, u, overlapped.data(), owned.data(), MPIU_SUM));
-      TOD2MAP_CHECK_PETSC(PetscSFReduceEnd(sf_, u, overlapped.data(), owned.data(), MPIU_SUM));
+      sf_reduce(u, overlapped.data(), owned.data());
       return;
     }
     auto leaves = host_prefix(leaf_buffer_, overlapped.extent(0));
     auto roots = host_prefix(root_buffer_, owned.extent(0));
     Kokkos::deep_copy(leaves, overlapped);
     Kokkos::deep_copy(roots, 0.0);
-    TOD2MAP_CHECK_PETSC(PetscSFReduceBegin(sf_, u, leaves.data(), roots.data(), MPIU_SUM));
-    TOD2MAP_CHECK_PETSC(PetscSFReduceEnd(sf_, u, leaves.data(), roots.data(), MPIU_SUM));
+    sf_reduce(u, leaves.data(), roots.data());
     Kokkos::deep_copy(owned, roots);
   }
 
@@ -112,15 +121,13 @@ class PetscPixelDistribution final : public detail::PixelDistributionBase {
     if (in_place_) {
       ExecSpace().fence();  // the caller's kernels that wrote owned are done
       // Every leaf has a root, so MPI_REPLACE overwrites every overlapped entry.
-      TOD2MAP_CHECK_PETSC(PetscSFBcastBegin(sf_, u, owned.data(), overlapped.data(), MPI_REPLACE));
-      TOD2MAP_CHECK_PETSC(PetscSFBcastEnd(sf_, u, owned.data(), overlapped.data(), MPI_REPLACE));
+      sf_bcast(u, owned.data(), overlapped.data());
       return;
     }
     auto roots = host_prefix(root_buffer_, owned.extent(0));
     auto leaves = host_prefix(leaf_buffer_, overlapped.extent(0));
     Kokkos::deep_copy(roots, owned);
-    TOD2MAP_CHECK_PETSC(PetscSFBcastBegin(sf_, u, roots.data(), leaves.data(), MPI_REPLACE));
-    TOD2MAP_CHECK_PETSC(PetscSFBcastEnd(sf_, u, roots.data(), leaves.data(), MPI_REPLACE));
+    sf_bcast(u, roots.data(), leaves.data());
     Kokkos::deep_copy(overlapped, leaves);
   }
 

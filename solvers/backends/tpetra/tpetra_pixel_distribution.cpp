@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <type_traits>
 
 #include "owned_layout.hpp"
 #include "pixel_distribution_base.hpp"
@@ -62,30 +63,28 @@ void to_pixel_major(const MVDeviceView::const_type& from, const Vector& to, int 
       });
 }
 
-void pixel_major_to_columns(const Vector& from, const MVDeviceView& to, int nv) {
+// Calls f with the value count as a compile-time constant for the usual 3 and 6 (0: taken at
+// run time).
+template <class F>
+void with_value_count(int nv, const F& f) {
   switch (nv) {
-    case 1:
-      return Kokkos::deep_copy(Kokkos::subview(to, Kokkos::ALL, 0), from);
     case 3:
-      return to_columns<3>(from, to, nv);
+      return f(std::integral_constant<int, 3>{});
     case 6:
-      return to_columns<6>(from, to, nv);
+      return f(std::integral_constant<int, 6>{});
     default:
-      return to_columns<0>(from, to, nv);
+      return f(std::integral_constant<int, 0>{});
   }
 }
 
+void pixel_major_to_columns(const Vector& from, const MVDeviceView& to, int nv) {
+  if (nv == 1) return Kokkos::deep_copy(Kokkos::subview(to, Kokkos::ALL, 0), from);
+  with_value_count(nv, [&](auto NV) { to_columns<decltype(NV)::value>(from, to, nv); });
+}
+
 void columns_to_pixel_major(const MVDeviceView::const_type& from, const Vector& to, int nv) {
-  switch (nv) {
-    case 1:
-      return Kokkos::deep_copy(to, Kokkos::subview(from, Kokkos::ALL, 0));
-    case 3:
-      return to_pixel_major<3>(from, to, nv);
-    case 6:
-      return to_pixel_major<6>(from, to, nv);
-    default:
-      return to_pixel_major<0>(from, to, nv);
-  }
+  if (nv == 1) return Kokkos::deep_copy(to, Kokkos::subview(from, Kokkos::ALL, 0));
+  with_value_count(nv, [&](auto NV) { to_pixel_major<decltype(NV)::value>(from, to, nv); });
 }
 
 class TpetraPixelDistribution final : public detail::PixelDistributionBase {

@@ -4,6 +4,8 @@
 // which the run can stop cleanly, e.g. between two CG iterations after saving its state.
 // Outside that window the process keeps its usual dispositions: a SIGTERM while reading still
 // ends it at once, as before.
+#include "tod2map/core/noncopyable.hpp"
+
 namespace tod2map {
 
 /// RAII: while alive, SIGTERM, SIGINT and SIGUSR1 only record that they arrived (signal());
@@ -13,12 +15,10 @@ namespace tod2map {
 /// and, when a signal arrived that the caller did not acknowledge(), raises it again, so that it
 /// has the effect it would have had without the guard (the process ends, or an enclosing
 /// handler such as Python's sees it). One guard at a time per process; not collective.
-class InterruptGuard {
+class InterruptGuard : NonCopyable {
  public:
   InterruptGuard();
   ~InterruptGuard();
-  InterruptGuard(const InterruptGuard&) = delete;
-  InterruptGuard& operator=(const InterruptGuard&) = delete;
 
   /// The last signal that arrived while the guard was alive on this process, 0 if none.
   int signal() const;
@@ -64,12 +64,10 @@ const char* current_phase();
 
 /// RAII: sets the current phase (a string literal: the signal handler reads the pointer) and
 /// restores the previous one when it goes.
-class PhaseScope {
+class PhaseScope : NonCopyable {
  public:
   explicit PhaseScope(const char* phase);
   ~PhaseScope();
-  PhaseScope(const PhaseScope&) = delete;
-  PhaseScope& operator=(const PhaseScope&) = delete;
 
  private:
   const char* previous_;
@@ -79,12 +77,10 @@ class PhaseScope {
 /// is created) is removed by the stop handler if a signal ends the process. Up to 64 paths of
 /// up to 4095 bytes at a time per process; a path beyond that is not registered (it is then
 /// left behind by a signal, as before). The owner still removes the file itself on errors.
-class PartialFileScope {
+class PartialFileScope : NonCopyable {
  public:
   explicit PartialFileScope(const std::string& path);
   ~PartialFileScope();
-  PartialFileScope(const PartialFileScope&) = delete;
-  PartialFileScope& operator=(const PartialFileScope&) = delete;
 
  private:
   int slot_;

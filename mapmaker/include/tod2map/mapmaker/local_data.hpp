@@ -97,4 +97,9 @@ struct LocalData {
 /// the file and detector for a PIXEL nside that differs from options.nside. Not collective.
 LocalData build_local_data(std::vector<io::Timeline>&& timelines, const PointingOptions& options);
 
+/// The NESTED index, at `coarse_nside` (a power of two at or below data.nside), of the parent of
+/// every local pixel (parent[k] for the pixel of local index k): the coarse grids of the
+/// destriper (nside_cross) and of the two-level preconditioner.
+std::vector<std::int64_t> nest_parents(const LocalData& data, std::int64_t coarse_nside);
+
 }  // namespace tod2map::mapmaker
