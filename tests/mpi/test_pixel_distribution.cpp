@@ -463,8 +463,8 @@ TEST(DistributionErrors, WrongSizesOnOneRankFailEverywhere) {
   }
 }
 
-// io validates solver.backend before any solver runs (io does not link the solvers), so its
-// choices must be exactly the backend table's names, in the same order.
+// The config validates solver.backend before any solver runs (solvers/options does not link
+// the solvers), so its choices must be exactly the backend table's names, in the same order.
 TEST(DistributionNames, ConfigAcceptsExactlyTheKnownBackends) {
   const auto known = known_backends();
   EXPECT_EQ(known, (std::vector<std::string>{"tpetra", "petsc", "native"}));

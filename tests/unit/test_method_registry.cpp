@@ -1,5 +1,6 @@
 // The map-making method table (mapmaker/src/methods/registry.cpp) against the config's
-// accepted names (io validates mapmaker.method; it cannot see the table).
+// accepted names (the config validates mapmaker.method in the options target below the
+// map-maker; it cannot see the table).
 #include <gtest/gtest.h>
 
 #include "tod2map/config/config.hpp"

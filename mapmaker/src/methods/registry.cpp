@@ -1,8 +1,9 @@
 // The table of map-making methods: the one place that lists them. A new method is its own
 // file in this folder defining make_<name>() plus one line in each of the two lists below.
 //
-// io validates mapmaker.method against the names a config may spell (io is below mapmaker and
-// cannot ask this table); this table says which of them are built. A name the config accepts
+// The config validates mapmaker.method against the names a config may spell
+// (mapmaker/options/mapmaker_keys.cpp, in the options target below this library, which cannot
+// ask this table); this table says which of them are built. A name the config accepts
 // but that is not here (gls, planned) is refused by make_method with the list below, and
 // tests/unit/test_method_registry.cpp checks that every name here is one the config accepts.
 #include <algorithm>
