@@ -24,6 +24,13 @@ std::vector<std::string> config_value_keys() {
   return keys;
 }
 
+std::vector<std::string> config_shortcut_keys() {
+  std::vector<std::string> keys;
+  for (const ConfigKey& k : config_key_table().keys)
+    if (k.shortcut) keys.push_back(k.path);
+  return keys;
+}
+
 bool set_config_example(Config& config, const std::string& key) {
   const ConfigKey* k = find(key);
   if (!k || k->kind == Kind::section) unknown(key);

@@ -12,10 +12,12 @@ Table<MapmakerConfig> mapmaker_keys() {
          "Map-making method: binned (noise-weighted average per pixel) or destripe (MADAM-like "
          "baseline offsets). `gls` (generalised least squares with a stationary noise filter) is "
          "reserved and refused by this version.")
-      .choices({"binned", "destripe", "gls"}, "method");
+      .choices({"binned", "destripe", "gls"}, "method")
+      .shortcut();
   t.leaf("baseline_length", field(&M::baseline_length), "Destriping baseline length, in seconds.")
       .positive(" (seconds)")
-      .example(2.5);
+      .example(2.5)
+      .shortcut();
   t.leaf("noise_prior", field(&M::noise_prior),
          "Destriping: add the 1/f noise prior on baselines, C_a^-1 built from each detector's "
          "`SIGMA`, `FKNEE` and `ALPHA` (timelines with `FKNEE = 0` get none). It weights the "
@@ -23,20 +25,23 @@ Table<MapmakerConfig> mapmaker_keys() {
          "better conditioned: on strong 1/f noise the solve needs several times fewer iterations. "
          "The map is unbiased either way (a constant sky signal never enters the baselines). "
          "`false` is plain destriping (MADAM's `kfilter = F`). Long kernels (more than about 8 "
-         "log2(n) lags) are applied by FFT.");
+         "log2(n) lags) are applied by FFT.")
+      .shortcut();
   t.leaf("min_hits", field(&M::min_hits),
          "Pixels with fewer unflagged samples are masked (written as UNSEEN). A run in which "
          "`min_hits` and `min_rcond` mask every observed pixel stops with an error before the "
          "solve, and writes nothing.")
       .at_least(0)
-      .example(7);
+      .example(7)
+      .shortcut();
   t.leaf(
        "min_rcond", field(&M::min_rcond),
        "Pixels whose 3x3 block has a smaller reciprocal condition number are masked (IQU only). "
        "`0` masks only the blocks that are singular in double precision: any rcond below 1e-12 is "
        "masked whatever `min_rcond` says (the inverse would have fewer than 4 correct digits).")
       .interval(0.0, 1.0, true)
-      .example(0.25);
+      .example(0.25)
+      .shortcut();
   t.leaf("nside_cross", field(&M::nside_cross),
          "Destriping: solve the baselines on a coarser HEALPix grid (a power of two up to "
          "`pixelization.nside`; `0` means `pixelization.nside`), then bin the final map of d - F a "
@@ -47,7 +52,8 @@ Table<MapmakerConfig> mapmaker_keys() {
          "and masked.")
       .nside(true)
       .type("integer")
-      .example(64);
+      .example(64)
+      .shortcut();
   return t;
 }
 

@@ -14,12 +14,15 @@ Table<pixelization::PixelizationConfig> pixelization_keys() {
          "HEALPix resolution: a power of two from 1 to 2^29 = 536870912 (`12 nside^2` pixels).")
       .nside(false)
       .type("integer")
-      .example(1024);
+      .example(1024)
+      .shortcut();
   t.leaf("ordering", field(&P::ordering), "HEALPix pixel ordering of the output map.")
-      .choices({"RING", "NEST"}, "ordering");
+      .choices({"RING", "NEST"}, "ordering")
+      .shortcut();
   t.leaf("stokes", field(&P::stokes),
          "Solve for intensity and linear polarization (3 values per pixel), or intensity only.")
-      .choices({"I", "IQU"}, "set of Stokes parameters");
+      .choices({"I", "IQU"}, "set of Stokes parameters")
+      .shortcut();
   return t;
 }
 

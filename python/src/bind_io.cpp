@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "bindings.hpp"
+#include "tod2map/config/config_keys.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/io/describe.hpp"
 #include "tod2map/io/map_output.hpp"
@@ -82,6 +83,8 @@ Made by tod2map.load_config from a dict, a YAML file or YAML text; immutable.
                c.pixelization.ordering + ", " + c.pixelization.stokes + ">";
       });
 
+  m.def("config_shortcut_keys", &tod2map::config_shortcut_keys,
+        "The config keys the key table offers as MapMaker keyword options (by last name).");
   m.def(
       "load_config",
       [](const std::string& path, const std::vector<std::string>& overrides, py::object comm) {

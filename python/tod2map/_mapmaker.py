@@ -64,24 +64,9 @@ def describe(path):
     return _core.describe(str(path))
 
 
-# MapMaker keyword options and the config keys they set.
-_OPTIONS = {
-    "nside": "pixelization.nside",
-    "ordering": "pixelization.ordering",
-    "stokes": "pixelization.stokes",
-    "method": "mapmaker.method",
-    "baseline_length": "mapmaker.baseline_length",
-    "noise_prior": "mapmaker.noise_prior",
-    "nside_cross": "mapmaker.nside_cross",
-    "min_hits": "mapmaker.min_hits",
-    "min_rcond": "mapmaker.min_rcond",
-    "backend": "solver.backend",
-    "tol": "solver.tol",
-    "maxiter": "solver.maxiter",
-    "preconditioner": "solver.preconditioner",
-    "baselines": "output.baselines",
-    "max_rejected_fraction": "input.max_rejected_fraction",
-}
+# MapMaker keyword options and the config keys they set: the keys the config key table marks
+# as shortcuts, each by its last name (nside sets pixelization.nside).
+_OPTIONS = {key.rsplit(".", 1)[1]: key for key in _core.config_shortcut_keys()}
 
 
 def _overrides(options, where):

@@ -55,7 +55,8 @@ Table<SolverConfig> solver_keys() {
          "in PETSc's `PetscInt`: with a 32-bit PETSc (Debian's) the map must have fewer than 2^31 "
          "pixels (nside up to 8192).")
       .choices({"tpetra", "petsc", "native"}, "backend")
-      .default_text("`tpetra` (`native` in builds without Tpetra, e.g. the GPU build)");
+      .default_text("`tpetra` (`native` in builds without Tpetra, e.g. the GPU build)")
+      .shortcut();
   t.leaf("tol", field(&S::tol),
          "Conjugate gradient: stop when the relative residual ‖b - A x‖ / ‖b‖ is at or below this. "
          "It is the unpreconditioned residual of the system solved (destriping: the baseline "
@@ -65,10 +66,12 @@ Table<SolverConfig> solver_keys() {
          "white-noise rms per pixel; the run's summary gives an estimate for its own data.")
       .check(check_tol)
       .type("number in (0, 1)")
-      .example(1.0e-6);
+      .example(1.0e-6)
+      .shortcut();
   t.leaf("maxiter", field(&S::maxiter), "Conjugate gradient: most iterations.")
       .at_least(1)
-      .example(77);
+      .example(77)
+      .shortcut();
   t.leaf("cross_check", field(&S::cross_check),
          "After our conjugate gradient (destriping), solve the same system again from the same "
          "start with a reference solver, Trilinos Belos CG (`belos`) or PETSc KSPCG (`ksp`, our "
@@ -95,7 +98,8 @@ Table<SolverConfig> solver_keys() {
          "`coarse_nside`^2 x (1 or 3 Stokes) operator applications (144 at `coarse_nside: 2`, IQU: "
          "about 100 iterations' worth, 35 to 66 s on the 2e7-sample benchmark cases) and it pays "
          "off only for long solves (tight `tol`, or the same pointing solved many times).")
-      .choices({"diagonal", "banded", "two_level"}, "preconditioner");
+      .choices({"diagonal", "banded", "two_level"}, "preconditioner")
+      .shortcut();
   t.leaf("precond_width", field(&S::precond_width),
          "`banded` and `two_level`: half-bandwidth, in baselines, of the band of each timeline's "
          "baseline matrix that is inverted.")

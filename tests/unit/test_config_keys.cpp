@@ -3,6 +3,8 @@
 // table's, so a new key is tested without editing this file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
 #include <string>
 
 #include "tod2map/config/config.hpp"
@@ -45,6 +47,19 @@ TEST(ConfigKeys, EveryKeyRoundTripsANonDefaultValue) {
       EXPECT_TRUE(same_config_value(back, changed, other)) << "after the round trip: " << other;
     EXPECT_EQ(to_yaml(back), yaml);
   }
+}
+
+TEST(ConfigKeys, ShortcutsAreValueKeysWithUniqueLastNames) {
+  const auto shortcuts = config_shortcut_keys();
+  const auto keys = config_value_keys();
+  EXPECT_EQ(shortcuts.size(), 15u);
+  std::set<std::string> names;
+  for (const std::string& key : shortcuts) {
+    EXPECT_NE(std::find(keys.begin(), keys.end(), key), keys.end()) << key;
+    EXPECT_TRUE(names.insert(key.substr(key.rfind('.') + 1)).second) << key;
+  }
+  EXPECT_EQ(shortcuts.front(), "input.max_rejected_fraction");
+  EXPECT_TRUE(names.count("nside") && names.count("tol") && names.count("baselines"));
 }
 
 TEST(ConfigKeys, UnknownKeyIsRefused) {

@@ -103,7 +103,8 @@ Table<InputConfig> input_keys() {
          "values up to 179.9: degrees?`). Every timeline that loses any such sample is named in a "
          "warning. `1` accepts any loss.")
       .interval(0.0, 1.0, false)
-      .example(0.5);
+      .example(0.5)
+      .shortcut();
   return t;
 }
 

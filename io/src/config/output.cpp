@@ -34,7 +34,8 @@ Table<OutputConfig> output_keys() {
       .check(check_map_format)
       .example("maps/run1.fits");
   t.leaf("baselines", field(&O::baselines),
-         "Also write the destriping baselines (`baselines/<det>` in HDF5).");
+         "Also write the destriping baselines (`baselines/<det>` in HDF5).")
+      .shortcut();
   t.section("hdf5", Style::flow, "MPI-IO hints for HDF5 output.");
   t.leaf("hdf5.stripe_size", field(&O::hdf5, &Hdf5OutputConfig::stripe_size),
          "Bytes: MPI-IO `striping_unit` and the dataset alignment.")

@@ -12,6 +12,10 @@ namespace tod2map {
 /// "simulation.focal_plane[].sigma".
 std::vector<std::string> config_value_keys();
 
+/// The keys the Python MapMaker offers as keyword options, in table order (their last names
+/// are unique).
+std::vector<std::string> config_shortcut_keys();
+
 /// Sets `key` to a valid value other than its default (an item key: in the first detector).
 /// Returns false, changing nothing, for a key that accepts one value only. Throws
 /// InvalidArgument for an unknown key or one the table gives no example for.

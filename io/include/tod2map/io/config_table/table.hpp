@@ -57,6 +57,9 @@ struct BasicKey {
   std::function<void(Root&)> set_example;
   /// The key accepts one value only (pixelization.scheme: healpix), so it has no example.
   bool single_value = false;
+  /// Offered as a keyword option by the Python MapMaker, named by the key's last name
+  /// (MapMaker(..., nside=512) sets pixelization.nside).
+  bool shortcut = false;
   std::function<bool(const Root&, const Root&)> same;
   /// Top-level sections read before the others (simulation: input.files' default needs it).
   bool read_first = false;
@@ -160,6 +163,11 @@ class Leaf {
     return check([allow_zero](const Section& s, const std::string& k, T& v) {
       check_nside(s, k, v, allow_zero);
     });
+  }
+  /// A Python MapMaker keyword option (see BasicKey::shortcut).
+  Leaf& shortcut() {
+    key_->shortcut = true;
+    return *this;
   }
   /// Docs text where the generated one says too little.
   Leaf& type(std::string text) {
@@ -362,6 +370,7 @@ class Table {
     out.default_text = k.default_text;
     out.doc = k.doc;
     out.single_value = k.single_value;
+    out.shortcut = k.shortcut;
     out.read_first = k.read_first;
     if (k.read) out.read = [f = k.read, to](const Section& s, Root& r) { f(s, to(r)); };
     if (k.write) out.write = [f = k.write, cto](Writer& w, const Root& r) { f(w, cto(r)); };
