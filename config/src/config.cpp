@@ -14,11 +14,10 @@ using namespace io::config_table;
 Config parse(const std::string& yaml_text, const std::string& source, const std::string& base_dir,
              const std::vector<std::string>& overrides) {
   static const KeyIndex keys = config_key_table().index();
-  const Document doc =
-      parse_document(yaml_text, source.empty() ? "(config text)" : source, overrides, keys);
   Config config;
   config.source = source;
   config.base_dir = base_dir.empty() ? "." : base_dir;
+  const Document doc = parse_document(yaml_text, config.label(), overrides, keys);
   config_key_table().read(doc.top(), config);
   return config;
 }

@@ -52,8 +52,7 @@ std::vector<std::string> glob_files(const std::string& pattern, const std::strin
 }  // namespace
 
 std::vector<std::string> expand_input_files(const ConfigOrigin& origin, const InputConfig& input) {
-  const std::string where = (origin.source.empty() ? std::string("(config text)") : origin.source) +
-                            ": key input.files: ";
+  const std::string where = origin.label() + ": key input.files: ";
   if (input.files.empty()) throw ConfigError(where + "no input files given");
   std::vector<std::string> files;
   for (const std::string& entry : input.files) {

@@ -13,6 +13,8 @@ namespace tod2map::io {
 struct ConfigOrigin {
   std::string source;          ///< path of the YAML file ("" when parsed from text)
   std::string base_dir = ".";  ///< folder that input paths are relative to
+  /// How messages name the config: its file, or "(config text)".
+  std::string label() const { return source.empty() ? "(config text)" : source; }
 };
 
 struct ColumnNames {

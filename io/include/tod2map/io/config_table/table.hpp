@@ -219,19 +219,11 @@ class Table {
  public:
   using Key = BasicKey<Root>;
 
-  Table() {
-    self.kind = Kind::section;
-    self.type = "mapping";
-    self.default_text = "see below";
-  }
+  Table() { make_section(self, Style::block); }
 
   /// A mapping of keys. A doc gives it a docs row of its own.
   Key& section(const std::string& path, Style style = Style::block, const std::string& doc = "") {
-    Key& k = add(path, Kind::section, doc);
-    k.style = style;
-    k.type = "mapping";
-    k.default_text = "see below";
-    return k;
+    return make_section(add(path, Kind::section, doc), style);
   }
 
   /// A value read into the member `at` reaches (see field()).
@@ -282,11 +274,8 @@ class Table {
     using List = std::remove_reference_t<std::invoke_result_t<Acc, Root&>>;
     const std::function<List&(Root&)> to(at);
     for (const auto& item : items.keys) {
-      Key& k = add(list + "[]." + item.path, item.kind, item.doc);
-      k.type = item.type;
-      k.default_text = item.default_text;
-      k.list_rank = item.list_rank;
-      k.single_value = item.single_value;
+      Key& k = keys.emplace_back(description_of(item));
+      k.path = list + "[]." + item.path;
       k.same = [same = item.same, to](const Root& a, const Root& b) {
         const List& x = to(const_cast<Root&>(a));
         const List& y = to(const_cast<Root&>(b));
@@ -335,6 +324,14 @@ class Table {
   std::vector<std::function<void(const Section&, const Root&)>> final_checks;
 
  private:
+  static Key& make_section(Key& k, Style style) {
+    k.kind = Kind::section;
+    k.style = style;
+    k.type = "mapping";
+    k.default_text = "see below";
+    return k;
+  }
+
   Key& add(const std::string& path, Kind kind, const std::string& doc) {
     Key& k = keys.emplace_back();
     k.path = path;
@@ -358,9 +355,10 @@ class Table {
     return Leaf<Root, T>(k, std::move(at));
   }
 
-  // A key of a Table<Sub> as a key of this one, its functions applied to the member `to` gives.
-  template <class Sub, class To, class CTo>
-  static Key lift(const BasicKey<Sub>& k, const To& to, const CTo& cto) {
+  // What a key of a Table<Sub> says about itself (path, kind, docs, flags), without its
+  // functions, which work on a Sub.
+  template <class Sub>
+  static Key description_of(const BasicKey<Sub>& k) {
     Key out;
     out.path = k.path;
     out.kind = k.kind;
@@ -372,6 +370,13 @@ class Table {
     out.single_value = k.single_value;
     out.shortcut = k.shortcut;
     out.read_first = k.read_first;
+    return out;
+  }
+
+  // A key of a Table<Sub> as a key of this one, its functions applied to the member `to` gives.
+  template <class Sub, class To, class CTo>
+  static Key lift(const BasicKey<Sub>& k, const To& to, const CTo& cto) {
+    Key out = description_of(k);
     if (k.read) out.read = [f = k.read, to](const Section& s, Root& r) { f(s, to(r)); };
     if (k.write) out.write = [f = k.write, cto](Writer& w, const Root& r) { f(w, cto(r)); };
     if (k.enabled) out.enabled = [f = k.enabled, cto](const Root& r) { return f(cto(r)); };
