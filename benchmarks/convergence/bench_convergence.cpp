@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
         tod2map::collective(comm, [&] { return tod2map::io::read_map_hdf5(args.reference); });
     const std::int64_t npix = 12 * ref.nside * ref.nside;
     if (ref.nside != config.pixelization.nside || ref.nstokes != config.pixelization.nstokes() ||
-        ref.ordering != config.pixelization.ordering)
+        ref.ordering != tod2map::healpix::ordering_name(config.pixelization.ordering))
       throw tod2map::InvalidArgument(args.reference +
                                      ": the reference map is not of this "
                                      "config's pixelization (nside, Stokes, ordering)");

@@ -19,7 +19,7 @@ using namespace io::config_table;
 // data/*.fits, its sky.fits (written beside the timelines) would be read as a timeline. The
 // simulation section is read first (read_first) for this.
 std::vector<std::string> default_input_files(const sim::SimulationConfig& sim) {
-  const std::string extension = sim.format == "hdf5" ? ".h5" : ".fits";
+  const std::string extension = sim.format == sim::TimelineFormat::hdf5 ? ".h5" : ".fits";
   return {sim.present ? sim.output_dir + "/" + sim.file_prefix + "_*" + extension
                       : std::string("data/*.fits")};
 }
@@ -55,7 +55,8 @@ void check_resolutions(const Section& top, const Config& c) {
                                  "): destriping runs at nside_cross <= nside "
                                  "(0 = nside)");
   const std::int64_t z = c.mapmaker.nside_cross > 0 ? c.mapmaker.nside_cross : c.pixelization.nside;
-  if (c.solver.preconditioner == "two_level" && c.solver.coarse_nside > z)
+  if (c.solver.preconditioner == solvers::PreconditionerKind::two_level &&
+      c.solver.coarse_nside > z)
     top.sub("solver").fail("coarse_nside", std::to_string(c.solver.coarse_nside) +
                                                " is above the destriping resolution (" +
                                                std::to_string(z) + ")");

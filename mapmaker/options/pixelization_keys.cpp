@@ -9,7 +9,7 @@ Table<pixelization::PixelizationConfig> pixelization_keys() {
   using P = pixelization::PixelizationConfig;
   Table<P> t;
   t.leaf("scheme", field(&P::scheme), "The pixelization (only HEALPix for now).")
-      .choices({"healpix"}, "pixelization scheme");
+      .choices(pixelization::scheme_names, "pixelization scheme");
   t.leaf("nside", field(&P::nside),
          "HEALPix resolution: a power of two from 1 to 2^29 = 536870912 (`12 nside^2` pixels).")
       .nside(false)
@@ -17,11 +17,11 @@ Table<pixelization::PixelizationConfig> pixelization_keys() {
       .example(1024)
       .shortcut();
   t.leaf("ordering", field(&P::ordering), "HEALPix pixel ordering of the output map.")
-      .choices({"RING", "NEST"}, "ordering")
+      .choices(pixelization::ordering_names, "ordering")
       .shortcut();
   t.leaf("stokes", field(&P::stokes),
          "Solve for intensity and linear polarization (3 values per pixel), or intensity only.")
-      .choices({"I", "IQU"}, "set of Stokes parameters")
+      .choices(pixelization::stokes_names, "set of Stokes parameters")
       .shortcut();
   return t;
 }

@@ -152,21 +152,14 @@ class BandedPreconditioner : public solvers::LinearOperator {
 
 }  // namespace
 
-namespace {
-constexpr EnumName<PreconditionerKind> kPreconditioners[] = {
-    {PreconditionerKind::diagonal, "diagonal"},
-    {PreconditionerKind::banded, "banded"},
-    {PreconditionerKind::two_level, "two_level"}};
-}  // namespace
-
 PreconditionerKind parse_preconditioner(const std::string& name) {
-  if (const auto kind = enum_from_name(kPreconditioners, name)) return *kind;
+  if (const auto kind = enum_from_name(solvers::preconditioner_names, name)) return *kind;
   throw InvalidArgument("solver.preconditioner: unknown preconditioner '" + name +
                         "' (known: diagonal, banded, two_level)");
 }
 
 const char* preconditioner_name(PreconditionerKind kind) {
-  return enum_name(kPreconditioners, kind, "?");
+  return enum_name(solvers::preconditioner_names, kind, "?");
 }
 
 std::unique_ptr<solvers::LinearOperator> make_baseline_preconditioner(PreconditionerKind kind,

@@ -33,12 +33,13 @@ std::unique_ptr<Method> check_method(const Config& config) {
 // A cross-check whose solver is not built in would fail after the whole solve: refuse it
 // before any work. Belos comes with Tpetra, KSP with PETSc.
 void check_cross_check(const Config& config) {
-  const auto which = solvers::parse_cross_check(config.solver.cross_check);
+  const auto which = config.solver.cross_check;
   if (which == solvers::CrossCheck::none) return;
   const char* needs = which == solvers::CrossCheck::belos ? "tpetra" : "petsc";
   const auto built = solvers::available_backends();
   if (std::find(built.begin(), built.end(), needs) == built.end())
-    throw NotCompiled("solver.cross_check: '" + config.solver.cross_check + "' needs " +
+    throw NotCompiled(std::string("solver.cross_check: '") + solvers::cross_check_name(which) +
+                      "' needs " +
                       (which == solvers::CrossCheck::belos ? "Trilinos Belos" : "PETSc") +
                       ", which was not built into this tod2map");
 }
@@ -74,7 +75,7 @@ std::string agree_coordsys(MPI_Comm comm, const std::string& mine) {
 PointingOptions pointing_options(const Config& config) {
   PointingOptions popt;
   popt.nside = config.pixelization.nside;
-  popt.ordering = healpix::parse_ordering(config.pixelization.ordering);
+  popt.ordering = config.pixelization.ordering;
   popt.nstokes = config.pixelization.nstokes();
   popt.chunk_seconds = config.mapmaker.baseline_length;
   return popt;
@@ -160,9 +161,9 @@ MapMakingResult make_map(const Config& config, LocalData&& data, const std::stri
 
   io::MapOutput& out = result.output;
   out.nside = pix.nside;
-  out.ordering = healpix::ordering_name(healpix::parse_ordering(pix.ordering));
+  out.ordering = healpix::ordering_name(pix.ordering);
   out.coordsys = coordsys;
-  out.stokes = pix.stokes;
+  out.stokes = pix.stokes_name();
   out.method = config.mapmaker.method;
   out.config_yaml = to_yaml(config);
   // Sparse: only the pixels some rank observes, so nside 8192 with a small patch needs no
@@ -253,8 +254,9 @@ std::string format_summary(const MapMakingResult& r, const Config& config) {
   };
   add("---- tod2map summary ----\n");
   add("method %s, nside %lld %s, stokes %s, backend %s\n", config.mapmaker.method.c_str(),
-      static_cast<long long>(config.pixelization.nside), config.pixelization.ordering.c_str(),
-      config.pixelization.stokes.c_str(), config.solver.backend.c_str());
+      static_cast<long long>(config.pixelization.nside),
+      healpix::ordering_name(config.pixelization.ordering), config.pixelization.stokes_name(),
+      config.solver.backend.c_str());
   add("samples %lld: used %lld, flagged %lld, not finite %lld, pointing out of range %lld, "
       "PSI out of range %lld\n",
       static_cast<long long>(r.samples), static_cast<long long>(r.samples_used),

@@ -65,9 +65,12 @@ Made by tod2map.load_config from a dict, a YAML file or YAML text; immutable.
       .def_property_readonly("method", [](const tod2map::Config& c) { return c.mapmaker.method; })
       .def_property_readonly("nside", [](const tod2map::Config& c) { return c.pixelization.nside; })
       .def_property_readonly("ordering",
-                             [](const tod2map::Config& c) { return c.pixelization.ordering; })
-      .def_property_readonly("stokes",
-                             [](const tod2map::Config& c) { return c.pixelization.stokes; })
+                             [](const tod2map::Config& c) {
+                               return std::string(healpix::ordering_name(c.pixelization.ordering));
+                             })
+      .def_property_readonly(
+          "stokes",
+          [](const tod2map::Config& c) { return std::string(c.pixelization.stokes_name()); })
       .def_property_readonly("backend", [](const tod2map::Config& c) { return c.solver.backend; })
       .def_property_readonly("output_path", [](const tod2map::Config& c) { return c.output.path; })
       .def_property_readonly("has_simulation",
@@ -80,7 +83,8 @@ Made by tod2map.load_config from a dict, a YAML file or YAML text; immutable.
       .def("__repr__", [](const tod2map::Config& c) {
         return "<tod2map.Config " + (c.source.empty() ? std::string("(from text)") : c.source) +
                ": " + c.mapmaker.method + ", nside " + std::to_string(c.pixelization.nside) + " " +
-               c.pixelization.ordering + ", " + c.pixelization.stokes + ">";
+               healpix::ordering_name(c.pixelization.ordering) + ", " +
+               c.pixelization.stokes_name() + ">";
       });
 
   m.def("config_shortcut_keys", &tod2map::config_shortcut_keys,

@@ -179,12 +179,12 @@ Table<SimulationConfig> simulation_keys() {
   t.leaf("format", at(&Sim::format),
          "Timeline file format written: `fits` or `hdf5` (docs/formats.md). The default "
          "`input.files` follows the file extension.")
-      .choices({"fits", "hdf5"}, "timeline format");
+      .choices(timeline_format_names, "timeline format");
   t.leaf("precision", at(&Sim::precision), "Column type of the pointing and signal columns.")
-      .choices({"float32", "float64"}, "precision");
+      .choices(precision_names, "precision");
   t.leaf("coordsys", at(&Sim::coordsys),
          "Coordinate system written to the files (`COORDSYS`): galactic, ecliptic, celestial.")
-      .choices({"G", "E", "C"}, "coordinate system");
+      .choices(coordsys_names, "coordinate system");
   t.leaf(
       "write_pixels", at(&Sim::write_pixels),
       "Write a `PIXEL` column (at `pixelization.nside` and `ordering`) instead of `THETA`/`PHI`.");
@@ -198,17 +198,17 @@ Table<SimulationConfig> simulation_keys() {
   const auto sky = [](auto member) { return field(&Sim::sky, member); };
   t.leaf("sky.type", sky(&Sim::Sky::type),
          "The sky to observe: a synthetic sky generated from the seed, or a map read from a file.")
-      .choices({"synthetic", "file"}, "sky type");
+      .choices(sky_type_names, "sky type");
   // The example sky file needs its path, or the config would not read back.
   t.keys.back().set_example = [](Sim& c) {
-    c.sky.type = "file";
+    c.sky.type = SkyType::file;
     c.sky.path = "sky_in.fits";
   };
   t.leaf("sky.path", sky(&Sim::Sky::path),
          "A healpy-written map (I or IQU), for `type: file`; required then.")
       .check_config([](const Section& s, const std::string& key, Sim& c) {
         // sky.type is declared (so read) first.
-        if (c.sky.type == "file" && c.sky.path.empty())
+        if (c.sky.type == SkyType::file && c.sky.path.empty())
           s.fail(key, "required when simulation.sky.type is 'file' (a healpy map file)");
       })
       .example("maps/input_sky.fits");
@@ -221,8 +221,7 @@ Table<SimulationConfig> simulation_keys() {
   t.section("scan");
   const auto scan = [](auto member) { return field(&Sim::scan, member); };
   using Scan = Sim::Scan;
-  t.leaf("scan.type", scan(&Scan::type), "Scan strategy.")
-      .choices({"satellite", "ground"}, "scan type");
+  t.leaf("scan.type", scan(&Scan::type), "Scan strategy.").choices(scan_type_names, "scan type");
   t.leaf("scan.spin_period", scan(&Scan::spin_period), "Satellite: spin period, seconds.")
       .positive(" (seconds)")
       .example(30.0);

@@ -145,21 +145,18 @@ Pointing scan_pointing(const SimulationConfig::Scan& scan, const std::vector<dou
   p.phi.resize(n);
   p.psi.resize(n);
   Vec3 b{}, r{};
-  if (scan.type == "satellite") {
+  if (scan.type == ScanType::satellite) {
     const SatelliteScan s = satellite_scan_from_config(scan);
     for (std::size_t i = 0; i < n; ++i) {
       satellite_axes(s, time[i], b, r);
       vectors_to_angles(b, r, p.theta[i], p.phi[i], p.psi[i]);
     }
-  } else if (scan.type == "ground") {
+  } else {
     const GroundScan g = ground_scan_from_config(scan);
     for (std::size_t i = 0; i < n; ++i) {
       ground_axes(g, time[i], b, r);
       vectors_to_angles(b, r, p.theta[i], p.phi[i], p.psi[i]);
     }
-  } else {
-    throw ConfigError("key simulation.scan.type: '" + scan.type +
-                      "' (expected satellite or ground)");
   }
   return p;
 }

@@ -54,7 +54,7 @@ std::int64_t samples_per_observation(const SimulationConfig& sim) {
 std::string observation_path(const Config& config, int observation) {
   char name[32];
   std::snprintf(name, sizeof(name), "_%04d%s", observation,
-                config.simulation.format == "hdf5" ? ".h5" : ".fits");
+                config.simulation.format == TimelineFormat::hdf5 ? ".h5" : ".fits");
   return (output_folder(config) / (config.simulation.file_prefix + name)).string();
 }
 
@@ -75,43 +75,23 @@ void validate_simulation_config(const Config& config) {
                 " samples per observation (observation_length * sample_rate) "
                 "(expected 2 .. 2^30)");
   }
-  if (s.format != "fits" && s.format != "hdf5")
-    bad_key(config, "simulation.format", "'" + s.format + "' (expected fits or hdf5)");
-  if (s.precision != "float32" && s.precision != "float64")
-    bad_key(config, "simulation.precision", "'" + s.precision + "' (expected float32 or float64)");
   if (!(s.flag_fraction >= 0.0 && s.flag_fraction < 1.0))
     bad_key(config, "simulation.flag_fraction", "expected 0 <= value < 1");
   if (s.file_prefix.empty()) bad_key(config, "simulation.file_prefix", "must not be empty");
-  if (s.coordsys != "G" && s.coordsys != "E" && s.coordsys != "C")
-    bad_key(config, "simulation.coordsys", "'" + s.coordsys + "' (expected G, E or C)");
   if (!healpix::is_valid_nside(config.pixelization.nside) || config.pixelization.nside > 8192)
     bad_key(config, "pixelization.nside", "expected a power of two in 1 .. 8192");
-  if (s.write_pixels) {
-    try {
-      healpix::parse_ordering(config.pixelization.ordering);
-    } catch (const Error&) {
-      bad_key(config, "pixelization.ordering",
-              "'" + config.pixelization.ordering + "' (expected RING or NEST)");
-    }
-  }
-  if (s.sky.type == "synthetic") {
+  if (s.sky.type == SkyType::synthetic) {
     const std::int64_t nside = synthetic_nside(config);
     if (!healpix::is_valid_nside(nside) || nside > 8192)
       bad_key(config, "simulation.sky.nside", "expected 0 or a power of two in 1 .. 8192");
-  } else if (s.sky.type == "file") {
-    if (s.sky.path.empty()) bad_key(config, "simulation.sky.path", "needed when sky.type is file");
-  } else {
-    bad_key(config, "simulation.sky.type", "'" + s.sky.type + "' (expected synthetic or file)");
+  } else if (s.sky.path.empty()) {
+    bad_key(config, "simulation.sky.path", "needed when sky.type is file");
   }
   try {
-    if (s.scan.type == "satellite") {
+    if (s.scan.type == ScanType::satellite)
       satellite_scan_from_config(s.scan);
-    } else if (s.scan.type == "ground") {
+    else
       ground_scan_from_config(s.scan);
-    } else {
-      bad_key(config, "simulation.scan.type",
-              "'" + s.scan.type + "' (expected satellite or ground)");
-    }
   } catch (const ConfigError& e) {
     const std::string source = config.source.empty() ? "config" : config.source;
     if (std::string(e.what()).rfind(source, 0) == 0) throw;
@@ -142,7 +122,7 @@ void validate_simulation_config(const Config& config) {
 
 Sky simulation_sky(const Config& config, MPI_Comm comm) {
   const SimulationConfig& s = config.simulation;
-  if (s.sky.type == "synthetic") return synthetic_sky(s.seed, synthetic_nside(config), comm);
+  if (s.sky.type == SkyType::synthetic) return synthetic_sky(s.seed, synthetic_nside(config), comm);
   const std::filesystem::path path = std::filesystem::path(config.base_dir) / s.sky.path;
   Sky sky = collective(comm, [&] { return read_sky(path.string()); });
   if (s.sky.nside != 0 && s.sky.nside != sky.nside) {
@@ -157,7 +137,7 @@ std::vector<io::Timeline> simulate_observation(const Config& config, const Sky& 
                                                int observation) {
   const SimulationConfig& s = config.simulation;
   const std::int64_t n = samples_per_observation(s);
-  const bool float32 = s.precision == "float32";
+  const bool float32 = s.precision == Precision::float32;
 
   std::vector<double> time(n);
   const double t0 = observation * s.observation_length;
@@ -173,7 +153,7 @@ std::vector<io::Timeline> simulate_observation(const Config& config, const Sky& 
     sky_pixel[i] = healpix::ang2pix_ring(sky.nside, pointing.theta[i], pointing.phi[i]);
   std::vector<std::int64_t> out_pixel;
   if (s.write_pixels) {
-    const healpix::Ordering ordering = healpix::parse_ordering(config.pixelization.ordering);
+    const healpix::Ordering ordering = config.pixelization.ordering;
     const std::int64_t nside = config.pixelization.nside;
     out_pixel.resize(n);
     for (std::int64_t i = 0; i < n; ++i)
@@ -197,14 +177,13 @@ std::vector<io::Timeline> simulate_observation(const Config& config, const Sky& 
     tl.det.alpha = det.alpha;
     tl.det.polang = det.polang_deg * kDeg;
     tl.det.poleff = det.poleff;
-    tl.det.coordsys = s.coordsys;
+    tl.det.coordsys = s.coordsys_name();
     tl.time = time;
     tl.psi = pointing.psi;
     if (s.write_pixels) {
       tl.pixel = out_pixel;
       tl.pixel_nside = config.pixelization.nside;
-      tl.pixel_ordering =
-          healpix::ordering_name(healpix::parse_ordering(config.pixelization.ordering));
+      tl.pixel_ordering = healpix::ordering_name(config.pixelization.ordering);
     } else {
       tl.theta = pointing.theta;
       tl.phi = pointing.phi;
@@ -241,11 +220,11 @@ void simulate(const Config& config, MPI_Comm comm) {
   const int rank = comm_rank(comm), nranks = comm_size(comm);
   collective(comm, [&] { validate_simulation_config(config); });
   const SimulationConfig& s = config.simulation;
-  if (s.scan.type == "ground" && s.coordsys != "C") {
+  if (s.scan.type == ScanType::ground && s.coordsys != CoordSys::celestial) {
     log::warning(
         "simulation.coordsys = %s but a ground scan gives equatorial coordinates; they "
         "are written as they are, labelled %s",
-        s.coordsys.c_str(), s.coordsys.c_str());
+        s.coordsys_name(), s.coordsys_name());
   }
 
   const std::filesystem::path folder = output_folder(config);
@@ -260,7 +239,7 @@ void simulate(const Config& config, MPI_Comm comm) {
 
   const Sky sky = simulation_sky(config, comm);
   log::info("sim: sky %s, nside %lld (RING)",
-            s.sky.type == "file" ? s.sky.path.c_str() : "synthetic",
+            s.sky.type == SkyType::file ? s.sky.path.c_str() : "synthetic",
             static_cast<long long>(sky.nside));
   if (s.write_sky) {
     collective(comm, [&] {
@@ -268,7 +247,7 @@ void simulate(const Config& config, MPI_Comm comm) {
       io::HealpixMap map;
       map.nside = sky.nside;
       map.ordering = "RING";
-      map.coordsys = s.coordsys;
+      map.coordsys = s.coordsys_name();
       map.names = {"I_STOKES", "Q_STOKES", "U_STOKES"};
       map.fields = {sky.i, sky.q, sky.u};
       io::write_healpix_map(sky_path(config), map);
@@ -279,14 +258,14 @@ void simulate(const Config& config, MPI_Comm comm) {
   const std::int64_t n = samples_per_observation(s);
   const std::int64_t ndet = static_cast<std::int64_t>(s.focal_plane.size());
   io::TimelineWriteOptions options;
-  options.float32 = s.precision == "float32";
+  options.float32 = s.precision == Precision::float32;
   std::int64_t my_files = 0;
   collective(comm, [&] {
     for (int k = rank; k < s.n_observations; k += nranks) {
       poll_interrupt();  // Ctrl-C in Python (core/interrupt.hpp), agreed by collective()
       const std::vector<io::Timeline> timelines = simulate_observation(config, sky, k);
       const std::string path = observation_path(config, k);
-      if (s.format == "hdf5")
+      if (s.format == TimelineFormat::hdf5)
         io::write_timeline_hdf5_file(path, timelines.front().obs, timelines, options);
       else
         io::write_timeline_file(path, timelines.front().obs, timelines, options);

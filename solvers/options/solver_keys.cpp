@@ -82,7 +82,7 @@ Table<SolverConfig> solver_keys() {
          "`100 * tol`, the run stops with an error. The reference solver must be built in (else a "
          "\"not compiled\" error); it doubles the solve time. `binned` has no iterative solve, so "
          "nothing is cross-checked there.")
-      .choices({"none", "belos", "ksp"}, "cross-check solver");
+      .choices(cross_check_names, "cross-check solver");
   t.leaf("preconditioner", field(&S::preconditioner),
          "Destriping preconditioner. `diagonal`: each baseline's inverse weight (cost: one "
          "multiply per baseline and iteration). `banded`: per detector and observation, the "
@@ -98,7 +98,7 @@ Table<SolverConfig> solver_keys() {
          "`coarse_nside`^2 x (1 or 3 Stokes) operator applications (144 at `coarse_nside: 2`, IQU: "
          "about 100 iterations' worth, 35 to 66 s on the 2e7-sample benchmark cases) and it pays "
          "off only for long solves (tight `tol`, or the same pointing solved many times).")
-      .choices({"diagonal", "banded", "two_level"}, "preconditioner")
+      .choices(preconditioner_names, "preconditioner")
       .shortcut();
   t.leaf("precond_width", field(&S::precond_width),
          "`banded` and `two_level`: half-bandwidth, in baselines, of the band of each timeline's "

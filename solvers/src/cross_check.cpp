@@ -36,18 +36,15 @@ CgResult ksp_cg(MPI_Comm, const LinearOperator&, const LinearOperator*, const Ve
 }
 #endif
 
-namespace {
-constexpr EnumName<CrossCheck> kCrossChecks[] = {
-    {CrossCheck::none, "none"}, {CrossCheck::belos, "belos"}, {CrossCheck::ksp, "ksp"}};
-}  // namespace
-
 CrossCheck parse_cross_check(const std::string& name) {
-  if (const auto which = enum_from_name(kCrossChecks, name)) return *which;
+  if (const auto which = enum_from_name(cross_check_names, name)) return *which;
   throw InvalidArgument("solver.cross_check: '" + name +
                         "' is not a cross-check solver (expected one of: none, belos, ksp)");
 }
 
-const char* cross_check_name(CrossCheck which) { return enum_name(kCrossChecks, which, "none"); }
+const char* cross_check_name(CrossCheck which) {
+  return enum_name(cross_check_names, which, "none");
+}
 
 CgResult reference_cg(CrossCheck which, MPI_Comm comm, const LinearOperator& A,
                       const LinearOperator* M, const Vector& b, const Vector& x,

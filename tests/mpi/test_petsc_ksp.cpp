@@ -292,12 +292,12 @@ TEST(CrossCheck, NamesAndDispatch) {
 }
 
 TEST(CrossCheck, ConfigKey) {
-  EXPECT_EQ(tod2map::parse_config("").solver.cross_check, "none");
+  EXPECT_EQ(tod2map::parse_config("").solver.cross_check, CrossCheck::none);
   const tod2map::Config c = tod2map::parse_config("solver: {cross_check: KSP}");
-  EXPECT_EQ(c.solver.cross_check, "ksp");  // spelled canonically
-  EXPECT_EQ(tod2map::parse_config(tod2map::to_yaml(c)).solver.cross_check, "ksp");
+  EXPECT_EQ(c.solver.cross_check, CrossCheck::ksp);  // spelled canonically
+  EXPECT_EQ(tod2map::parse_config(tod2map::to_yaml(c)).solver.cross_check, CrossCheck::ksp);
   EXPECT_EQ(tod2map::parse_config("", ".", {"solver.cross_check=belos"}).solver.cross_check,
-            "belos");
+            CrossCheck::belos);
   try {
     tod2map::parse_config("solver: {cross_check: kps}");
     FAIL() << "expected ConfigError";

@@ -20,6 +20,10 @@
 #include "tod2map/core/error.hpp"
 
 namespace fs = std::filesystem;
+namespace healpix = tod2map::healpix;
+namespace pixelization = tod2map::pixelization;
+namespace sim = tod2map::sim;
+namespace solvers = tod2map::solvers;
 using testing::HasSubstr;
 using testing::StartsWith;
 using tod2map::Config;
@@ -215,10 +219,10 @@ TEST(Config, EmptyDocumentGivesDocumentedDefaults) {
     EXPECT_EQ(c.input.columns.flag, "FLAG");
     EXPECT_EQ(c.input.columns.pixel, "PIXEL");
     EXPECT_EQ(c.input.flag_mask, 255);
-    EXPECT_EQ(c.pixelization.scheme, "healpix");
+    EXPECT_EQ(c.pixelization.scheme, pixelization::Scheme::healpix);
     EXPECT_EQ(c.pixelization.nside, 256);
-    EXPECT_EQ(c.pixelization.ordering, "RING");
-    EXPECT_EQ(c.pixelization.stokes, "IQU");
+    EXPECT_EQ(c.pixelization.ordering, healpix::Ordering::ring);
+    EXPECT_EQ(c.pixelization.stokes, pixelization::Stokes::IQU);
     EXPECT_EQ(c.mapmaker.method, "destripe");
     EXPECT_EQ(c.mapmaker.baseline_length, 1.0);
     EXPECT_TRUE(c.mapmaker.noise_prior);
@@ -227,7 +231,7 @@ TEST(Config, EmptyDocumentGivesDocumentedDefaults) {
     EXPECT_EQ(c.solver.backend, "tpetra");
     EXPECT_EQ(c.solver.tol, 1.0e-8);
     EXPECT_EQ(c.solver.maxiter, 500);
-    EXPECT_EQ(c.solver.preconditioner, "banded");
+    EXPECT_EQ(c.solver.preconditioner, solvers::PreconditionerKind::banded);
     EXPECT_EQ(c.solver.precond_width, 32);
     EXPECT_EQ(c.solver.coarse_nside, 2);
     EXPECT_EQ(c.mapmaker.nside_cross, 0);
@@ -254,15 +258,15 @@ TEST(Config, SimulationSectionDefaults) {
     EXPECT_EQ(s.n_observations, 4);
     EXPECT_EQ(s.observation_length, 600.0);
     EXPECT_EQ(s.sample_rate, 50.0);
-    EXPECT_EQ(s.precision, "float64");
-    EXPECT_EQ(s.coordsys, "G");
+    EXPECT_EQ(s.precision, sim::Precision::float64);
+    EXPECT_EQ(s.coordsys, sim::CoordSys::galactic);
     EXPECT_FALSE(s.write_pixels);
     EXPECT_EQ(s.flag_fraction, 0.0);
     EXPECT_TRUE(s.write_sky);
-    EXPECT_EQ(s.sky.type, "synthetic");
+    EXPECT_EQ(s.sky.type, sim::SkyType::synthetic);
     EXPECT_EQ(s.sky.path, "");
     EXPECT_EQ(s.sky.nside, 0);
-    EXPECT_EQ(s.scan.type, "satellite");
+    EXPECT_EQ(s.scan.type, sim::ScanType::satellite);
     EXPECT_EQ(s.scan.spin_period, 60.0);
     EXPECT_EQ(s.scan.spin_angle_deg, 85.0);
     EXPECT_EQ(s.scan.precession_period, 3000.0);
@@ -304,10 +308,11 @@ TEST(Config, EveryKeyIsRead) {
   EXPECT_EQ(c.input.columns.flag, "FLG");
   EXPECT_EQ(c.input.columns.pixel, "PIX");
   EXPECT_EQ(c.input.flag_mask, 15);
-  EXPECT_EQ(c.pixelization.scheme, "healpix");  // case-insensitive choices, stored canonical
+  EXPECT_EQ(c.pixelization.scheme,
+            pixelization::Scheme::healpix);  // case-insensitive choices, stored canonical
   EXPECT_EQ(c.pixelization.nside, 1024);
-  EXPECT_EQ(c.pixelization.ordering, "NEST");
-  EXPECT_EQ(c.pixelization.stokes, "I");
+  EXPECT_EQ(c.pixelization.ordering, healpix::Ordering::nest);
+  EXPECT_EQ(c.pixelization.stokes, pixelization::Stokes::I);
   EXPECT_EQ(c.pixelization.nstokes(), 1);
   EXPECT_EQ(c.mapmaker.method, "gls");
   EXPECT_EQ(c.mapmaker.baseline_length, 2.0);  // an integer where a float is expected
@@ -332,15 +337,15 @@ TEST(Config, EveryKeyIsRead) {
   EXPECT_EQ(s.n_observations, 3);
   EXPECT_EQ(s.observation_length, 120.5);
   EXPECT_EQ(s.sample_rate, 19.1);
-  EXPECT_EQ(s.precision, "float32");
-  EXPECT_EQ(s.coordsys, "E");
+  EXPECT_EQ(s.precision, sim::Precision::float32);
+  EXPECT_EQ(s.coordsys, sim::CoordSys::ecliptic);
   EXPECT_TRUE(s.write_pixels);
   EXPECT_EQ(s.flag_fraction, 0.25);
   EXPECT_FALSE(s.write_sky);
-  EXPECT_EQ(s.sky.type, "file");
+  EXPECT_EQ(s.sky.type, sim::SkyType::file);
   EXPECT_EQ(s.sky.path, "sky/cmb.fits");
   EXPECT_EQ(s.sky.nside, 512);
-  EXPECT_EQ(s.scan.type, "ground");
+  EXPECT_EQ(s.scan.type, sim::ScanType::ground);
   EXPECT_EQ(s.scan.spin_period, 30.0);
   EXPECT_EQ(s.scan.spin_angle_deg, 60.0);
   EXPECT_EQ(s.scan.precession_period, 86400.0);
@@ -832,7 +837,7 @@ TEST(Config, OverridesSetScalarsListsAndBooleans) {
   EXPECT_EQ(c.solver.tol, 1e-6);
   EXPECT_EQ(c.input.files, (std::vector<std::string>{"a.fits", "b.fits"}));
   EXPECT_FALSE(c.mapmaker.noise_prior);
-  EXPECT_EQ(c.pixelization.ordering, "NEST");
+  EXPECT_EQ(c.pixelization.ordering, healpix::Ordering::nest);
   // The last override of a key wins; a value may contain '='.
   const Config last = parse_config(
       "", ".", {"solver.maxiter=5", "solver.maxiter=6", "solver.petsc_options.ksp_view=ascii:x=y"});
@@ -857,7 +862,7 @@ TEST(Config, OverridesCreateSectionsAndReplaceOptions) {
   const Config section =
       parse_config("pixelization: {nside: 300}", ".", {"pixelization={nside: 64, stokes: I}"});
   EXPECT_EQ(section.pixelization.nside, 64);
-  EXPECT_EQ(section.pixelization.stokes, "I");
+  EXPECT_EQ(section.pixelization.stokes, pixelization::Stokes::I);
 
   // An override fixes a bad value in the file: checks run after overrides are applied.
   EXPECT_EQ(parse_config("pixelization: {nside: 300}", ".", {"pixelization.nside=128"})

@@ -15,6 +15,7 @@
 #include "tod2map/config/config.hpp"
 #include "tod2map/core/error.hpp"
 
+namespace solvers = tod2map::solvers;
 using tod2map::Config;
 using tod2map::ConfigError;
 using tod2map::parse_config;
@@ -31,7 +32,7 @@ const char* const kSet =
 
 TEST(ConfigDestriper, KeysAreReadAndRoundTripThroughToYaml) {
   const Config c = parse_config(kSet);
-  EXPECT_EQ(c.solver.preconditioner, "two_level");
+  EXPECT_EQ(c.solver.preconditioner, solvers::PreconditionerKind::two_level);
   EXPECT_EQ(c.solver.precond_width, 7);
   EXPECT_EQ(c.solver.coarse_nside, 2);
   EXPECT_EQ(c.mapmaker.nside_cross, 4);
@@ -52,7 +53,9 @@ TEST(ConfigDestriper, KeysAreReadAndRoundTripThroughToYaml) {
   // Every value of the choice survives the trip.
   for (const char* kind : {"diagonal", "banded", "two_level"}) {
     const Config k = parse_config(std::string("solver: {preconditioner: ") + kind + "}");
-    EXPECT_EQ(parse_config(to_yaml(k)).solver.preconditioner, kind);
+    EXPECT_STREQ(tod2map::enum_name(solvers::preconditioner_names,
+                                    parse_config(to_yaml(k)).solver.preconditioner, "?"),
+                 kind);
   }
 }
 
@@ -60,7 +63,7 @@ TEST(ConfigDestriper, OverridesSetTheKeys) {
   const Config c = parse_config("pixelization: {nside: 16}", ".",
                                 {"solver.preconditioner=banded", "solver.precond_width=3",
                                  "solver.coarse_nside=4", "mapmaker.nside_cross=8"});
-  EXPECT_EQ(c.solver.preconditioner, "banded");
+  EXPECT_EQ(c.solver.preconditioner, solvers::PreconditionerKind::banded);
   EXPECT_EQ(c.solver.precond_width, 3);
   EXPECT_EQ(c.solver.coarse_nside, 4);
   EXPECT_EQ(c.mapmaker.nside_cross, 8);
@@ -74,7 +77,8 @@ TEST(ConfigDestriper, BoundaryValuesAreAccepted) {
       parse_config("pixelization: {nside: 4}\nmapmaker: {nside_cross: 0}").mapmaker.nside_cross, 0);
   EXPECT_EQ(parse_config("solver: {precond_width: 1}").solver.precond_width, 1);
   // Choices are matched without regard to case and stored as spelled in the list.
-  EXPECT_EQ(parse_config("solver: {preconditioner: Two_Level}").solver.preconditioner, "two_level");
+  EXPECT_EQ(parse_config("solver: {preconditioner: Two_Level}").solver.preconditioner,
+            solvers::PreconditionerKind::two_level);
   // coarse_nside up to the destriping resolution, nside_cross when set.
   EXPECT_EQ(
       parse_config("pixelization: {nside: 4}\nsolver: {preconditioner: two_level, coarse_nside: 4}")

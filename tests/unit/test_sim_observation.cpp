@@ -40,7 +40,7 @@ Config small_config(const std::string& base_dir) {
   s.n_observations = 3;
   s.observation_length = 30.0;
   s.sample_rate = 10.0;
-  s.coordsys = "E";
+  s.coordsys = CoordSys::ecliptic;
   s.focal_plane = {{"a", 0.0, 1.0, 0.5, 0.2, 1.0},
                    {"b", 45.0, 0.9, 0.7, 0.1, 1.7},
                    {"c", 112.5, 0.8, 0.3, 0.0, 1.0}};
@@ -152,7 +152,7 @@ TEST_F(SimObservation, FlagsPixelsAndFloat32) {
 
   Config pix = c;
   pix.simulation.write_pixels = true;
-  pix.pixelization.ordering = "NEST";
+  pix.pixelization.ordering = hp::Ordering::nest;
   pix.pixelization.nside = 4;
   const auto ptl = simulate_observation(pix, simulation_sky(pix, MPI_COMM_SELF), 0);
   EXPECT_TRUE(ptl[0].theta.empty());
@@ -162,7 +162,7 @@ TEST_F(SimObservation, FlagsPixelsAndFloat32) {
     ASSERT_EQ(ptl[0].pixel[i], hp::ang2pix_nest(4, tls[0].theta[i], tls[0].phi[i])) << i;
 
   Config f32 = c;
-  f32.simulation.precision = "float32";
+  f32.simulation.precision = Precision::float32;
   const auto ftl = simulate_observation(f32, sky, 0);
   for (std::int64_t i = 0; i < ftl[0].size(); ++i) {
     for (double v : {ftl[0].theta[i], ftl[0].phi[i], ftl[0].psi[i]})
@@ -245,7 +245,7 @@ TEST_F(SimObservation, BadConfigsAreRefusedByKeyPath) {
   expect_has(message([](Config& c) { c.simulation.scan.spin_period = -1.0; }),
              "test.yaml: key simulation.scan.spin_period");
   expect_has(message([](Config& c) {
-               c.simulation.sky.type = "file";
+               c.simulation.sky.type = SkyType::file;
                c.simulation.sky.path = "nowhere/sky.fits";
              }),
              "nowhere/sky.fits");

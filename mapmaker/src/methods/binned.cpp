@@ -13,7 +13,7 @@ class Binned final : public Method {
   MethodResult solve(const MethodInputs& in, const Vector& owned_map) const override {
     MethodResult result;
     result.solver = binned_map(in.system, in.data.signal, owned_map);
-    if (in.config.solver.cross_check != "none")
+    if (in.config.solver.cross_check != solvers::CrossCheck::none)
       log::info(
           "solver.cross_check: the binned map is solved block by block, without an "
           "iterative solver: nothing to cross-check");

@@ -20,8 +20,8 @@ DestripeOptions destripe_options(const Config& config) {
   dopt.noise_prior = config.mapmaker.noise_prior;
   dopt.cg.tol = config.solver.tol;
   dopt.cg.maxiter = config.solver.maxiter;
-  dopt.cross_check = solvers::parse_cross_check(config.solver.cross_check);
-  dopt.preconditioner = parse_preconditioner(config.solver.preconditioner);
+  dopt.cross_check = config.solver.cross_check;
+  dopt.preconditioner = config.solver.preconditioner;
   dopt.precond_width = config.solver.precond_width;
   dopt.coarse_nside = config.solver.coarse_nside;
   dopt.nside_cross = config.mapmaker.nside_cross;
@@ -46,8 +46,8 @@ class Destripe final : public Method {
     log::info("destripe: %lld baselines of %g s, noise prior %s, preconditioner %s%s",
               static_cast<long long>(allreduce_sum(comm, in.data.n_chunks())),
               config.mapmaker.baseline_length, config.mapmaker.noise_prior ? "on" : "off",
-              config.solver.preconditioner.c_str(),
-              config.solver.preconditioner == "banded"
+              preconditioner_name(config.solver.preconditioner),
+              config.solver.preconditioner == PreconditionerKind::banded
                   ? (" (width " + std::to_string(config.solver.precond_width) + ")").c_str()
                   : "");
     const DestripeResult d = destripe(in.system, in.data, dopt, owned_map);

@@ -8,6 +8,7 @@
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
+#include "tod2map/mapmaker/baseline_preconditioner.hpp"
 
 namespace tod2map::mapmaker::detail {
 
@@ -61,8 +62,8 @@ std::string describe_convergence(const DestripeResult& d, const Config& config) 
   std::snprintf(line, sizeof line,
                 "solver: %d iterations (%s preconditioner), relative residual %.3e (true %.3e), "
                 "tol %.3g: %s",
-                cg.iterations, config.solver.preconditioner.c_str(), res, cg.true_residual,
-                config.solver.tol, verdict);
+                cg.iterations, preconditioner_name(config.solver.preconditioner), res,
+                cg.true_residual, config.solver.tol, verdict);
   s += line;
   if (d.map_change >= 0) {
     std::snprintf(line, sizeof line,

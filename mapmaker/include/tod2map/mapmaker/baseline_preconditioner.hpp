@@ -27,10 +27,11 @@
 #include "tod2map/mapmaker/local_data.hpp"
 #include "tod2map/mapmaker/noise_prior.hpp"
 #include "tod2map/solvers/linear_operator.hpp"
+#include "tod2map/solvers/option_enums.hpp"
 
 namespace tod2map::mapmaker {
 
-enum class PreconditionerKind { diagonal, banded, two_level };
+using solvers::PreconditionerKind;
 
 /// "diagonal" | "banded" | "two_level" (as config.md spells them); throws InvalidArgument
 /// otherwise.

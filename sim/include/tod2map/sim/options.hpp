@@ -5,7 +5,32 @@
 #include <string>
 #include <vector>
 
+#include "tod2map/core/enum_names.hpp"
+
 namespace tod2map::sim {
+
+/// The timeline file format written (docs/formats.md).
+enum class TimelineFormat { fits, hdf5 };
+inline constexpr EnumName<TimelineFormat> timeline_format_names[] = {
+    {TimelineFormat::fits, "fits"}, {TimelineFormat::hdf5, "hdf5"}};
+
+/// Column type of the pointing and signal columns written.
+enum class Precision { float32, float64 };
+inline constexpr EnumName<Precision> precision_names[] = {{Precision::float32, "float32"},
+                                                          {Precision::float64, "float64"}};
+
+/// The coordinate system the files are labelled with (COORDSYS).
+enum class CoordSys { galactic, ecliptic, celestial };
+inline constexpr EnumName<CoordSys> coordsys_names[] = {
+    {CoordSys::galactic, "G"}, {CoordSys::ecliptic, "E"}, {CoordSys::celestial, "C"}};
+
+enum class SkyType { synthetic, file };
+inline constexpr EnumName<SkyType> sky_type_names[] = {{SkyType::synthetic, "synthetic"},
+                                                       {SkyType::file, "file"}};
+
+enum class ScanType { satellite, ground };
+inline constexpr EnumName<ScanType> scan_type_names[] = {{ScanType::satellite, "satellite"},
+                                                         {ScanType::ground, "ground"}};
 
 /// One detector of the simulated focal plane.
 struct SimDetector {
@@ -23,22 +48,24 @@ struct SimulationConfig {
   std::uint64_t seed = 1;
   std::string output_dir = "data";  ///< relative to Config::base_dir
   std::string file_prefix = "obs";  ///< files <prefix>_<NNNN>.fits (.h5 for hdf5)
-  std::string format = "fits";      ///< fits | hdf5: the timeline file format written
+  TimelineFormat format = TimelineFormat::fits;
   int n_observations = 4;
   double observation_length = 600.0;  ///< seconds
   double sample_rate = 50.0;          ///< Hz
-  std::string precision = "float64";  ///< float32 | float64 for pointing and signal columns
-  std::string coordsys = "G";
+  Precision precision = Precision::float64;
+  CoordSys coordsys = CoordSys::galactic;
+  /// "G", "E" or "C", as COORDSYS spells coordsys.
+  const char* coordsys_name() const { return enum_name(coordsys_names, coordsys, "?"); }
   bool write_pixels = false;   ///< PIXEL column (at pixelization nside) instead of THETA/PHI
   double flag_fraction = 0.0;  ///< fraction of samples flagged at random (FLAG = 1)
   bool write_sky = true;       ///< also write the input sky as <output_dir>/sky.fits
   struct Sky {
-    std::string type = "synthetic";  ///< synthetic | file
-    std::string path;                ///< healpy-written map for type file (relative to base_dir)
-    std::int64_t nside = 0;          ///< sampling resolution; 0 = pixelization.nside
+    SkyType type = SkyType::synthetic;
+    std::string path;        ///< healpy-written map for type file (relative to base_dir)
+    std::int64_t nside = 0;  ///< sampling resolution; 0 = pixelization.nside
   } sky;
   struct Scan {
-    std::string type = "satellite";     ///< satellite | ground
+    ScanType type = ScanType::satellite;
     double spin_period = 60.0;          ///< s
     double spin_angle_deg = 85.0;       ///< boresight to spin axis
     double precession_period = 3000.0;  ///< s

@@ -75,7 +75,7 @@ void ground_axes(const GroundScan& scan, double t, Vec3& boresight, Vec3& refere
 /// per the convention above. At the exact poles, where e_theta is undefined, phi = 0 is used.
 void vectors_to_angles(const Vec3& b, const Vec3& ref, double& theta, double& phi, double& psi);
 
-/// Pointing at the given times for the scan selected by scan.type ("satellite" | "ground").
+/// Pointing at the given times for the scan selected by scan.type.
 Pointing scan_pointing(const SimulationConfig::Scan& scan, const std::vector<double>& time);
 
 }  // namespace tod2map::sim

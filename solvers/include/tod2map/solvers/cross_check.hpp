@@ -5,6 +5,7 @@
 #include <string>
 
 #include "tod2map/solvers/linear_operator.hpp"
+#include "tod2map/solvers/option_enums.hpp"
 #include "tod2map/solvers/pcg.hpp"
 
 namespace tod2map::solvers {
@@ -33,13 +34,6 @@ CgResult belos_cg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* 
 /// reaches the caller unchanged.
 CgResult ksp_cg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, const Vector& b,
                 const Vector& x, const CgOptions& options);
-
-/// The reference solvers that can cross-check pcg() (config key solver.cross_check).
-enum class CrossCheck {
-  none,   ///< no cross-check
-  belos,  ///< belos_cg (Trilinos)
-  ksp,    ///< ksp_cg (PETSc)
-};
 
 /// "none", "belos" or "ksp" as a CrossCheck; InvalidArgument naming solver.cross_check for
 /// anything else.

@@ -5,6 +5,8 @@
 #include <map>
 #include <string>
 
+#include "tod2map/solvers/option_enums.hpp"
+
 // The build's default solver.backend: tpetra when it is built in, else native (the GPU
 // build). Set by CMake for every user of this header.
 #ifndef TOD2MAP_DEFAULT_BACKEND
@@ -21,11 +23,11 @@ struct SolverConfig {
   /// as written ("" for a flag such as ksp_monitor).
   std::map<std::string, std::string> petsc_options;
   /// After our CG (destriping), solve the same system again with a reference solver from the
-  /// same start and compare: none | belos (Trilinos) | ksp (PETSc KSPCG).
-  std::string cross_check = "none";
-  std::string preconditioner = "banded";  ///< diagonal | banded | two_level (destriping)
-  int precond_width = 32;                 ///< banded: half-bandwidth in baselines
-  std::int64_t coarse_nside = 2;          ///< two_level: resolution of the coarse sky modes
+  /// same start and compare.
+  CrossCheck cross_check = CrossCheck::none;
+  PreconditionerKind preconditioner = PreconditionerKind::banded;  ///< destriping
+  int precond_width = 32;         ///< banded: half-bandwidth in baselines
+  std::int64_t coarse_nside = 2;  ///< two_level: resolution of the coarse sky modes
   /// Checkpoints of the destriping CG (docs/checkpoint.md): `tod2map run --resume` continues
   /// from the file.
   struct Checkpoint {

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "tod2map/core/enum_names.hpp"
 #include "tod2map/io/config_table/checks.hpp"
 #include "tod2map/io/config_table/reader.hpp"
 #include "tod2map/io/config_table/text.hpp"
@@ -120,6 +121,8 @@ class Leaf {
     };
     return *this;
   }
+  /// A name from a fixed set that is not an enumeration (names of registries: backend,
+  /// method), stored as spelled in `choices`.
   Leaf& choices(std::vector<std::string> choices, std::string what) {
     static_assert(std::is_same_v<T, std::string>, "choices are strings");
     key_->type = choices_text(choices);
@@ -133,6 +136,46 @@ class Leaf {
     return check([choices, what](const Section& s, const std::string& k, T& v) {
       check_choice(s, k, v, choices, what);
     });
+  }
+  /// A value of the enumeration T, read from its name once: `names` spells each value as the
+  /// config, to_yaml and the docs do (read case-insensitively); `what` names the set in
+  /// messages ("'x' is not a valid <what> (expected one of: ...)").
+  template <std::size_t N>
+  Leaf& choices(const EnumName<T> (&names)[N], std::string what) {
+    static_assert(std::is_enum_v<T>, "a table of names is for an enumeration");
+    std::vector<std::string> spelled;
+    std::vector<T> values;
+    for (const auto& [value, text] : names) {
+      values.push_back(value);
+      spelled.push_back(text);
+    }
+    const auto text_of = [spelled, values](T v) {
+      for (std::size_t i = 0; i < values.size(); ++i)
+        if (values[i] == v) return spelled[i];
+      return std::string("?");
+    };
+    const Root defaults{};
+    const T initial = at_(const_cast<Root&>(defaults));
+    key_->type = choices_text(spelled);
+    key_->default_text = default_text_of(text_of(initial));
+    key_->single_value = N == 1;
+    key_->read = [at = at_, text_of, spelled, values, what, name = last_of(key_->path)](
+                     const Section& s, Root& r) {
+      std::string text = text_of(at(r));  // kept when the key is absent
+      s.get(name, text);
+      check_choice(s, name, text, spelled, what);  // now spelled as in `names`
+      for (std::size_t i = 0; i < spelled.size(); ++i)
+        if (spelled[i] == text) at(r) = values[i];
+    };
+    key_->write = [at = at_, text_of, name = last_of(key_->path)](Writer& w, const Root& r) {
+      w.put(name, text_of(at(const_cast<Root&>(r))));
+    };
+    for (const T v : values)
+      if (v != initial) {
+        example(v);
+        break;
+      }
+    return *this;
   }
   Leaf& positive(std::string unit = "") {
     key_->type = "number > 0";
@@ -345,12 +388,15 @@ class Table {
     const std::string name = last_of(k.path);
     // write and same take a const Root; the accessor only reads through it there.
     const auto cat = [at](const Root& r) -> const T& { return at(const_cast<Root&>(r)); };
-    k.read = [at, name](const Section& s, Root& r) { s.get(name, at(r)); };
-    k.write = [cat, name](Writer& w, const Root& r) { w.put(name, cat(r)); };
     k.same = [cat](const Root& a, const Root& b) { return cat(a) == cat(b); };
-    const Root defaults{};
-    k.type = type_text_of(static_cast<const T*>(nullptr));
-    k.default_text = default_text_of(cat(defaults));
+    // An enumeration is read, written and documented by its names (Leaf::choices).
+    if constexpr (!std::is_enum_v<T>) {
+      k.read = [at, name](const Section& s, Root& r) { s.get(name, at(r)); };
+      k.write = [cat, name](Writer& w, const Root& r) { w.put(name, cat(r)); };
+      const Root defaults{};
+      k.type = type_text_of(static_cast<const T*>(nullptr));
+      k.default_text = default_text_of(cat(defaults));
+    }
     if constexpr (std::is_same_v<T, bool>) k.set_example = [at](Root& r) { at(r) = !at(r); };
     return Leaf<Root, T>(k, std::move(at));
   }
