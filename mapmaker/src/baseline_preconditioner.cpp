@@ -152,12 +152,6 @@ class BandedPreconditioner : public solvers::LinearOperator {
 
 }  // namespace
 
-PreconditionerKind parse_preconditioner(const std::string& name) {
-  if (const auto kind = enum_from_name(solvers::preconditioner_names, name)) return *kind;
-  throw InvalidArgument("solver.preconditioner: unknown preconditioner '" + name +
-                        "' (known: diagonal, banded, two_level)");
-}
-
 const char* preconditioner_name(PreconditionerKind kind) {
   return enum_name(solvers::preconditioner_names, kind, "?");
 }

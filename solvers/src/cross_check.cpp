@@ -36,12 +36,6 @@ CgResult ksp_cg(MPI_Comm, const LinearOperator&, const LinearOperator*, const Ve
 }
 #endif
 
-CrossCheck parse_cross_check(const std::string& name) {
-  if (const auto which = enum_from_name(cross_check_names, name)) return *which;
-  throw InvalidArgument("solver.cross_check: '" + name +
-                        "' is not a cross-check solver (expected one of: none, belos, ksp)");
-}
-
 const char* cross_check_name(CrossCheck which) {
   return enum_name(cross_check_names, which, "none");
 }

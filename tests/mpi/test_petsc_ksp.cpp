@@ -3,7 +3,7 @@
 // Same algorithm and residual definition, so the same solution, iteration count and residual
 // history; the edge cases (maxiter, b = 0, an indefinite operator, an operator that throws,
 // PETSc options that try to change the method) behave as documented. Also the cross-check
-// helpers (max_relative_difference, parse_cross_check, reference_cg) and the config key
+// helpers (max_relative_difference, cross_check_name, reference_cg) and the config key
 // solver.cross_check.
 #include <gtest/gtest.h>
 #include <mpi.h>
@@ -259,19 +259,9 @@ TEST(CrossCheck, MaxRelativeDifference) {
 }
 
 TEST(CrossCheck, NamesAndDispatch) {
-  EXPECT_EQ(parse_cross_check("none"), CrossCheck::none);
-  EXPECT_EQ(parse_cross_check("belos"), CrossCheck::belos);
-  EXPECT_EQ(parse_cross_check("ksp"), CrossCheck::ksp);
-  for (auto c : {CrossCheck::none, CrossCheck::belos, CrossCheck::ksp})
-    EXPECT_EQ(parse_cross_check(cross_check_name(c)), c);
-  try {
-    parse_cross_check("petsc");
-    FAIL() << "expected InvalidArgument";
-  } catch (const InvalidArgument& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "solver.cross_check: 'petsc' is not a cross-check solver (expected one of: none, "
-              "belos, ksp)");
-  }
+  EXPECT_STREQ(cross_check_name(CrossCheck::none), "none");
+  EXPECT_STREQ(cross_check_name(CrossCheck::belos), "belos");
+  EXPECT_STREQ(cross_check_name(CrossCheck::ksp), "ksp");
   Operator A(MPI_COMM_WORLD), M(MPI_COMM_WORLD, true);
   const Vector b = filled(A, rhs);
   Vector x1("x1", A.local_size()), x2("x2", A.local_size());

@@ -33,9 +33,7 @@ namespace tod2map::mapmaker {
 
 using solvers::PreconditionerKind;
 
-/// "diagonal" | "banded" | "two_level" (as config.md spells them); throws InvalidArgument
-/// otherwise.
-PreconditionerKind parse_preconditioner(const std::string& name);
+/// "diagonal" | "banded" | "two_level", as solver.preconditioner spells them.
 const char* preconditioner_name(PreconditionerKind kind);
 
 /// The preconditioner for `data`'s baselines. weights: diagonal of F^T N^-1 F per baseline;

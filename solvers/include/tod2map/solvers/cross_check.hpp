@@ -35,11 +35,7 @@ CgResult belos_cg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* 
 CgResult ksp_cg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, const Vector& b,
                 const Vector& x, const CgOptions& options);
 
-/// "none", "belos" or "ksp" as a CrossCheck; InvalidArgument naming solver.cross_check for
-/// anything else.
-CrossCheck parse_cross_check(const std::string& name);
-
-/// The name parse_cross_check reads ("none", "belos", "ksp").
+/// The name solver.cross_check spells `which` by ("none", "belos", "ksp").
 const char* cross_check_name(CrossCheck which);
 
 /// Solves A x = b with the reference solver `which` (belos_cg or ksp_cg); same contract as
