@@ -9,9 +9,9 @@ Table<MapmakerConfig> mapmaker_keys() {
   using M = MapmakerConfig;
   Table<M> t;
   t.leaf("method", field(&M::method),
-         "Map-making method: binned (noise-weighted average per pixel) or destripe (MADAM-like "
-         "baseline offsets). `gls` (generalised least squares with a stationary noise filter) is "
-         "reserved and refused by this version.")
+         "Map-making method: `binned` (noise-weighted average per pixel), `destripe` (MADAM-like "
+         "baseline offsets) or `gls` (generalised least squares: the full normal equations with "
+         "each detector's stationary white + 1/f noise, see `noise`).")
       .choices({"binned", "destripe", "gls"}, "method")
       .shortcut();
   t.leaf("baseline_length", field(&M::baseline_length), "Destriping baseline length, in seconds.")
@@ -54,6 +54,21 @@ Table<MapmakerConfig> mapmaker_keys() {
       .type("integer")
       .example(64)
       .shortcut();
+  t.section("noise", Style::flow);
+  t.leaf("noise.psd", field(&M::noise, &M::Noise::psd),
+         "`gls`: each detector's noise spectrum, white + 1/f, S(f) = sigma^2/f_s (1 + "
+         "(f_knee/f)^alpha). `header`: from the timelines' `SIGMA`, `FKNEE` and `ALPHA`. "
+         "`estimate`: fitted per timeline to the residual of the binned map (a Welch periodogram "
+         "of d - P m, Hann segments, maximum likelihood); the binned map absorbs a little of the "
+         "noise, so the fit sees slightly less 1/f than there is. A timeline too short or gappy "
+         "to fit keeps its header's spectrum.")
+      .choices(noise_spectrum_source_names, "noise spectrum source");
+  t.leaf("noise.bandwidth", field(&M::noise, &M::Noise::bandwidth),
+         "`gls`: lags, in samples, of the banded Toeplitz N^-1 applied to each timeline; it "
+         "should span a few f_s/f_knee. Each iteration costs about 2 `bandwidth` multiply-adds "
+         "per sample of timelines with 1/f noise (white ones: one).")
+      .at_least(1)
+      .example(256);
   return t;
 }
 

@@ -145,8 +145,49 @@ void PixelSystem::drop_masked_samples(LocalData& data) const {
 
 void PixelSystem::solve_blocks(const Vector& owned_rhs, const Vector& owned_map,
                                double masked_value) const {
-  kernels::apply_inverse_blocks<ExecSpace>(ExecSpace(), nstokes_, inverse_, mask_, owned_rhs,
+  solve_blocks(inverse_, owned_rhs, owned_map, masked_value);
+}
+
+void PixelSystem::solve_blocks(const Vector& inverse, const Vector& owned_rhs,
+                               const Vector& owned_map, double masked_value) const {
+  kernels::apply_inverse_blocks<ExecSpace>(ExecSpace(), nstokes_, inverse, mask_, owned_rhs,
                                            owned_map, masked_value);
+}
+
+Vector PixelSystem::reweighted_inverse(
+    const Kokkos::View<const double*, MemSpace>& chunk_weights) const {
+  if (chunk_weights.extent(0) != data_.chunk_weight.extent(0))
+    throw InvalidArgument(
+        "mapmaker::PixelSystem::reweighted_inverse: " + std::to_string(chunk_weights.extent(0)) +
+        " weights for " + std::to_string(data_.chunk_weight.extent(0)) + " chunks");
+  const std::int64_t n_ovl = dist_->n_overlapped();
+  const std::int64_t n_own = dist_->n_owned();
+  const int nc = ncov();
+  ExecSpace exec;
+  kernels::SampleViews<MemSpace> views = data_.views();
+  views.chunk_weight = chunk_weights;
+  Vector blocks_ovl("tod2map::reweighted_blocks_overlapped", n_ovl * nc);
+  Vector hits_ovl("tod2map::reweighted_hits_overlapped", n_ovl);
+  kernels::accumulate_blocks<ExecSpace>(exec, views, blocks_ovl, hits_ovl);
+  Vector blocks("tod2map::reweighted_blocks", n_own * nc);
+  Vector hits("tod2map::reweighted_hits", n_own);
+  dist_->reduce(blocks_ovl, blocks, nc);
+  dist_->reduce(hits_ovl, hits, 1);
+  Vector inverse("tod2map::reweighted_inverse", n_own * nc);
+  Vector rcond("tod2map::reweighted_rcond", n_own);
+  Kokkos::View<std::uint8_t*, MemSpace> singular("tod2map::reweighted_singular", n_own);
+  kernels::invert_blocks<ExecSpace>(exec, nstokes_, blocks, hits, 1, 0.0, inverse, rcond, singular);
+  const auto mask = mask_;
+  const auto white = inverse_;
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::reweighted_inverse", Kokkos::RangePolicy<ExecSpace>(exec, 0, n_own),
+      KOKKOS_LAMBDA(const std::int64_t p) {
+        for (int k = 0; k < nc; ++k) {
+          const std::int64_t i = p * nc + k;
+          inverse(i) = mask(p) ? 0.0 : singular(p) ? white(i) : inverse(i);
+        }
+      });
+  return inverse;
 }
 
 }  // namespace tod2map::mapmaker

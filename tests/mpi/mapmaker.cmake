@@ -14,6 +14,9 @@ tod2map_add_test(test_binned_distributed SOURCES test_binned_distributed.cpp
 tod2map_add_test(test_destripe_dense SOURCES test_destripe_dense.cpp
                  LIBRARIES tod2map::mapmaker Eigen3::Eigen RANKS 1 2 3
                  LABELS ${_mapmaker_backend_labels})
+tod2map_add_test(test_gls_dense SOURCES test_gls_dense.cpp
+                 LIBRARIES tod2map::mapmaker Eigen3::Eigen RANKS 1 2 3
+                 LABELS ${_mapmaker_backend_labels})
 # The destriper's new parts against the dense reference of destripe_reference.hpp: every
 # preconditioner, nside_cross, and the solve's diagnostics (observe hook, true residual,
 # eigenvalue and map-change estimates). Any backend will do (the first one built).

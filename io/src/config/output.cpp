@@ -36,6 +36,11 @@ Table<OutputConfig> output_keys() {
   t.leaf("baselines", field(&O::baselines),
          "Also write the destriping baselines (`baselines/<det>` in HDF5).")
       .shortcut();
+  t.leaf(
+       "noise_model", field(&O::noise_model),
+       "`gls`: also write the noise spectrum used for each timeline (`noise_model/<det>/<obsid>`: "
+       "sigma, f_knee, alpha, in HDF5).")
+      .shortcut();
   t.section("hdf5", Style::flow, "MPI-IO hints for HDF5 output.");
   t.leaf("hdf5.stripe_size", field(&O::hdf5, &Hdf5OutputConfig::stripe_size),
          "Bytes: MPI-IO `striping_unit` and the dataset alignment.")

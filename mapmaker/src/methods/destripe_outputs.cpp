@@ -3,49 +3,21 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
-#include <set>
 
+#include "timeline_arrays.hpp"
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/mapmaker/baseline_preconditioner.hpp"
 
 namespace tod2map::mapmaker::detail {
 
-// One dataset per timeline, "baselines/<detector>/<obsid>", written by the rank that holds
-// it; every rank lists every name, in sorted order (the writer needs the same list on all).
 std::vector<io::MapOutput::Array> baseline_arrays(MPI_Comm comm, const LocalData& data,
                                                   const Vector& a) {
   auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
-  std::map<std::string, std::vector<double>> mine;
-  std::string names;
-  for (const auto& s : data.spans) {
-    const std::string name = "baselines/" + s.detector + "/" + s.obsid;
-    if (mine.count(name))
-      throw InvalidArgument("output.baselines: two timelines of detector '" + s.detector +
-                            "' have OBSID " + s.obsid +
-                            (s.file.empty() ? "" : " (" + s.file + ")"));
-    auto& v = mine[name];
-    for (std::int64_t c = 0; c < s.n_chunks; ++c) v.push_back(host(s.first_chunk + c));
-    names += name + '\n';
-  }
-  const int size = comm_size(comm);
-  int len = static_cast<int>(names.size());
-  std::vector<int> lens(static_cast<size_t>(size)), displs(static_cast<size_t>(size), 0);
-  TOD2MAP_CHECK_MPI(MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm));
-  for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + lens[r - 1];
-  std::string all(static_cast<size_t>(displs[size - 1] + lens[size - 1]), '\0');
-  TOD2MAP_CHECK_MPI(MPI_Allgatherv(names.data(), len, MPI_CHAR, all.data(), lens.data(),
-                                   displs.data(), MPI_CHAR, comm));
-  std::set<std::string> sorted;
-  for (size_t start = 0, end; (end = all.find('\n', start)) != std::string::npos; start = end + 1)
-    sorted.insert(all.substr(start, end - start));
-  std::vector<io::MapOutput::Array> out;
-  for (const auto& name : sorted) {
-    auto it = mine.find(name);
-    out.push_back({name, it == mine.end() ? std::vector<double>{} : it->second});
-  }
-  return out;
+  return timeline_arrays(comm, data, "baselines", "output.baselines", [&](const TimelineSpan& s) {
+    return std::vector<double>(host.data() + s.first_chunk,
+                               host.data() + s.first_chunk + s.n_chunks);
+  });
 }
 
 // The summary's account of a destriping solve: whether it converged and on what measure, and

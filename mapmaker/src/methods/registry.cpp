@@ -4,7 +4,7 @@
 // The config validates mapmaker.method against the names a config may spell
 // (mapmaker/options/mapmaker_keys.cpp, in the options target below this library, which cannot
 // ask this table); this table says which of them are built. A name the config accepts
-// but that is not here (gls, planned) is refused by make_method with the list below, and
+// but that is not here is refused by make_method with the list below, and
 // tests/unit/test_method_registry.cpp checks that every name here is one the config accepts.
 #include <algorithm>
 #include <iterator>
@@ -16,6 +16,7 @@ namespace tod2map::mapmaker {
 
 std::unique_ptr<Method> make_binned();
 std::unique_ptr<Method> make_destripe();
+std::unique_ptr<Method> make_gls();
 
 namespace {
 
@@ -27,6 +28,7 @@ struct Entry {
 constexpr Entry kMethods[] = {
     {"binned", &make_binned},
     {"destripe", &make_destripe},
+    {"gls", &make_gls},
 };
 
 }  // namespace

@@ -42,6 +42,7 @@ struct Hdf5OutputConfig {
 struct OutputConfig {
   std::string path = "out/map.h5";  ///< .h5 or .fits, relative to the current folder
   bool baselines = false;
+  bool noise_model = false;  ///< gls: the spectrum of each timeline (noise_model/<det>/<obsid>)
   Hdf5OutputConfig hdf5;
 };
 

@@ -4,7 +4,14 @@
 #include <cstdint>
 #include <string>
 
+#include "tod2map/core/enum_names.hpp"
+
 namespace tod2map::mapmaker {
+
+/// Where GLS takes each detector's noise spectrum from (mapmaker.noise.psd).
+enum class NoiseSpectrumSource { header, estimate };
+inline constexpr EnumName<NoiseSpectrumSource> noise_spectrum_source_names[] = {
+    {NoiseSpectrumSource::header, "header"}, {NoiseSpectrumSource::estimate, "estimate"}};
 
 struct MapmakerConfig {
   std::string method = "destripe";  ///< binned | destripe | gls
@@ -15,6 +22,11 @@ struct MapmakerConfig {
   std::int64_t min_hits = 3;
   double min_rcond = 1.0e-3;
   std::int64_t nside_cross = 0;  ///< destriping resolution; 0 = pixelization.nside
+  /// The correlated noise model of `gls` (mapmaker/noise_model.hpp).
+  struct Noise {
+    NoiseSpectrumSource psd = NoiseSpectrumSource::header;
+    std::int64_t bandwidth = 1024;  ///< lags of the banded Toeplitz N^-1, in samples
+  } noise;
 };
 
 }  // namespace tod2map::mapmaker

@@ -65,6 +65,15 @@ class PixelSystem {
   void drop_masked_samples(LocalData& data) const;
   /// owned_map = (P^T N^-1 P)^-1 owned_rhs block by block; masked pixels get masked_value.
   void solve_blocks(const Vector& owned_rhs, const Vector& owned_map, double masked_value) const;
+  /// The inverse blocks (P^T W P)^-1 for other chunk weights W (the diagonal of a correlated
+  /// noise model: GLS's block-Jacobi preconditioner), under this system's mask: masked pixels
+  /// get zero blocks, and a pixel whose reweighted block is singular keeps this system's
+  /// inverse block (a preconditioner needs one, and the white one is the next best).
+  /// Collective.
+  Vector reweighted_inverse(const Kokkos::View<const double*, MemSpace>& chunk_weights) const;
+  /// solve_blocks with the inverse blocks of reweighted_inverse.
+  void solve_blocks(const Vector& inverse, const Vector& owned_rhs, const Vector& owned_map,
+                    double masked_value) const;
   /// A new owned map-sized vector (zeros).
   Vector make_owned_map(const char* label) const;
   /// An owned vector copied to the host, in the order of stored_pixels(): with them, the sparse

@@ -1,0 +1,24 @@
+#pragma once
+// Generalised-least-squares map-making: the full normal equations
+//   (P^T N^-1 P) m = P^T N^-1 d
+// with a correlated noise model N^-1 (a NoiseWeighting: ToeplitzNoiseWeighting for stationary
+// white + 1/f noise), solved by PCG on the pixel domain with the block-Jacobi preconditioner
+// (P^T diag(N^-1) P)^-1, whose blocks are the pixel system's with the noise model's diagonal
+// as weights (PixelSystem::reweighted_inverse). Masked pixels (the system's mask) are left out
+// of the system: the samples that fall in them must be unused already
+// (PixelSystem::drop_masked_samples), so they are gaps for N^-1 as flagged samples are.
+#include "tod2map/mapmaker/noise_weighting.hpp"
+#include "tod2map/mapmaker/pixel_system.hpp"
+#include "tod2map/solvers/pcg.hpp"
+
+namespace tod2map::mapmaker {
+
+/// Fills owned_map (n_owned*nstokes) with the GLS map of `signal` (one value per sample of
+/// data), masked pixels UNSEEN, and returns the CG history (tol and maxiter from cg). A
+/// white `noise` (every timeline's N^-1 diagonal) gives the binned map in one iteration.
+/// Collective over the system's communicator.
+solvers::CgResult gls_map(const PixelSystem& system, const NoiseWeighting& noise,
+                          const SampleSignal& signal, const solvers::CgOptions& cg,
+                          const Vector& owned_map);
+
+}  // namespace tod2map::mapmaker
