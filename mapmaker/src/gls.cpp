@@ -81,7 +81,8 @@ solvers::CgResult gls_map(const PixelSystem& system, const NoiseWeighting& noise
   const GlsMatrix A(system, noise, n);
   const BlockJacobi M(system, system.reweighted_inverse(noise.chunk_weights()));
   Kokkos::deep_copy(owned_map, 0.0);
-  const solvers::CgResult result = solvers::pcg(system.distribution().comm(), A, &M, b, owned_map, cg);
+  const solvers::CgResult result =
+      solvers::pcg(system.distribution().comm(), A, &M, b, owned_map, cg);
 
   const auto mask = system.mask();
   const int ns = system.nstokes();

@@ -32,13 +32,13 @@ Eigen::VectorXd dense_gls(const Problem& pb, std::int64_t bandwidth) {
   Eigen::VectorXd b = Eigen::VectorXd::Zero(3 * np);
   for (const auto& tl : pb.timelines) {
     const int n = static_cast<int>(tl.signal.size());
-    const std::vector<double> lags = inverse_noise_kernel(
-        {tl.det.sigma, tl.det.fknee, tl.det.alpha}, kRate, bandwidth);
+    const std::vector<double> lags =
+        inverse_noise_kernel({tl.det.sigma, tl.det.fknee, tl.det.alpha}, kRate, bandwidth);
     Eigen::MatrixXd P = Eigen::MatrixXd::Zero(n, 3 * np);
     Eigen::VectorXd d(n);
     for (int t = 0; t < n; ++t) {
       d(t) = tl.good[t] ? tl.signal[t] : 0.0;  // Z d
-      if (!tl.good[t]) continue;                 // Z P
+      if (!tl.good[t]) continue;               // Z P
       const auto p = map_pixel(pb.spec, tl.theta[t], tl.phi[t]);
       const double ang = 2 * (tl.psi[t] + tl.det.polang);
       P(t, 3 * p) = 1;
@@ -62,7 +62,8 @@ struct GlsRun {
   solvers::CgResult cg;
 };
 
-GlsRun run_gls(const Problem& pb, std::int64_t bandwidth, const std::string& backend) {
+GlsRun run_gls(const Problem& pb, std::int64_t bandwidth, const std::string& backend,
+               std::int64_t fft_from_lags = ToeplitzNoiseWeighting::kFftFromLags) {
   LocalData data = local_data(pb);
   PixelSystem sys(data,
                   solvers::make_pixel_distribution(
@@ -70,7 +71,14 @@ GlsRun run_gls(const Problem& pb, std::int64_t bandwidth, const std::string& bac
                   3, 1e-6);
   EXPECT_EQ(sys.n_masked(), 0);
   EXPECT_EQ(sys.n_observed(), healpix::nside2npix(pb.spec.nside));
-  const ToeplitzNoiseWeighting noise(data, bandwidth);
+  std::vector<NoisePsd> psd;
+  for (const auto& s : data.spans) psd.push_back({s.sigma, s.fknee, s.alpha});
+  const ToeplitzNoiseWeighting noise(data, psd, bandwidth, fft_from_lags);
+  const std::int64_t fft = allreduce_sum(MPI_COMM_WORLD, noise.fft_timelines());
+  // White timelines keep one lag, applied in real space.
+  EXPECT_EQ(fft, pb.spec.fknee > 0 && bandwidth >= std::max<std::int64_t>(fft_from_lags, 2)
+                     ? static_cast<std::int64_t>(pb.timelines.size())
+                     : 0);
   solvers::CgOptions cg;
   cg.tol = 1e-13;
   cg.maxiter = 300;
@@ -98,6 +106,25 @@ TEST(GlsDense, EqualsTheDenseSolveOnEveryBackend) {
   }
 }
 
+// The FFT path (overlap-save, two blocks per complex FFT) on timelines of 2 to 3 blocks of
+// L - 2 (B - 1) = 434 samples, against the same dense solve.
+TEST(GlsDense, FftPathEqualsTheDenseSolve) {
+  Spec spec;
+  spec.fknee = 0.5;
+  spec.alpha = 2.0;
+  spec.timelines = 4;
+  spec.samples = 700;
+  spec.step = 190;
+  const Problem pb = make_problem(spec);
+  const Eigen::VectorXd ref = dense_gls(pb, 40);
+  for (const auto& backend : solvers::available_backends()) {
+    SCOPED_TRACE(backend);
+    const GlsRun run = run_gls(pb, 40, backend, 2);
+    EXPECT_TRUE(run.cg.converged) << run.cg.iterations << " iterations";
+    EXPECT_LT(rel_error(run.map, ref), 1e-10);
+  }
+}
+
 TEST(GlsDense, NoiselessDataGivesBackTheSky) {
   Spec spec;
   spec.fknee = 0.3;
@@ -106,8 +133,8 @@ TEST(GlsDense, NoiselessDataGivesBackTheSky) {
     for (std::size_t t = 0; t < tl.signal.size(); ++t) {
       const auto p = healpix::ang2pix_ring(spec.nside, tl.theta[t], tl.phi[t]);
       const double ang = 2 * (tl.psi[t] + tl.det.polang);
-      tl.signal[t] = sky_value(p, 0) + sky_value(p, 1) * std::cos(ang) +
-                     sky_value(p, 2) * std::sin(ang);
+      tl.signal[t] =
+          sky_value(p, 0) + sky_value(p, 1) * std::cos(ang) + sky_value(p, 2) * std::sin(ang);
     }
   const GlsRun run = run_gls(pb, 64, solvers::available_backends().front());
   Eigen::VectorXd sky(static_cast<Eigen::Index>(run.map.size()));
@@ -126,8 +153,8 @@ TEST(GlsDense, WhiteNoiseGivesTheBinnedMap) {
     EXPECT_LE(run.cg.iterations, 2);
     LocalData data = local_data(pb);
     PixelSystem sys(data,
-                    solvers::make_pixel_distribution(
-                        backend, MPI_COMM_WORLD, healpix::nside2npix(spec.nside), data.touched),
+                    solvers::make_pixel_distribution(backend, MPI_COMM_WORLD,
+                                                     healpix::nside2npix(spec.nside), data.touched),
                     3, 1e-6);
     Vector binned = sys.make_owned_map("binned");
     binned_map(sys, data.signal, binned);

@@ -1,4 +1,6 @@
 // mapmaker.method: gls (mapmaker/gls.hpp), with the noise model of mapmaker.noise.
+#include "tod2map/mapmaker/gls.hpp"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -6,7 +8,6 @@
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/mapmaker/binned.hpp"
-#include "tod2map/mapmaker/gls.hpp"
 #include "tod2map/mapmaker/method.hpp"
 #include "tod2map/mapmaker/noise_model.hpp"
 
@@ -40,7 +41,9 @@ std::vector<NoisePsd> estimated_spectra(const PixelSystem& system, const LocalDa
   data.signal.visit([&](const auto& d) {
     Kokkos::parallel_for(
         "tod2map::mapmaker::gls_residual", Kokkos::RangePolicy<ExecSpace>(0, n),
-        KOKKOS_LAMBDA(const std::int64_t i) { residual(i) = static_cast<double>(d(i)) - residual(i); });
+        KOKKOS_LAMBDA(const std::int64_t i) {
+          residual(i) = static_cast<double>(d(i)) - residual(i);
+        });
   });
   return fit_noise_per_timeline(data, residual);
 }
