@@ -161,7 +161,7 @@ Use tod2map.Result, which wraps it.
                              })
       .def_property_readonly("peak_rss_bytes",
                              [](const MapResult& r) { return r.result.peak_rss_bytes; })
-      .def_property_readonly("baselines",
+      .def_property_readonly("extra",
                              [](py::object self) {
                                py::dict d;
                                for (const auto& a : as_result(self).result.output.extra)

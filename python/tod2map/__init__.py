@@ -6,7 +6,7 @@ The same library as the ``tod2map`` executable (MPI, Kokkos, Trilinos), driven f
 - ``simulate(config)``: what ``tod2map sim`` does;
 - building blocks: ``Healpix`` (ang2pix/pix2ang over numpy arrays), ``Timeline`` (from numpy
   arrays, kept without copying, or from FITS with ``read_timelines``), ``MapMaker``
-  (``binned()``, ``destripe()``), ``Result.write`` (HDF5/FITS), ``read_map``;
+  (``binned()``, ``destripe()``, ``gls()``), ``Result.write`` (HDF5/FITS), ``read_map``;
 - ``DistributedMap``: a map spread over the ranks, read as one array (``get``, ``gather``).
 
 Communicators are mpi4py communicators (``comm=None`` means COMM_WORLD); importing tod2map

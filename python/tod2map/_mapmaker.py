@@ -84,7 +84,7 @@ def _overrides(options, where):
 
 
 class MapMaker:
-    """Makes maps from timelines in memory (this rank's share), binned or destriped.
+    """Makes maps from timelines in memory (this rank's share): binned, destriped or GLS.
 
     The timelines' arrays are read in place, never copied into the library, so each call sees
     their current values. Every call is collective over comm.
@@ -101,8 +101,8 @@ class MapMaker:
         Default COMM_WORLD.
     **options
         Shortcuts for config keys: pixelization (a Healpix), nside, ordering, stokes, method,
-        baseline_length, noise_prior, nside_cross, min_hits, min_rcond, backend, tol, maxiter,
-        preconditioner, baselines, max_rejected_fraction.
+        baseline_length, noise_prior, nside_cross, min_hits, min_rcond, psd, bandwidth, backend,
+        tol, maxiter, preconditioner, baselines, noise_model, max_rejected_fraction.
 
     Examples
     --------
@@ -134,6 +134,12 @@ class MapMaker:
         """The destriped map (baselines of baseline_length seconds solved by conjugate
         gradient, then the binned map of d - F a). Returns a Result."""
         return self.make(method="destripe", **options)
+
+    def gls(self, **options):
+        """The generalised-least-squares map m = (P^T N^-1 P)^-1 P^T N^-1 d with each
+        detector's white + 1/f noise as a banded Toeplitz N^-1 (psd="header" or "estimate",
+        bandwidth in samples), solved by conjugate gradient. Returns a Result."""
+        return self.make(method="gls", **options)
 
     def __repr__(self):
         c = self.config

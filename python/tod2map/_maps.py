@@ -196,9 +196,15 @@ class Result:
     pixels_masked = property(lambda self: self._core.pixels_masked)
     peak_rss_bytes = property(lambda self: self._core.peak_rss_bytes,
                               doc="Peak memory of each rank, bytes.")
-    baselines = property(lambda self: self._core.baselines,
+    baselines = property(lambda self: self._extra("baselines/"),
                          doc="Destriping offsets of this rank's timelines, by dataset name "
                              "(with output.baselines).")
+    noise_model = property(lambda self: self._extra("noise_model/"),
+                           doc="GLS: the noise spectrum used for each of this rank's timelines, "
+                               "[sigma, fknee, alpha] by dataset name (with output.noise_model).")
+    def _extra(self, prefix):
+        return {k: v for k, v in self._core.extra.items() if k.startswith(prefix)}
+
     summary = property(lambda self: self._core.summary, doc="The summary `tod2map run` prints.")
 
     def write(self, path=None):

@@ -145,6 +145,26 @@ def test_destripe_recovers_sky_under_offsets():
     assert err["binned"] > 0.1, err
 
 
+def test_gls_with_white_noise_is_the_binned_map_and_reports_its_noise_model():
+    # The timelines carry no FKNEE: GLS's N^-1 is then diagonal, and its map the binned one.
+    local = local_timelines(noise=0.5)
+    mm = tod2map.MapMaker([t for t, _, _ in local], nside=NSIDE, min_hits=1, comm=COMM)
+    gls = mm.gls(tol=1e-12, noise_model=True)
+    binned = mm.binned()
+    assert gls.method == "gls" and gls.converged and gls.iterations <= 2
+    a, b = gls.map.gather(root=0), binned.map.gather(root=0)
+    on_root(lambda: np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * np.abs(b).max()))
+    # Every rank lists every timeline's dataset (as the file's writer needs), valued on its own.
+    models = gls.noise_model
+    assert sorted(models) == sorted(f"noise_model/d{k}/{r}" for k in range(2)
+                                    for r in range(COMM.size))
+    for name, value in models.items():
+        mine = name.endswith(f"/{COMM.rank}")
+        expect = [1.0 + int(name.split("/")[1][1]), 0.0, 1.0] if mine else []
+        np.testing.assert_array_equal(value, expect)
+    assert gls.baselines == {}
+
+
 def test_pixel_pointing_and_nest_ordering():
     local = local_timelines(noise=0.3)
     by_angle = tod2map.MapMaker([t for t, _, _ in local], nside=NSIDE, min_hits=1, comm=COMM)

@@ -52,7 +52,7 @@ TEST(ConfigKeys, EveryKeyRoundTripsANonDefaultValue) {
 TEST(ConfigKeys, ShortcutsAreValueKeysWithUniqueLastNames) {
   const auto shortcuts = config_shortcut_keys();
   const auto keys = config_value_keys();
-  EXPECT_EQ(shortcuts.size(), 16u);
+  EXPECT_EQ(shortcuts.size(), 18u);
   std::set<std::string> names;
   for (const std::string& key : shortcuts) {
     EXPECT_NE(std::find(keys.begin(), keys.end(), key), keys.end()) << key;

@@ -21,33 +21,6 @@ std::vector<NoisePsd> header_spectra(const LocalData& data) {
   return psd;
 }
 
-// The spectra fitted to d - P m_binned, the residual of the white-noise map (samples in masked
-// pixels are unused and skipped by the fit).
-std::vector<NoisePsd> estimated_spectra(const PixelSystem& system, const LocalData& data) {
-  Vector binned = system.make_owned_map("tod2map::gls_binned");
-  binned_map(system, data.signal, binned);
-  const std::int64_t n = data.signal.size();
-  Vector residual(Kokkos::view_alloc(Kokkos::WithoutInitializing, "tod2map::gls_residual"), n);
-  {
-    const auto mask = system.mask();
-    const int ns = system.nstokes();
-    Kokkos::parallel_for(
-        "tod2map::mapmaker::gls_unmask", Kokkos::RangePolicy<ExecSpace>(0, binned.extent(0)),
-        KOKKOS_LAMBDA(const std::int64_t i) {
-          if (mask(i / ns)) binned(i) = 0.0;
-        });
-  }
-  system.expand(binned, residual);
-  data.signal.visit([&](const auto& d) {
-    Kokkos::parallel_for(
-        "tod2map::mapmaker::gls_residual", Kokkos::RangePolicy<ExecSpace>(0, n),
-        KOKKOS_LAMBDA(const std::int64_t i) {
-          residual(i) = static_cast<double>(d(i)) - residual(i);
-        });
-  });
-  return fit_noise_per_timeline(data, residual);
-}
-
 // "N timelines with 1/f noise (f_knee a .. b Hz, alpha c .. d), M white" over all ranks.
 std::string describe_spectra(MPI_Comm comm, const std::vector<NoisePsd>& psd) {
   double lo[2] = {1e300, 1e300}, hi[2] = {0, 0};
@@ -79,6 +52,48 @@ std::string describe_spectra(MPI_Comm comm, const std::vector<NoisePsd>& psd) {
   return line;
 }
 
+// d - P m, masked pixels' samples (unused) left as they are: the fit skips them.
+Vector residual_of(const PixelSystem& system, const LocalData& data, const Vector& map) {
+  const auto mask = system.mask();
+  const int ns = system.nstokes();
+  Vector seen = system.make_owned_map("tod2map::gls_residual_map");
+  Kokkos::parallel_for(
+      "tod2map::mapmaker::gls_unmask", Kokkos::RangePolicy<ExecSpace>(0, map.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t i) { seen(i) = mask(i / ns) ? 0.0 : map(i); });
+  const std::int64_t n = data.signal.size();
+  Vector residual(Kokkos::view_alloc(Kokkos::WithoutInitializing, "tod2map::gls_residual"), n);
+  system.expand(seen, residual);
+  data.signal.visit([&](const auto& d) {
+    Kokkos::parallel_for(
+        "tod2map::mapmaker::gls_residual", Kokkos::RangePolicy<ExecSpace>(0, n),
+        KOKKOS_LAMBDA(const std::int64_t i) {
+          residual(i) = static_cast<double>(d(i)) - residual(i);
+        });
+  });
+  return residual;
+}
+
+// The spectra fitted to the residual of a map. The binned map's residual is a poor estimate of
+// the noise when the 1/f noise is strong: the binned map's stripes (the other detectors' and
+// crossings' 1/f noise) come back into each timeline at the scan's harmonics (f_knee 0.5 Hz,
+// alpha 2, nside 16: the fit to it gave f_knee 5.8 Hz, alpha 1.6). So the first fit only sets
+// up a GLS map, far less striped, whose residual is fitted again.
+std::vector<NoisePsd> estimated_spectra(const PixelSystem& system, const LocalData& data,
+                                        const Config& config, MPI_Comm comm) {
+  Vector map = system.make_owned_map("tod2map::gls_first_map");
+  binned_map(system, data.signal, map);
+  const std::vector<NoisePsd> first = fit_noise_per_timeline(data, residual_of(system, data, map));
+  log::info("gls: noise fitted to the binned map's residual: %s",
+            describe_spectra(comm, first).c_str());
+  const ToeplitzNoiseWeighting weighting(data, first, config.mapmaker.noise.bandwidth);
+  solvers::CgOptions cg;
+  cg.tol = std::max(config.solver.tol, 1e-6);  // a residual for a spectrum needs no more
+  cg.maxiter = config.solver.maxiter;
+  cg.label = "gls/noise";
+  gls_map(system, weighting, data.signal, cg, map);
+  return fit_noise_per_timeline(data, residual_of(system, data, map));
+}
+
 std::string describe_convergence(const solvers::CgResult& cg, double tol) {
   char line[256];
   const double res = cg.residuals.empty() ? 0.0 : cg.residuals.back();
@@ -103,10 +118,10 @@ class Gls final : public Method {
     in.system.drop_masked_samples(in.data);
     const bool estimate = noise.psd == NoiseSpectrumSource::estimate;
     const std::vector<NoisePsd> psd =
-        estimate ? estimated_spectra(in.system, in.data) : header_spectra(in.data);
+        estimate ? estimated_spectra(in.system, in.data, config, comm) : header_spectra(in.data);
     const ToeplitzNoiseWeighting weighting(in.data, psd, noise.bandwidth);
     log::info("gls: noise %s: %s; N^-1 bandwidth %lld samples",
-              estimate ? "fitted to the binned map's residual" : "from the timeline headers",
+              estimate ? "fitted to the residual of a first GLS map" : "from the timeline headers",
               describe_spectra(comm, psd).c_str(), static_cast<long long>(noise.bandwidth));
 
     solvers::CgOptions cg;
