@@ -13,6 +13,11 @@
 namespace tod2map::mapmaker {
 namespace {
 
+// The methods whose solve is one CG that CgCheckpointing can save and resume.
+bool has_cg(const Config& config) {
+  return config.mapmaker.method == "destripe" || config.mapmaker.method == "gls";
+}
+
 std::vector<double> download(const solvers::Vector& v) {
   auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
   return std::vector<double>(host.data(), host.data() + host.extent(0));
@@ -56,12 +61,13 @@ CgCheckpointing::CgCheckpointing(const Config& config, bool resume, MPI_Comm com
       throw InvalidArgument(
           "--resume: solver.checkpoint.path is not set, so there is no "
           "checkpoint to resume from");
-    if (resume && config.mapmaker.method != "destripe")
+    if (resume && !has_cg(config))
       throw InvalidArgument("--resume: mapmaker.method " + config.mapmaker.method +
-                            " has no iterative solve to resume (checkpoints are for destripe)");
+                            " has no iterative solve to resume (checkpoints are for destripe "
+                            "and gls)");
   });
   if (path_.empty()) return;
-  if (config.mapmaker.method != "destripe") {
+  if (!has_cg(config)) {
     log::info(
         "checkpoint: solver.checkpoint.path is ignored: mapmaker.method %s has no "
         "iterative solve",

@@ -12,16 +12,12 @@
 
 namespace tod2map::mapmaker {
 
-namespace {
-
 std::vector<NoisePsd> header_spectra(const LocalData& data) {
   std::vector<NoisePsd> psd;
   psd.reserve(data.spans.size());
   for (const auto& s : data.spans) psd.push_back(NoisePsd{s.sigma, s.fknee, s.alpha});
   return psd;
 }
-
-}  // namespace
 
 ToeplitzNoiseWeighting::ToeplitzNoiseWeighting(const LocalData& data, std::int64_t bandwidth)
     : ToeplitzNoiseWeighting(data, header_spectra(data), bandwidth) {}
@@ -149,7 +145,8 @@ void ToeplitzNoiseWeighting::plan_fft(const std::vector<std::int64_t>& begin,
 }
 
 void ToeplitzNoiseWeighting::apply_fft(const Kokkos::View<const double*, MemSpace>& in,
-                                       const Kokkos::View<double*, MemSpace>& out) const {
+                                       const Kokkos::View<double*, MemSpace>& out,
+                                       bool zero_gaps) const {
   const Views v = views_;
   const kernels::FftTwiddles tw{v.twiddle_re.data(), v.twiddle_im.data(), v.fft_max};
   const auto jobs = static_cast<std::int64_t>(v.job_timeline.extent(0));
@@ -172,8 +169,8 @@ void ToeplitzNoiseWeighting::apply_fft(const Kokkos::View<const double*, MemSpac
           const std::int64_t start = b + v.job_block(job) * outputs - halo;
           for (std::int64_t q = 0; q < length; ++q) {
             const std::int64_t t1 = start + q, t2 = t1 + outputs;
-            re[q] = t1 >= b && t1 < e && v.pixel(t1) >= 0 ? in(t1) : 0.0;
-            im[q] = t2 >= b && t2 < e && v.pixel(t2) >= 0 ? in(t2) : 0.0;
+            re[q] = t1 >= b && t1 < e && (!zero_gaps || v.pixel(t1) >= 0) ? in(t1) : 0.0;
+            im[q] = t2 >= b && t2 < e && (!zero_gaps || v.pixel(t2) >= 0) ? in(t2) : 0.0;
           }
           kernels::fft_inplace(re, im, length, log2, tw, false);
           const double* h = &v.spectra(v.spectrum_offset(i));
@@ -185,8 +182,8 @@ void ToeplitzNoiseWeighting::apply_fft(const Kokkos::View<const double*, MemSpac
           // Outputs halo .. halo + outputs - 1 are free of wrap-around (Z on the left).
           for (std::int64_t k = 0; k < outputs; ++k) {
             const std::int64_t o1 = start + halo + k, o2 = o1 + outputs;
-            if (o1 < e) out(o1) = v.pixel(o1) >= 0 ? re[halo + k] : 0.0;
-            if (o2 < e) out(o2) = v.pixel(o2) >= 0 ? im[halo + k] : 0.0;
+            if (o1 < e) out(o1) = !zero_gaps || v.pixel(o1) >= 0 ? re[halo + k] : 0.0;
+            if (o2 < e) out(o2) = !zero_gaps || v.pixel(o2) >= 0 ? im[halo + k] : 0.0;
           }
         });
   }
@@ -202,6 +199,17 @@ std::vector<double> ToeplitzNoiseWeighting::lags(std::size_t timeline) const {
 
 void ToeplitzNoiseWeighting::apply(const Kokkos::View<const double*, MemSpace>& in,
                                    const Kokkos::View<double*, MemSpace>& out) const {
+  apply_band(in, out, true);
+}
+
+void ToeplitzNoiseWeighting::apply_across_gaps(const Kokkos::View<const double*, MemSpace>& in,
+                                               const Kokkos::View<double*, MemSpace>& out) const {
+  apply_band(in, out, false);
+}
+
+void ToeplitzNoiseWeighting::apply_band(const Kokkos::View<const double*, MemSpace>& in,
+                                        const Kokkos::View<double*, MemSpace>& out,
+                                        bool zero_gaps) const {
   if (static_cast<std::int64_t>(in.extent(0)) != n_samples_ ||
       static_cast<std::int64_t>(out.extent(0)) != n_samples_)
     throw InvalidArgument("mapmaker::ToeplitzNoiseWeighting::apply: vectors of " +
@@ -213,7 +221,7 @@ void ToeplitzNoiseWeighting::apply(const Kokkos::View<const double*, MemSpace>& 
       "tod2map::mapmaker::toeplitz_noise_weighting", Kokkos::RangePolicy<ExecSpace>(0, n_samples_),
       KOKKOS_LAMBDA(const std::int64_t t) {
         // Unused samples: a selection, not a product, so that NaN in `in` stays out.
-        if (v.pixel(t) < 0) {
+        if (zero_gaps && v.pixel(t) < 0) {
           out(t) = 0.0;
           return;
         }
@@ -234,12 +242,12 @@ void ToeplitzNoiseWeighting::apply(const Kokkos::View<const double*, MemSpace>& 
         const std::int64_t above = e - 1 - t < n - 1 ? e - 1 - t : n - 1;
         double s = k[0] * in(t);
         for (std::int64_t l = 1; l <= below; ++l)
-          if (v.pixel(t - l) >= 0) s += k[l] * in(t - l);
+          if (!zero_gaps || v.pixel(t - l) >= 0) s += k[l] * in(t - l);
         for (std::int64_t l = 1; l <= above; ++l)
-          if (v.pixel(t + l) >= 0) s += k[l] * in(t + l);
+          if (!zero_gaps || v.pixel(t + l) >= 0) s += k[l] * in(t + l);
         out(t) = s;
       });
-  if (fft_timelines_ > 0) apply_fft(in, out);
+  if (fft_timelines_ > 0) apply_fft(in, out, zero_gaps);
 }
 
 }  // namespace tod2map::mapmaker

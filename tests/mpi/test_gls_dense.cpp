@@ -1,7 +1,8 @@
 // GLS map-making (mapmaker/gls.hpp) against a dense solve of the same normal equations,
-//   m = (P^T W P)^-1 P^T W d,  W = blockdiag_timelines(Z K Z),
+//   m = (P^T W P)^-1 P^T W d,  W = blockdiag_timelines(K - K_.g (K_gg)^-1 K_g.),
 // with K the banded Toeplitz matrix of inverse_noise_kernel's lags (the operator the code
-// applies, built here densely from those lags alone) and Z the used samples, on every backend
+// applies, built here densely from those lags alone) and g the gaps (flagged samples), which
+// the code solves for as unknowns and the Schur complement marginalises, on every backend
 // built, at 1, 2 and 3 ranks. Also: noiseless data gives back the sky, and white noise gives
 // the binned map.
 #include <gtest/gtest.h>
@@ -51,8 +52,22 @@ Eigen::VectorXd dense_gls(const Problem& pb, std::int64_t bandwidth) {
         const auto l = static_cast<std::size_t>(std::abs(i - j));
         if (l < lags.size()) K(i, j) = lags[l];
       }
-    A += P.transpose() * K * P;
-    b += P.transpose() * (K * d);
+    // The gaps marginalised: W = K - K_.g (K_gg)^-1 K_g. (the Schur complement), which is
+    // what solving for the gaps' values as unknowns amounts to.
+    std::vector<int> gap;
+    for (int t = 0; t < n; ++t)
+      if (!tl.good[t]) gap.push_back(t);
+    Eigen::MatrixXd Kxg(n, static_cast<Eigen::Index>(gap.size())),
+        Kgg(static_cast<Eigen::Index>(gap.size()), static_cast<Eigen::Index>(gap.size()));
+    for (std::size_t j = 0; j < gap.size(); ++j) {
+      Kxg.col(static_cast<Eigen::Index>(j)) = K.col(gap[j]);
+      for (std::size_t i = 0; i < gap.size(); ++i)
+        Kgg(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = K(gap[i], gap[j]);
+    }
+    const Eigen::MatrixXd W =
+        gap.empty() ? K : Eigen::MatrixXd(K - Kxg * Kgg.ldlt().solve(Kxg.transpose()));
+    A += P.transpose() * W * P;
+    b += P.transpose() * (W * d);
   }
   return A.ldlt().solve(b);
 }
@@ -85,7 +100,7 @@ GlsRun run_gls(const Problem& pb, std::int64_t bandwidth, const std::string& bac
   cg.progress = false;
   Vector map = sys.make_owned_map("map");
   GlsRun run;
-  run.cg = gls_map(sys, noise, data.signal, cg, map);
+  run.cg = gls_map(sys, data, noise, cg, map);
   run.map = gather(map);
   return run;
 }

@@ -28,14 +28,11 @@ std::string describe_convergence(const DestripeResult& d, const Config& config) 
   char line[512];
   std::string s;
   const double res = cg.residuals.empty() ? 0.0 : cg.residuals.back();
-  const char* verdict = cg.converged                            ? "converged"
-                        : cg.stop == solvers::CgStop::round_off ? "NOT converged: round-off limit"
-                                                                : "NOT converged: maxiter";
   std::snprintf(line, sizeof line,
                 "solver: %d iterations (%s preconditioner), relative residual %.3e (true %.3e), "
                 "tol %.3g: %s",
                 cg.iterations, preconditioner_name(config.solver.preconditioner), res,
-                cg.true_residual, config.solver.tol, verdict);
+                cg.true_residual, config.solver.tol, cg.verdict());
   s += line;
   if (d.map_change >= 0) {
     std::snprintf(line, sizeof line,

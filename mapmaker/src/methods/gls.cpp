@@ -8,18 +8,13 @@
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/mapmaker/binned.hpp"
+#include "tod2map/mapmaker/cg_checkpointing.hpp"
 #include "tod2map/mapmaker/method.hpp"
 #include "tod2map/mapmaker/noise_model.hpp"
 
 namespace tod2map::mapmaker {
 
 namespace {
-
-std::vector<NoisePsd> header_spectra(const LocalData& data) {
-  std::vector<NoisePsd> psd;
-  for (const auto& s : data.spans) psd.push_back({s.sigma, s.fknee, s.alpha});
-  return psd;
-}
 
 // "N timelines with 1/f noise (f_knee a .. b Hz, alpha c .. d), M white" over all ranks.
 std::string describe_spectra(MPI_Comm comm, const std::vector<NoisePsd>& psd) {
@@ -90,20 +85,17 @@ std::vector<NoisePsd> estimated_spectra(const PixelSystem& system, const LocalDa
   cg.tol = std::max(config.solver.tol, 1e-6);  // a residual for a spectrum needs no more
   cg.maxiter = config.solver.maxiter;
   cg.label = "gls/noise";
-  gls_map(system, weighting, data.signal, cg, map);
+  gls_map(system, data, weighting, cg, map);
   return fit_noise_per_timeline(data, residual_of(system, data, map));
 }
 
 std::string describe_convergence(const solvers::CgResult& cg, double tol) {
   char line[256];
   const double res = cg.residuals.empty() ? 0.0 : cg.residuals.back();
-  const char* verdict = cg.converged                            ? "converged"
-                        : cg.stop == solvers::CgStop::round_off ? "NOT converged: round-off limit"
-                                                                : "NOT converged: maxiter";
   std::snprintf(line, sizeof line,
                 "solver: %d iterations (block-Jacobi preconditioner), relative residual %.3e, "
                 "tol %.3g: %s",
-                cg.iterations, res, tol, verdict);
+                cg.iterations, res, tol, cg.verdict());
   return line;
 }
 
@@ -128,8 +120,9 @@ class Gls final : public Method {
     cg.tol = config.solver.tol;
     cg.maxiter = config.solver.maxiter;
     cg.label = "gls";
+    if (in.checkpointing) in.checkpointing->attach(cg);  // the final solve only
     MethodResult result;
-    result.solver = gls_map(in.system, weighting, in.data.signal, cg, owned_map);
+    result.solver = gls_map(in.system, in.data, weighting, cg, owned_map);
     result.cg_loop_timed = true;
     result.convergence = describe_convergence(result.solver, config.solver.tol);
     if (config.output.noise_model) {

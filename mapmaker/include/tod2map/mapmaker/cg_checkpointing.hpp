@@ -1,7 +1,7 @@
 #pragma once
-// Checkpoint and restart of the destriping CG in `tod2map run` (docs/checkpoint.md): connects
-// the solver's hooks (solvers::CgOptions: resume, save, checkpoint_every) to the checkpoint
-// file (io::write_cg_checkpoint / read_cg_checkpoint), neither of which knows the other.
+// Checkpoint and restart of the CG of destripe and gls in `tod2map run` (docs/checkpoint.md):
+// connects the solver's hooks (solvers::CgOptions: resume, save, checkpoint_every) to the
+// checkpoint file (io::write_cg_checkpoint / read_cg_checkpoint), neither of which knows the other.
 #include <mpi.h>
 
 #include <optional>

@@ -6,19 +6,23 @@
 // (P^T diag(N^-1) P)^-1, whose blocks are the pixel system's with the noise model's diagonal
 // as weights (PixelSystem::reweighted_inverse). Masked pixels (the system's mask) are left out
 // of the system: the samples that fall in them must be unused already
-// (PixelSystem::drop_masked_samples), so they are gaps for N^-1 as flagged samples are.
+// (PixelSystem::drop_masked_samples), so they are gaps as flagged samples are.
+// Gaps (every unused sample) are unknowns of the solve beside the map, with N^-1 applied to
+// whole timelines (NoiseWeighting::apply_across_gaps): solving for them marginalises them
+// exactly, which is the GLS map of the used samples with their own inverse covariance
+// (src/gls.cpp says why zeroing them instead is not good enough for strong 1/f noise).
 #include "tod2map/mapmaker/noise_weighting.hpp"
 #include "tod2map/mapmaker/pixel_system.hpp"
 #include "tod2map/solvers/pcg.hpp"
 
 namespace tod2map::mapmaker {
 
-/// Fills owned_map (n_owned*nstokes) with the GLS map of `signal` (one value per sample of
-/// data), masked pixels UNSEEN, and returns the CG history (tol and maxiter from cg). A
-/// white `noise` (every timeline's N^-1 diagonal) gives the binned map in one iteration.
+/// Fills owned_map (n_owned*nstokes) with the GLS map of data's signal (data: the samples the
+/// system was built from), masked pixels UNSEEN, and returns the CG history (tol and maxiter from
+/// cg). A white `noise` (every timeline's N^-1 diagonal) gives the binned map in one iteration.
 /// Collective over the system's communicator.
-solvers::CgResult gls_map(const PixelSystem& system, const NoiseWeighting& noise,
-                          const SampleSignal& signal, const solvers::CgOptions& cg,
+solvers::CgResult gls_map(const PixelSystem& system, const LocalData& data,
+                          const NoiseWeighting& noise, const solvers::CgOptions& cg,
                           const Vector& owned_map);
 
 }  // namespace tod2map::mapmaker

@@ -69,6 +69,9 @@ struct NoisePsd {
 /// fknee > 0.
 double noise_psd(const NoisePsd& psd, double sample_rate, double f);
 
+/// The spectra of data's timeline headers (TimelineSpan::sigma, fknee, alpha), one per span.
+std::vector<NoisePsd> header_spectra(const LocalData& data);
+
 /// Throws InvalidArgument (prefixed with `where`) unless sigma is finite and > 0, fknee finite
 /// and >= 0, and, when fknee > 0, alpha finite and > 0 and the sample rate finite and > 0.
 void check_noise_psd(const NoisePsd& psd, double sample_rate, const std::string& where);
@@ -113,13 +116,16 @@ class ToeplitzNoiseWeighting final : public NoiseWeighting {
   /// out = Z K Z in; unused samples get 0 (whatever `in` holds there, NaN included).
   void apply(const Kokkos::View<const double*, MemSpace>& in,
              const Kokkos::View<double*, MemSpace>& out) const override;
+  /// out = K in, gaps included.
+  void apply_across_gaps(const Kokkos::View<const double*, MemSpace>& in,
+                         const Kokkos::View<double*, MemSpace>& out) const override;
   /// k[0] of each chunk's timeline: 1/sigma^2, bit for bit LocalData::chunk_weight, for white
   /// timelines.
   Kokkos::View<const double*, MemSpace> chunk_weights() const override { return chunk_weights_; }
 
   std::int64_t bandwidth() const { return bandwidth_; }
   /// The lags used for timeline i (one lag for a white timeline), as a host copy.
-  std::vector<double> lags(std::size_t timeline) const;
+  std::vector<double> lags(std::size_t timeline) const override;
   /// Timelines applied by FFT (for tests and reports).
   std::int64_t fft_timelines() const { return fft_timelines_; }
   /// Views the kernel reads; public because a device lambda may only capture accessible types.
@@ -143,8 +149,11 @@ class ToeplitzNoiseWeighting final : public NoiseWeighting {
 
  private:
   void plan_fft(const std::vector<std::int64_t>& begin, std::int64_t fft_from_lags);
+  // out = Z K Z in (zero_gaps) or K in.
+  void apply_band(const Kokkos::View<const double*, MemSpace>& in,
+                  const Kokkos::View<double*, MemSpace>& out, bool zero_gaps) const;
   void apply_fft(const Kokkos::View<const double*, MemSpace>& in,
-                 const Kokkos::View<double*, MemSpace>& out) const;
+                 const Kokkos::View<double*, MemSpace>& out, bool zero_gaps) const;
 
   std::int64_t fft_timelines_ = 0;
   std::int64_t batch_ = 0;  // jobs run at once (work slots)

@@ -17,9 +17,17 @@ class NoiseWeighting {
   /// crosses ranks.
   virtual void apply(const Kokkos::View<const double*, MemSpace>& in,
                      const Kokkos::View<double*, MemSpace>& out) const = 0;
+  /// out = N^-1 in with the unused samples (gaps) treated as samples like the others: the
+  /// filter of the whole timeline, for a method that solves for the gaps' values as unknowns
+  /// (GLS: which marginalises them exactly). `in` must be finite everywhere.
+  virtual void apply_across_gaps(const Kokkos::View<const double*, MemSpace>& in,
+                                 const Kokkos::View<double*, MemSpace>& out) const = 0;
   /// The diagonal of N^-1, one value per chunk (constant within a chunk): the weights of the
   /// blocks P^T diag(N^-1) P (the pixel-domain preconditioner).
   virtual Kokkos::View<const double*, MemSpace> chunk_weights() const = 0;
+  /// For a stationary model, the lags k[0..B-1] of N^-1 on timeline i of the data (preconditioners
+  /// of gap runs use them); empty (the default) when the model is not Toeplitz per timeline.
+  virtual std::vector<double> lags(std::size_t /*timeline*/) const { return {}; }
 };
 
 /// N^-1 = diag(1/sigma^2) with the chunk weights of `data` (which must outlive it).
@@ -28,6 +36,8 @@ class WhiteNoiseWeighting final : public NoiseWeighting {
   explicit WhiteNoiseWeighting(const LocalData& data) : data_(data) {}
   void apply(const Kokkos::View<const double*, MemSpace>& in,
              const Kokkos::View<double*, MemSpace>& out) const override;
+  void apply_across_gaps(const Kokkos::View<const double*, MemSpace>& in,
+                         const Kokkos::View<double*, MemSpace>& out) const override;
   Kokkos::View<const double*, MemSpace> chunk_weights() const override {
     return data_.chunk_weight;
   }

@@ -72,6 +72,13 @@ struct CgResult {
   double true_residual = -1;      ///< ||b - A x|| / ||b|| with options.true_residual, else -1
   std::vector<double> alphas,
       betas;  ///< CG coefficients per iteration (Lanczos: condition estimate)
+  /// "converged", "NOT converged: round-off limit" or "NOT converged: maxiter", as the run's
+  /// summary says it.
+  const char* verdict() const {
+    return converged                   ? "converged"
+           : stop == CgStop::round_off ? "NOT converged: round-off limit"
+                                       : "NOT converged: maxiter";
+  }
 };
 
 /// Extreme eigenvalues of M A estimated from the CG coefficients (the Lanczos tridiagonal
