@@ -60,8 +60,9 @@ Table<MapmakerConfig> mapmaker_keys() {
          "(f_knee/f)^alpha). `header`: from the timelines' `SIGMA`, `FKNEE` and `ALPHA`. "
          "`estimate`: fitted per timeline (a Welch periodogram of the residual d - P m, Hann "
          "segments, maximum likelihood fit of the three parameters) twice: to the binned map's "
-         "residual, which sets up a first GLS map (solved to `max(tol, 1e-6)`), then to that "
-         "map's residual, which is far less striped; the final map uses the second fit. The map's "
+         "residual, which sets up a first GLS map (solved to 1e-6, at most 500 iterations), then "
+         "to that map's residual, which is far less striped; the final map uses the second fit. "
+         "The map's "
          "own noise, brought back into each timeline at the scan's harmonics, biases f_knee "
          "upwards (by about 12 % with 300 hits per pixel, strong 1/f). A timeline too short or "
          "gappy to fit keeps its header's spectrum. `output.noise_model` writes what was used.")

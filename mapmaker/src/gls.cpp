@@ -1,6 +1,5 @@
 #include "tod2map/mapmaker/gls.hpp"
 
-#include <cmath>
 #include <vector>
 
 #include "device_copies.hpp"
@@ -23,52 +22,15 @@ void zero_masked(const PixelSystem& system, const Vector& v) {
 }
 
 // The gaps of this rank's samples (pixel < 0: flagged, not finite, bad pointing, or in a
-// masked pixel), in sample order, cut into pieces: runs of consecutive gaps of one timeline,
-// at most kMaxPiece long. Each piece's block of N^-1 (the Toeplitz lags of its timeline, or the
-// diagonal for other models) is inverted once, for the preconditioner: gaps in a run are
-// strongly coupled by 1/f noise, and the inverse of the diagonal alone left the strong-1/f
-// full-sky benchmark (15 % of the samples in gaps, runs of 1.6 on average, up to 19) at 412
-// iterations.
-constexpr std::int64_t kMaxPiece = 32;
-
+// masked pixel), in sample order, with the diagonal of N^-1 at each (its chunk's weight), for
+// the preconditioner. (Inverting the whole N^-1 block of each run of consecutive gaps instead
+// was tried: on the strong-1/f full-sky benchmark, 15 % of the samples in runs of 1.6 on
+// average, it took 463 iterations instead of 412.)
 struct Gaps {
   IndexView sample;
-  IndexView piece_first;    ///< piece j: gaps piece_first(j) .. piece_first(j + 1) - 1
-  IndexView piece_inverse;  ///< offset of piece j's inverse block (row-major) in `inverse`
-  Vector inverse;
+  Vector weight;
   std::int64_t size() const { return static_cast<std::int64_t>(sample.extent(0)); }
-  std::int64_t pieces() const { return static_cast<std::int64_t>(piece_first.extent(0)) - 1; }
 };
-
-// The inverse of a small symmetric positive definite matrix (row-major, n x n), by Cholesky.
-std::vector<double> spd_inverse(std::vector<double> a, std::int64_t n) {
-  for (std::int64_t j = 0; j < n; ++j) {  // a = L L^T, L in the lower triangle
-    double d = a[j * n + j];
-    for (std::int64_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
-    d = std::sqrt(d);
-    a[j * n + j] = d;
-    for (std::int64_t i = j + 1; i < n; ++i) {
-      double v = a[i * n + j];
-      for (std::int64_t k = 0; k < j; ++k) v -= a[i * n + k] * a[j * n + k];
-      a[i * n + j] = v / d;
-    }
-  }
-  std::vector<double> inv(static_cast<std::size_t>(n * n), 0.0);
-  for (std::int64_t c = 0; c < n; ++c) {  // column c of A^-1: L L^T x = e_c
-    std::vector<double> y(static_cast<std::size_t>(n), 0.0);
-    for (std::int64_t i = 0; i < n; ++i) {
-      double v = i == c ? 1.0 : 0.0;
-      for (std::int64_t k = 0; k < i; ++k) v -= a[i * n + k] * y[k];
-      y[i] = v / a[i * n + i];
-    }
-    for (std::int64_t i = n - 1; i >= 0; --i) {
-      double v = y[i];
-      for (std::int64_t k = i + 1; k < n; ++k) v -= a[k * n + i] * inv[k * n + c];
-      inv[i * n + c] = v / a[i * n + i];
-    }
-  }
-  return inv;
-}
 
 Gaps find_gaps(const LocalData& data, const NoiseWeighting& noise) {
   const auto pixel = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.pixel);
@@ -76,41 +38,17 @@ Gaps find_gaps(const LocalData& data, const NoiseWeighting& noise) {
       Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), noise.chunk_weights());
   const auto chunk_begin =
       Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.views().chunk_begin);
-  std::vector<std::int64_t> samples, first{0}, offset;
-  std::vector<double> inverse;
-  for (std::size_t i = 0; i < data.spans.size(); ++i) {
-    const auto& span = data.spans[i];
-    const std::vector<double> lags = noise.lags(i);
-    std::int64_t c = span.first_chunk;
-    for (std::int64_t t = span.begin; t < span.begin + span.size;) {
-      if (pixel(t) >= 0) {
-        ++t;
-        continue;
-      }
-      std::int64_t n = 0;
-      while (t + n < span.begin + span.size && pixel(t + n) < 0 && n < kMaxPiece) ++n;
-      std::vector<double> block(static_cast<std::size_t>(n * n), 0.0);
-      for (std::int64_t a = 0; a < n; ++a) {
-        while (chunk_begin(c + 1) <= t + a) ++c;
-        for (std::int64_t b = 0; b < n; ++b) {
-          const auto l = static_cast<std::size_t>(a > b ? a - b : b - a);
-          block[static_cast<std::size_t>(a * n + b)] = lags.empty() ? (a == b ? weights(c) : 0.0)
-                                                       : l < lags.size() ? lags[l]
-                                                                         : 0.0;
-        }
-        samples.push_back(t + a);
-      }
-      offset.push_back(static_cast<std::int64_t>(inverse.size()));
-      const std::vector<double> inv = spd_inverse(std::move(block), n);
-      inverse.insert(inverse.end(), inv.begin(), inv.end());
-      first.push_back(static_cast<std::int64_t>(samples.size()));
-      t += n;
-    }
+  std::vector<std::int64_t> samples;
+  std::vector<double> w;
+  std::int64_t c = 0;
+  for (std::int64_t t = 0; t < static_cast<std::int64_t>(pixel.extent(0)); ++t) {
+    while (chunk_begin(c + 1) <= t) ++c;
+    if (pixel(t) >= 0) continue;
+    samples.push_back(t);
+    w.push_back(weights(c));
   }
   return Gaps{detail::upload(samples, "tod2map::gls_gap_samples"),
-              detail::upload(first, "tod2map::gls_gap_pieces"),
-              detail::upload(offset, "tod2map::gls_gap_inverse_offsets"),
-              detail::upload(inverse, "tod2map::gls_gap_inverses")};
+              detail::upload(w, "tod2map::gls_gap_weights")};
 }
 
 // The unknowns of the solve: the owned map (n_map values) followed by this rank's gap values.
@@ -166,7 +104,7 @@ class GlsMatrix final : public solvers::LinearOperator {
   Vector map_, tod_, filtered_;
 };
 
-// Block Jacobi: (P^T diag(N^-1) P)^-1 on the map, the inverse of each gap piece's N^-1 block.
+// Block Jacobi: (P^T diag(N^-1) P)^-1 on the map, 1 / diag(N^-1) on the gaps.
 class BlockJacobi final : public solvers::LinearOperator {
  public:
   BlockJacobi(const PixelSystem& system, Vector inverse, const Gaps& gaps)
@@ -177,20 +115,12 @@ class BlockJacobi final : public solvers::LinearOperator {
   void apply(const Vector& x, const Vector& y) const override {
     const std::pair<std::int64_t, std::int64_t> map_part(0, n_map_);
     system_.solve_blocks(inverse_, Kokkos::subview(x, map_part), Kokkos::subview(y, map_part), 0.0);
-    const Gaps g = gaps_;
+    const auto w = gaps_.weight;
     const std::int64_t n_map = n_map_;
     Kokkos::parallel_for(
-        "tod2map::mapmaker::gls_gap_preconditioner", Kokkos::RangePolicy<ExecSpace>(0, g.pieces()),
-        KOKKOS_LAMBDA(const std::int64_t j) {
-          const std::int64_t f = n_map + g.piece_first(j),
-                             n = g.piece_first(j + 1) - g.piece_first(j);
-          const double* inv = &g.inverse(g.piece_inverse(j));
-          for (std::int64_t a = 0; a < n; ++a) {
-            double v = 0;
-            for (std::int64_t b = 0; b < n; ++b) v += inv[a * n + b] * x(f + b);
-            y(f + a) = v;
-          }
-        });
+        "tod2map::mapmaker::gls_gap_preconditioner",
+        Kokkos::RangePolicy<ExecSpace>(0, gaps_.size()),
+        KOKKOS_LAMBDA(const std::int64_t i) { y(n_map + i) = x(n_map + i) / w(i); });
   }
   std::int64_t local_size() const override { return n_map_ + gaps_.size(); }
 

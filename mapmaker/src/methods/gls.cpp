@@ -82,8 +82,11 @@ std::vector<NoisePsd> estimated_spectra(const PixelSystem& system, const LocalDa
             describe_spectra(comm, first).c_str());
   const ToeplitzNoiseWeighting weighting(data, first, config.mapmaker.noise.bandwidth);
   solvers::CgOptions cg;
-  cg.tol = std::max(config.solver.tol, 1e-6);  // a residual for a spectrum needs no more
-  cg.maxiter = config.solver.maxiter;
+  // Fixed, not solver.tol and solver.maxiter: those may change on --resume (they do not change
+  // the final solve's iterates), and the fitted spectra, which define its system, must not.
+  // A residual for a spectrum needs no more than 1e-6.
+  cg.tol = 1e-6;
+  cg.maxiter = 500;
   cg.label = "gls/noise";
   gls_map(system, data, weighting, cg, map);
   return fit_noise_per_timeline(data, residual_of(system, data, map));

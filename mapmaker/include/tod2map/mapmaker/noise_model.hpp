@@ -45,8 +45,11 @@
 // not the inverse of the covariance of the used samples (the inverse of N restricted to them,
 // which couples the two sides of a gap differently), so samples within about a bandwidth of a
 // gap are weighted suboptimally (more map noise there than the optimal GLS map has), and
-// (P^T Z K Z P)^-1 is not the map's noise covariance near gaps. Filling gaps with a constrained
-// realisation would avoid this at the cost of an extra solve.
+// (P^T Z K Z P)^-1 is not the map's noise covariance near gaps. With strong 1/f noise it is
+// worse than suboptimal: zeroing cuts steps into the timeline at every gap, whose high
+// frequencies the filter passes. GLS (mapmaker/gls.hpp) therefore does not use apply() but
+// apply_across_gaps() (K on whole timelines) and solves for the gaps' values as unknowns,
+// which marginalises them exactly.
 //
 // Spectrum estimation (estimate_psd, fit_white_plus_one_over_f): host code, FFTW.
 #include <cstdint>
@@ -125,7 +128,7 @@ class ToeplitzNoiseWeighting final : public NoiseWeighting {
 
   std::int64_t bandwidth() const { return bandwidth_; }
   /// The lags used for timeline i (one lag for a white timeline), as a host copy.
-  std::vector<double> lags(std::size_t timeline) const override;
+  std::vector<double> lags(std::size_t timeline) const;
   /// Timelines applied by FFT (for tests and reports).
   std::int64_t fft_timelines() const { return fft_timelines_; }
   /// Views the kernel reads; public because a device lambda may only capture accessible types.

@@ -25,9 +25,6 @@ class NoiseWeighting {
   /// The diagonal of N^-1, one value per chunk (constant within a chunk): the weights of the
   /// blocks P^T diag(N^-1) P (the pixel-domain preconditioner).
   virtual Kokkos::View<const double*, MemSpace> chunk_weights() const = 0;
-  /// For a stationary model, the lags k[0..B-1] of N^-1 on timeline i of the data (preconditioners
-  /// of gap runs use them); empty (the default) when the model is not Toeplitz per timeline.
-  virtual std::vector<double> lags(std::size_t /*timeline*/) const { return {}; }
 };
 
 /// N^-1 = diag(1/sigma^2) with the chunk weights of `data` (which must outlive it).
