@@ -125,10 +125,14 @@ std::vector<std::string> gather_strings(MPI_Comm comm, const std::vector<std::st
     buf.insert(buf.end(), s.begin(), s.end());
   }
   const int size = comm_size(comm);
-  const bool is_root = comm_rank(comm) == root;
+  const bool every_rank = root < 0;
+  const bool is_root = every_rank || comm_rank(comm) == root;
   int count = static_cast<int>(buf.size());
   std::vector<int> counts(is_root ? static_cast<std::size_t>(size) : 0);
-  TOD2MAP_CHECK_MPI(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm));
+  if (every_rank)
+    TOD2MAP_CHECK_MPI(MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, comm));
+  else
+    TOD2MAP_CHECK_MPI(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm));
   std::vector<int> displs(counts.size());
   std::size_t total = 0;
   for (std::size_t r = 0; r < counts.size(); ++r) {
@@ -136,8 +140,12 @@ std::vector<std::string> gather_strings(MPI_Comm comm, const std::vector<std::st
     total += static_cast<std::size_t>(counts[r]);
   }
   std::vector<char> all(total);
-  TOD2MAP_CHECK_MPI(MPI_Gatherv(buf.data(), count, MPI_CHAR, all.data(), counts.data(),
-                                displs.data(), MPI_CHAR, root, comm));
+  if (every_rank)
+    TOD2MAP_CHECK_MPI(MPI_Allgatherv(buf.data(), count, MPI_CHAR, all.data(), counts.data(),
+                                     displs.data(), MPI_CHAR, comm));
+  else
+    TOD2MAP_CHECK_MPI(MPI_Gatherv(buf.data(), count, MPI_CHAR, all.data(), counts.data(),
+                                  displs.data(), MPI_CHAR, root, comm));
   std::vector<std::string> out;
   for (std::size_t pos = 0; pos + sizeof(std::int64_t) <= all.size();) {
     std::int64_t n = 0;

@@ -405,11 +405,17 @@ TimelineLayout inspect_timeline_hdu(const FitsInput& in, const ColumnNames& colu
     layout.ordering = grid.ordering;
   }
   layout.nrows = in.num_rows();
+  if (const auto unit = in.key_text("TUNIT" + std::to_string(layout.signal.num)))
+    layout.signal_units = checked_units(FitsHeaderKeys(in), *unit);
   return layout;
 }
 
 ObservationInfo read_observation_header(const FitsInput& in) {
   return checked_observation(FitsHeaderKeys(in));
+}
+
+std::string read_detector_coordsys(const FitsInput& in) {
+  return checked_coordsys(FitsHeaderKeys(in));
 }
 
 DetectorInfo read_detector_header(const FitsInput& in, bool need_sigma) {

@@ -108,6 +108,7 @@ struct TimelineLayout {
   std::int64_t nside = 0;   ///< NSIDE header, when use_pixels
   std::string ordering;     ///< RING or NEST, when use_pixels
   std::int64_t nrows = 0;
+  std::string signal_units;  ///< TUNITn of SIGNAL, trimmed; "" when absent
 };
 
 /// Checks the current HDU (a detector BINTABLE) against DESIGN.md section 3 with the column
@@ -117,6 +118,9 @@ TimelineLayout inspect_timeline_hdu(const FitsInput& in, const ColumnNames& colu
 
 /// Reads OBSID and SAMPRATE from the current HDU (the primary); IoError when absent or invalid.
 ObservationInfo read_observation_header(const FitsInput& in);
+
+/// COORDSYS of the current HDU, checked and normalised (G, E, C or "").
+std::string read_detector_coordsys(const FitsInput& in);
 
 /// Reads EXTNAME, SIGMA, FKNEE, ALPHA, POLANG, POLEFF, COORDSYS from the current HDU.
 /// need_sigma: SIGMA must be present, finite and positive.

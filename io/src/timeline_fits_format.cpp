@@ -75,7 +75,10 @@ class FitsTimelineFormat final : public TimelineFormat {
       if (auto [it, fresh] = seen.emplace(h.extname, h.number); !fresh)
         in.fail("detector '" + h.extname + "' already given by HDU " + std::to_string(it->second));
       TimelineRef ref = fits_timeline_ref(path, h.number, h.extname, in.num_rows());
-      if (wanted.empty() || wanted.count(h.extname)) inspect_timeline_hdu(in, input.columns);
+      if (wanted.empty() || wanted.count(h.extname)) {
+        ref.units = inspect_timeline_hdu(in, input.columns).signal_units;
+        ref.coordsys = read_detector_coordsys(in);
+      }
       out.refs.push_back(std::move(ref));
     }
     if (out.refs.empty())

@@ -184,6 +184,7 @@ void read_fits_timeline(const TimelineRef& ref, int hdu, const InputConfig& inpu
     in.fail("has " + std::to_string(layout.nrows) + " rows, indexed with " +
             std::to_string(ref.nsamples) + " (has the file changed since it was indexed?)");
   t.det = read_detector_header(in, options.need_sigma);
+  t.det.units = layout.signal_units;
   t.signal_float32 = in.get()->Fptr->tableptr[layout.signal.num - 1].tdatatype == TFLOAT;
 
   const std::int64_t n = layout.nrows;

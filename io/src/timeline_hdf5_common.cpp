@@ -311,6 +311,13 @@ Hdf5Layout inspect_hdf5_group(const Hdf5Input& in, hid_t group_id, const std::st
     layout.nside = grid.nside;
     layout.ordering = grid.ordering;
   }
+  {
+    // SIGNAL's unit: the dataset's attribute 'units' (FITS: TUNITn of the column).
+    Handle d = checked(H5Dopen2(group_id, layout.signal.stored.c_str(), H5P_DEFAULT), H5Dclose,
+                       in.where(group), "cannot open dataset '" + layout.signal.stored + "'");
+    const Hdf5Attributes keys(in, d, group);
+    if (const auto unit = keys.text("units")) layout.signal_units = checked_units(keys, *unit);
+  }
   return layout;
 }
 

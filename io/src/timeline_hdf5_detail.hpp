@@ -116,6 +116,7 @@ struct Hdf5Layout {
   std::string ordering;
   std::int64_t nrows = 0;
   bool signal_float32 = false;
+  std::string signal_units;  ///< the SIGNAL dataset's attribute 'units', trimmed; "" if absent
 };
 
 /// Checks detector group `group` against the layout with the column names of `columns` (the

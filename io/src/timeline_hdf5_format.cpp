@@ -72,10 +72,14 @@ class Hdf5TimelineFormat final : public TimelineFormat {
       ref.format = kHdf5FormatName;
       ref.location = name;
       ref.detector = name;
-      if (wanted.empty() || wanted.count(name))
-        ref.nsamples = inspect_hdf5_group(in, group, name, input.columns).nrows;
-      else
+      if (wanted.empty() || wanted.count(name)) {
+        const Hdf5Layout layout = inspect_hdf5_group(in, group, name, input.columns);
+        ref.nsamples = layout.nrows;
+        ref.units = layout.signal_units;
+        ref.coordsys = checked_coordsys(Hdf5Attributes(in, group, name));
+      } else {
         ref.nsamples = unchecked_samples(group, input.columns.signal);
+      }
       out.refs.push_back(std::move(ref));
     }
     if (out.refs.empty())

@@ -74,6 +74,7 @@ void read_hdf5_timeline(const TimelineRef& ref, const InputConfig& input,
                    std::to_string(ref.nsamples) + " (has the file changed since it was indexed?)");
   t.det = checked_detector_header(Hdf5Attributes(in, group, g), options.need_sigma);
   t.det.name = ref.detector;
+  t.det.units = layout.signal_units;
   t.signal_float32 = layout.signal_float32;
 
   // From here on the same steps as the FITS reader, so both fill a Timeline identically.

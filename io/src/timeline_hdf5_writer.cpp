@@ -81,7 +81,7 @@ class Writer {
       write(group, w, "PHI", real, H5T_NATIVE_DOUBLE, t.phi.data(), n);
     }
     write(group, w, "PSI", real, H5T_NATIVE_DOUBLE, t.psi.data(), n);
-    write(group, w, "SIGNAL", real, H5T_NATIVE_DOUBLE, t.signal.data(), n);
+    write(group, w, "SIGNAL", real, H5T_NATIVE_DOUBLE, t.signal.data(), n, det.units);
     const std::vector<std::int32_t> zeros(t.flag.empty() ? n : 0,
                                           0);  // documented: 0 without flags
     write(group, w, "FLAG", H5T_STD_I32LE, H5T_NATIVE_INT32,
@@ -91,7 +91,8 @@ class Writer {
  private:
   // One chunked 1-D dataset, written whole (the timeline is in memory already).
   static void write(hid_t group, const std::string& w, const char* name, hid_t file_type,
-                    hid_t mem_type, const void* data, std::size_t n) {
+                    hid_t mem_type, const void* data, std::size_t n,
+                    const std::string& units = "") {
     const std::string what = std::string("cannot write dataset '") + name + "'";
     const hsize_t dims = n;
     Handle space = checked(H5Screate_simple(1, &dims, nullptr), H5Sclose, w, what);
@@ -104,6 +105,7 @@ class Writer {
     Handle d = checked(H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
                        H5Dclose, w, what);
     if (n > 0) check(H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), w, what);
+    if (!units.empty()) hdf5::write_string_attribute(d, "units", units, w);
   }
 
   hid_t file_;

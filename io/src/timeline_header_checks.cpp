@@ -58,6 +58,30 @@ PixelGrid checked_pixel_grid(const HeaderKeys& keys, const std::string& why) {
   return grid;
 }
 
+std::string checked_coordsys(const HeaderKeys& keys) {
+  const auto coordsys = keys.text("COORDSYS");
+  if (!coordsys) return "";
+  // Single letters as docs/formats.md writes them; healpy-style words are accepted too.
+  const std::string c = upper(*coordsys);
+  if (c == "G" || c == "GALACTIC") return "G";
+  if (c == "E" || c == "ECLIPTIC") return "E";
+  if (c == "C" || c == "CELESTIAL" || c == "EQUATORIAL" || c == "Q") return "C";
+  if (!c.empty())
+    keys.fail(std::string(keys.noun()) + " 'COORDSYS' = '" + *coordsys + "' (expected G, E or C)");
+  return "";
+}
+
+std::string checked_units(const HeaderKeys& keys, const std::string& text) {
+  std::size_t b = 0, e = text.size();
+  while (b < e && (text[b] == ' ' || text[b] == '\t')) ++b;
+  while (e > b && (text[e - 1] == ' ' || text[e - 1] == '\t')) --e;
+  std::string units = text.substr(b, e - b);
+  bool printable = units.size() <= 68;
+  for (const char c : units) printable = printable && c >= 32 && c < 127;
+  if (!printable) keys.fail("the unit of SIGNAL is not printable ASCII of at most 68 characters");
+  return units;
+}
+
 DetectorInfo checked_detector_header(const HeaderKeys& keys, bool need_sigma) {
   const std::string noun = keys.noun();
   auto named = [&](const char* key) { return noun + " '" + key + "'"; };
@@ -97,18 +121,7 @@ DetectorInfo checked_detector_header(const HeaderKeys& keys, bool need_sigma) {
   det.poleff = finite_key("POLEFF", det.poleff);
   if (det.poleff < 0 || det.poleff > 1)
     keys.fail(named("POLEFF") + " = " + format_double(det.poleff) + " (expected 0 to 1)");
-  if (const auto coordsys = keys.text("COORDSYS")) {
-    // Single letters as DESIGN.md writes them; healpy-style words are accepted too.
-    const std::string c = upper(*coordsys);
-    if (c == "G" || c == "GALACTIC")
-      det.coordsys = "G";
-    else if (c == "E" || c == "ECLIPTIC")
-      det.coordsys = "E";
-    else if (c == "C" || c == "CELESTIAL" || c == "EQUATORIAL" || c == "Q")
-      det.coordsys = "C";
-    else if (!c.empty())
-      keys.fail(named("COORDSYS") + " = '" + *coordsys + "' (expected G, E or C)");
-  }
+  det.coordsys = checked_coordsys(keys);
   return det;
 }
 

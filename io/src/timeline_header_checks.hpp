@@ -44,6 +44,13 @@ struct PixelGrid {
 /// Reads and checks NSIDE and ORDERING; `why` ends the message when one is missing.
 PixelGrid checked_pixel_grid(const HeaderKeys& keys, const std::string& why);
 
+/// COORDSYS normalised to G, E or C ("" when absent); healpy's words are accepted too.
+std::string checked_coordsys(const HeaderKeys& keys);
+
+/// A unit as given (TUNITn, attribute 'units') with surrounding blanks removed; refuses what
+/// no header can hold (non-printable characters, more than 68 characters).
+std::string checked_units(const HeaderKeys& keys, const std::string& text);
+
 /// SIGMA, FKNEE, ALPHA, POLANG, POLEFF, COORDSYS with their defaults and ranges; the name is
 /// left empty for the caller. need_sigma: SIGMA must be present, finite and in range.
 DetectorInfo checked_detector_header(const HeaderKeys& keys, bool need_sigma);

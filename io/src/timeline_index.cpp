@@ -21,7 +21,7 @@ namespace {
 constexpr const char* kIndexFunc = "io::index_timelines";
 
 // Flat byte encoding of refs for MPI_Allgatherv: per ref, hdu and nsamples (int64), then the
-// four strings as (int64 length, bytes).
+// six strings as (int64 length, bytes).
 void put_i64(std::vector<char>& buf, std::int64_t v) {
   const char* p = reinterpret_cast<const char*>(&v);
   buf.insert(buf.end(), p, p + sizeof v);
@@ -39,6 +39,8 @@ std::vector<char> serialize(const std::vector<TimelineRef>& refs) {
     put_str(buf, r.format);
     put_str(buf, r.location);
     put_str(buf, r.detector);
+    put_str(buf, r.coordsys);
+    put_str(buf, r.units);
   }
   return buf;
 }
@@ -70,6 +72,8 @@ std::vector<TimelineRef> deserialize(const std::vector<char>& buf) {
     ref.format = r.str();
     ref.location = r.str();
     ref.detector = r.str();
+    ref.coordsys = r.str();
+    ref.units = r.str();
     refs.push_back(std::move(ref));
   }
   return refs;
@@ -129,6 +133,29 @@ void warn_skipped_extensions(std::vector<std::string> skipped) {
                skipped.size() == 1 ? " is" : "s are", list.c_str());
 }
 
+// One map has one coordinate system and one unit: timelines that declare different ones are
+// different data sets, and adding them would make a map that is neither. A timeline that says
+// nothing agrees with any; `refs` is the same list on every rank, so every rank throws alike.
+void check_inputs_agree(const std::vector<TimelineRef>& refs) {
+  auto check = [&](std::string TimelineRef::*field, const char* what, const char* key) {
+    const TimelineRef* first = nullptr;
+    for (const auto& r : refs) {
+      if ((r.*field).empty()) continue;
+      if (first == nullptr) {
+        first = &r;
+      } else if (r.*field != first->*field) {
+        throw IoError(std::string(kIndexFunc) + ": input: timelines in different " + what + ": " +
+                      key + " '" + first->*field + "' in " + timeline_label(*first) + " but '" +
+                      r.*field + "' in " + timeline_label(r) +
+                      " (one map needs one; select the inputs with input.files or "
+                      "input.detectors)");
+      }
+    }
+  };
+  check(&TimelineRef::coordsys, "coordinate systems", "COORDSYS");
+  check(&TimelineRef::units, "units", "SIGNAL unit");
+}
+
 }  // namespace
 
 std::vector<TimelineRef> index_timelines(const std::vector<std::string>& files,
@@ -162,6 +189,7 @@ std::vector<TimelineRef> index_timelines(const std::vector<std::string>& files,
   std::stable_sort(all.begin(), all.end(),
                    [](const TimelineRef& a, const TimelineRef& b) { return a.file < b.file; });
   if (input.detectors.empty()) {
+    check_inputs_agree(all);
     warn_missing_detectors(all);
     return all;
   }
@@ -186,6 +214,7 @@ std::vector<TimelineRef> index_timelines(const std::vector<std::string>& files,
   all.erase(std::remove_if(all.begin(), all.end(),
                            [&](const TimelineRef& r) { return !wanted.count(r.detector); }),
             all.end());
+  check_inputs_agree(all);
   warn_missing_detectors(all);
   return all;
 }

@@ -83,6 +83,9 @@ std::string check_timeline_to_write(const Timeline& t,
   if (det.has_sigma() && !std::isfinite(det.sigma)) bad("SIGMA is not finite");
   if (!det.coordsys.empty() && det.coordsys != "G" && det.coordsys != "E" && det.coordsys != "C")
     bad("COORDSYS = '" + det.coordsys + "' (expected G, E or C)");
+  bool printable = det.units.size() <= 68;
+  for (const char c : det.units) printable = printable && c >= 32 && c < 127;
+  if (!printable) bad("the unit of SIGNAL is not printable ASCII of at most 68 characters");
   return ordering;
 }
 

@@ -88,7 +88,7 @@ class Writer {
       add("PHI", real, "rad");
     }
     add("PSI", real, "rad");
-    add("SIGNAL", real, "");
+    add("SIGNAL", real, det.units.c_str());
     add("FLAG", "J", "");
     std::vector<char*> pn, pf, pu;
     for (std::size_t k = 0; k < names.size(); ++k) {

@@ -34,10 +34,14 @@ void check_rejections(const TimelineView& t, double max_fraction) {
 MapMakingResult make_map(const Config& config, const std::vector<TimelineView>& timelines,
                          MPI_Comm comm) {
   Stopwatch clock;
-  std::string coordsys;
-  for (const auto& t : timelines)
-    if (coordsys.empty()) coordsys = t.det.coordsys;
-  const std::string agreed = agree_coordsys(comm, coordsys);
+  // A mix within one rank's share is found on that rank only: collective() makes every rank
+  // throw it.
+  const InputLabels labels = collective(comm, [&] {
+    InputLabels mine;
+    for (const auto& t : timelines) mine.merge({t.det.coordsys, t.det.units}, t.where());
+    return mine;
+  });
+  const InputLabels agreed = agree_input_labels(comm, labels);
   LocalData data = collective(comm, [&] {
     for (const auto& t : timelines) check_rejections(t, config.input.max_rejected_fraction);
     return build_local_data(timelines, pointing_options(config));

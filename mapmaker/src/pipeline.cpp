@@ -13,6 +13,7 @@
 #include "tod2map/core/mpi.hpp"
 #include "tod2map/core/resources.hpp"
 #include "tod2map/io/timeline_fits.hpp"
+#include "tod2map/io/timeline_input.hpp"
 #include "tod2map/mapmaker/cg_checkpointing.hpp"
 #include "tod2map/mapmaker/local_data_builder.hpp"
 #include "tod2map/mapmaker/method.hpp"
@@ -53,22 +54,25 @@ void gather_peak_rss(MPI_Comm comm, MapMakingResult& result) {
 
 }  // namespace
 
-std::string agree_coordsys(MPI_Comm comm, const std::string& mine) {
-  const int size = comm_size(comm);
-  char local[8] = {0};
-  std::snprintf(local, sizeof local, "%s", mine.c_str());
-  std::vector<char> all(8 * static_cast<size_t>(size));
-  TOD2MAP_CHECK_MPI(MPI_Allgather(local, 8, MPI_CHAR, all.data(), 8, MPI_CHAR, comm));
-  std::string agreed;
-  for (int r = 0; r < size; ++r) {
-    const std::string c(&all[8 * static_cast<size_t>(r)]);
-    if (c.empty()) continue;
-    if (agreed.empty())
-      agreed = c;
-    else if (c != agreed)
-      throw InvalidArgument("input: timelines are in different coordinate systems (COORDSYS '" +
-                            agreed + "' and '" + c + "')");
-  }
+void InputLabels::merge(const InputLabels& other, const std::string& where) {
+  auto take = [&](std::string& mine, const std::string& theirs, const char* what, const char* key) {
+    if (theirs.empty()) return;
+    if (mine.empty())
+      mine = theirs;
+    else if (mine != theirs)
+      throw InvalidArgument("input: timelines in different " + std::string(what) + ": " + key +
+                            " '" + mine + "' and '" + theirs + "' in " + where +
+                            "; one map needs one");
+  };
+  take(coordsys, other.coordsys, "coordinate systems", "COORDSYS");
+  take(units, other.units, "units", "SIGNAL unit");
+}
+
+InputLabels agree_input_labels(MPI_Comm comm, const InputLabels& mine) {
+  const std::vector<std::string> all = gather_strings(comm, {mine.coordsys, mine.units}, -1);
+  InputLabels agreed;
+  for (std::size_t i = 0; i + 1 < all.size(); i += 2)
+    agreed.merge({all[i], all[i + 1]}, "rank " + std::to_string(i / 2));
   return agreed;
 }
 
@@ -81,7 +85,7 @@ PointingOptions pointing_options(const Config& config) {
   return popt;
 }
 
-MapMakingResult make_map(const Config& config, LocalData&& data, const std::string& coordsys,
+MapMakingResult make_map(const Config& config, LocalData&& data, const InputLabels& labels,
                          MPI_Comm comm, double expansion_seconds, CgCheckpointing* checkpointing,
                          const DestripeObserver* observer) {
   const std::unique_ptr<Method> method = check_method(config);
@@ -162,7 +166,8 @@ MapMakingResult make_map(const Config& config, LocalData&& data, const std::stri
   io::MapOutput& out = result.output;
   out.nside = pix.nside;
   out.ordering = healpix::ordering_name(pix.ordering);
-  out.coordsys = coordsys;
+  out.coordsys = labels.coordsys;
+  out.units = config.output.units.empty() ? labels.units : config.output.units;
   out.stokes = pix.stokes_name();
   out.method = config.mapmaker.method;
   out.config_yaml = to_yaml(config);
@@ -209,15 +214,15 @@ MapMakingResult run(const Config& config, MPI_Comm comm, bool write_output, bool
   read_options.need_sigma = true;
   read_options.read_time = false;
   read_options.keep_flag = false;
-  std::string coordsys;
+  InputLabels labels;
   // The reader times itself and the consumer (the pointing expansion) apart: the read phase is
   // its own time, the expansion goes to the pointing phase.
   const io::TimelineReadSummary read =
       io::read_each_timeline(mine, config.input, read_options, comm, [&](io::Timeline&& tl) {
-        if (coordsys.empty()) coordsys = tl.det.coordsys;
+        labels.merge({tl.det.coordsys, tl.det.units}, io::timeline_label(tl.ref));
         builder.add(view_of(tl));
       });
-  const std::string agreed = agree_coordsys(comm, coordsys);
+  const InputLabels agreed = agree_input_labels(comm, labels);
   phase.emplace("pointing");
   clock.reset();
   LocalData data = collective(comm, [&] { return builder.finish(); });

@@ -116,6 +116,7 @@ Use tod2map.Result, which wraps it.
                              [](const MapResult& r) { return r.result.output.ordering; })
       .def_property_readonly("coordsys",
                              [](const MapResult& r) { return r.result.output.coordsys; })
+      .def_property_readonly("units", [](const MapResult& r) { return r.result.output.units; })
       .def_property_readonly("stokes", [](const MapResult& r) { return r.result.output.stokes; })
       .def_property_readonly("method", [](const MapResult& r) { return r.result.output.method; })
       .def_property_readonly("config", [](const MapResult& r) { return r.config; })

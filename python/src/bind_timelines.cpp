@@ -166,6 +166,8 @@ fknee, alpha : float
     1/f noise knee (Hz) and slope (used by the destriping noise prior).
 coordsys : str
     'G', 'E', 'C' or ''.
+units : str
+    The unit of `signal` ('' = none); the map's units (timelines that give one must agree).
 time : array_like, optional
     Sample times in seconds (informational).
 )doc")
@@ -175,7 +177,7 @@ time : array_like, optional
                        const std::string& detector, const std::string& obsid,
                        const py::object& flags, std::int64_t flag_mask, double polang,
                        double poleff, double fknee, double alpha, const std::string& coordsys,
-                       const py::object& time) {
+                       const py::object& time, const std::string& units) {
              Timeline t = Timeline::from_arrays(signal, psi, theta, phi, pixel, nside, ordering,
                                                 flags, flag_mask, time);
              t.det.name = detector;
@@ -185,6 +187,7 @@ time : array_like, optional
              t.det.fknee = fknee;
              t.det.alpha = alpha;
              t.det.coordsys = coordsys;
+             t.det.units = units;
              t.obsid = obsid;
              t.samprate = samprate;
              return t;
@@ -195,7 +198,7 @@ time : array_like, optional
            py::arg("samprate"), py::arg("detector") = "det", py::arg("obsid") = "0",
            py::arg("flags") = py::none(), py::arg("flag_mask") = 255, py::arg("polang") = 0.0,
            py::arg("poleff") = 1.0, py::arg("fknee") = 0.0, py::arg("alpha") = 1.0,
-           py::arg("coordsys") = "", py::arg("time") = py::none())
+           py::arg("coordsys") = "", py::arg("time") = py::none(), py::arg("units") = "")
       .def("__len__", [](const Timeline& t) { return t.size; })
       .def_readonly("signal", &Timeline::signal)
       .def_readonly("psi", &Timeline::psi)
@@ -223,6 +226,7 @@ time : array_like, optional
       .def_property_readonly("fknee", [](const Timeline& t) { return t.det.fknee; })
       .def_property_readonly("alpha", [](const Timeline& t) { return t.det.alpha; })
       .def_property_readonly("coordsys", [](const Timeline& t) { return t.det.coordsys; })
+      .def_property_readonly("units", [](const Timeline& t) { return t.det.units; })
       .def("__repr__", [](const Timeline& t) {
         return "<tod2map.Timeline detector '" + t.det.name + "' obsid '" + t.obsid + "', " +
                std::to_string(t.size) + " samples" +

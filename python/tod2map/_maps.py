@@ -174,6 +174,8 @@ class Result:
     nside = property(lambda self: self._core.nside)
     ordering = property(lambda self: self._core.ordering, doc="RING or NEST.")
     coordsys = property(lambda self: self._core.coordsys)
+    units = property(lambda self: self._core.units,
+                     doc="The map's units: output.units, else the input SIGNAL's unit ('' if none).")
     stokes = property(lambda self: self._core.stokes, doc="IQU or I.")
     method = property(lambda self: self._core.method)
     config = property(lambda self: self._core.config, doc="The Config that made it.")

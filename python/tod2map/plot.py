@@ -7,18 +7,29 @@ from ._maps import UNSEEN, read_map
 
 
 def _load(path):
-    """(maps (nstokes, npix), stokes names, nside, nest, description) of a .h5 or .fits map."""
+    """(maps (nstokes, npix), stokes names, nside, nest, description, units) of a map file."""
     if str(path).endswith((".fits", ".fit", ".fits.gz")):
         import healpy as hp
 
         maps, header = hp.read_map(str(path), field=None, h=True, nest=None, dtype=np.float64)
         maps = np.atleast_2d(maps)
         header = dict(header)
-        names = "IQU"[: maps.shape[0]] if maps.shape[0] <= 3 else [str(i) for i in range(len(maps))]
+        # Our FITS maps (and healpy's) name the columns I_STOKES, Q_STOKES, U_STOKES and may
+        # add HITS: keep the Stokes columns, with their TUNITn.
+        ttypes = [str(header.get(f"TTYPE{k + 1}", "")).strip().upper() for k in range(len(maps))]
+        keep = [k for k, t in enumerate(ttypes) if t != "HITS"] or list(range(len(maps)))
+        stokes = {"I_STOKES": "I", "Q_STOKES": "Q", "U_STOKES": "U", "TEMPERATURE": "I",
+                  "Q_POLARISATION": "Q", "U_POLARISATION": "U"}
+        names = [stokes.get(ttypes[k], "IQU"[k] if len(keep) <= 3 and k < 3 else str(k))
+                 for k in keep]
+        units = str(header.get(f"TUNIT{keep[0] + 1}", "") or "").strip()
         nest = str(header.get("ORDERING", "RING")).upper().startswith("NEST")
-        return maps, list(names), hp.npix2nside(maps.shape[1]), nest, "FITS map"
+        coordsys = str(header.get("COORDSYS", "") or "").strip()
+        return (maps[keep], names, hp.npix2nside(maps.shape[1]), nest,
+                f"FITS map, {coordsys or '?'}", units)
     f = read_map(path)
-    return f.map, list(f.stokes), f.nside, f.ordering == "NEST", f"{f.method}, {f.coordsys or '?'}"
+    return (f.map, list(f.stokes), f.nside, f.ordering == "NEST",
+            f"{f.method}, {f.coordsys or '?'}", f.units)
 
 
 def _limits(values, name):
@@ -51,9 +62,18 @@ def plot_map(path, output, *, title=None, xsize=800, dpi=100):
     Notes
     -----
     Uses matplotlib's object API with the Agg canvas, so it never touches pyplot state or
-    needs a display. Unobserved pixels (UNSEEN) are grey.
+    needs a display. Unobserved pixels (UNSEEN) are grey. Colour bars are labelled with the
+    map's units (HDF5 attribute ``units``, FITS ``TUNITn``).
     """
-    maps, names, nside, nest, what = _load(path)  # first: a bad file fails before slow imports
+    fig = map_figure(path, title=title, xsize=xsize, dpi=dpi)
+    fig.savefig(os.fspath(output), dpi=dpi)
+    return os.fspath(output)
+
+
+def map_figure(path, *, title=None, xsize=800, dpi=100):
+    """The figure plot_map saves (a matplotlib Figure on the Agg canvas), to adjust or embed."""
+    # First: a bad file fails before the slow imports.
+    maps, names, nside, nest, what, units = _load(path)
     import healpy as hp
     import matplotlib
     import matplotlib.cm
@@ -87,11 +107,11 @@ def plot_map(path, output, *, title=None, xsize=800, dpi=100):
         mappable = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
         ax.set_axis_off()
         ax.set_title(name, fontsize=10)
-        fig.colorbar(mappable, ax=ax, orientation="horizontal", fraction=0.06, pad=0.02,
-                     shrink=0.8)
+        bar = fig.colorbar(mappable, ax=ax, orientation="horizontal", fraction=0.06, pad=0.02,
+                           shrink=0.8)
+        bar.set_label(units or "no units", fontsize=9)
     observed = int(np.sum((maps[0] != UNSEEN) & np.isfinite(maps[0])))
     fig.suptitle(title if title is not None
                  else f"{os.path.basename(str(path))}: {what}, nside {nside}, {observed} of "
                       f"{maps.shape[1]} pixels observed", fontsize=10)
-    fig.savefig(os.fspath(output), dpi=dpi)
-    return os.fspath(output)
+    return fig

@@ -183,8 +183,15 @@ Table<SimulationConfig> simulation_keys() {
   t.leaf("precision", at(&Sim::precision), "Column type of the pointing and signal columns.")
       .choices(precision_names, "precision");
   t.leaf("coordsys", at(&Sim::coordsys),
-         "Coordinate system written to the files (`COORDSYS`): galactic, ecliptic, celestial.")
+         "Coordinate system written to the files (`COORDSYS`): `G` galactic, `E` ecliptic, `C` "
+         "celestial.")
       .choices(coordsys_names, "coordinate system");
+  t.leaf("units", at(&Sim::units),
+         "Unit written for `SIGNAL` (`TUNITn`, HDF5 attribute `units`) and for the sky file; "
+         "maps made from the data carry it. The synthetic sky is in µK_CMB; give the unit of a "
+         "`sky.type: file` map.")
+      .check(check_units_text)
+      .example("K_CMB");
   t.leaf(
       "write_pixels", at(&Sim::write_pixels),
       "Write a `PIXEL` column (at `pixelization.nside` and `ordering`) instead of `THETA`/`PHI`.");

@@ -178,6 +178,7 @@ std::vector<io::Timeline> simulate_observation(const Config& config, const Sky& 
     tl.det.polang = det.polang_deg * kDeg;
     tl.det.poleff = det.poleff;
     tl.det.coordsys = s.coordsys_name();
+    tl.det.units = s.units;
     tl.time = time;
     tl.psi = pointing.psi;
     if (s.write_pixels) {
@@ -248,6 +249,7 @@ void simulate(const Config& config, MPI_Comm comm) {
       map.nside = sky.nside;
       map.ordering = "RING";
       map.coordsys = s.coordsys_name();
+      map.units = s.units;
       map.names = {"I_STOKES", "Q_STOKES", "U_STOKES"};
       map.fields = {sky.i, sky.q, sky.u};
       io::write_healpix_map(sky_path(config), map);

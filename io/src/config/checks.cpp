@@ -52,6 +52,12 @@ void check_interval(const Section& s, const std::string& key, double v, double l
                     (hi_open ? ")" : "]") + ", got " + format_double(v));
 }
 
+void check_units_text(const Section& s, const std::string& key, const std::string& units) {
+  bool printable = units.size() <= 68;
+  for (const char c : units) printable = printable && c >= 32 && c < 127;
+  if (!printable) s.fail(key, "expected printable ASCII of at most 68 characters");
+}
+
 // A path the file system can hold, with room for the ".partial" suffix of atomic writes: a
 // 100000-character output.path crashed Open MPI's MPI_File_open (fuzzing, issue 14).
 void check_path_length(const Section& s, const std::string& key, const std::string& path) {

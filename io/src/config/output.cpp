@@ -41,6 +41,12 @@ Table<OutputConfig> output_keys() {
        "`gls`: also write the noise spectrum used for each timeline (`noise_model/<det>/<obsid>`: "
        "sigma, f_knee, alpha, in HDF5).")
       .shortcut();
+  t.leaf("units", field(&O::units),
+         "The map's units (HDF5 attribute `units`, FITS `TUNITn`). Empty: the unit of the input's "
+         "`SIGNAL` column (`TUNITn` in FITS, attribute `units` in HDF5), which all timelines "
+         "that give one must share.")
+      .check(check_units_text)
+      .example("K_CMB");
   t.section("hdf5", Style::flow, "MPI-IO hints for HDF5 output.");
   t.leaf("hdf5.stripe_size", field(&O::hdf5, &Hdf5OutputConfig::stripe_size),
          "Bytes: MPI-IO `striping_unit` and the dataset alignment.")

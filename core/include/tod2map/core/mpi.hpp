@@ -53,7 +53,8 @@ double allreduce_sum(MPI_Comm comm, double value);
 /// Maximum of a double over all ranks.
 double allreduce_max(MPI_Comm comm, double value);
 
-/// Every rank's strings, concatenated in rank order, on `root` (empty elsewhere).
+/// Every rank's strings, concatenated in rank order, on `root` (empty elsewhere); on every
+/// rank when root < 0.
 std::vector<std::string> gather_strings(MPI_Comm comm, const std::vector<std::string>& mine,
                                         int root = 0);
 

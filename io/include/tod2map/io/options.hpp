@@ -43,6 +43,7 @@ struct OutputConfig {
   std::string path = "out/map.h5";  ///< .h5 or .fits, relative to the current folder
   bool baselines = false;
   bool noise_model = false;  ///< gls: the spectrum of each timeline (noise_model/<det>/<obsid>)
+  std::string units;         ///< the map's units; "" = SIGNAL's unit from the input
   Hdf5OutputConfig hdf5;
 };
 

@@ -18,6 +18,9 @@ struct DetectorInfo {
   double polang = 0.0;                                      ///< POLANG [rad]
   double poleff = 1.0;                                      ///< POLEFF
   std::string coordsys;                                     ///< COORDSYS (G, E, C) or ""
+  /// SIGNAL's unit (FITS: its TUNITn; HDF5: the SIGNAL dataset's attribute 'units'), "" if
+  /// none; it becomes the map's units.
+  std::string units;
   bool has_sigma() const { return sigma == sigma; }
 };
 
@@ -36,6 +39,9 @@ struct TimelineRef {
   std::string location;       ///< opaque to all but the format (FITS: the HDU number, "2")
   std::string detector;       ///< detector name (FITS: EXTNAME)
   std::int64_t nsamples = 0;  ///< samples (FITS: NAXIS2)
+  /// COORDSYS and SIGNAL's unit as DetectorInfo holds them; set by indexing for the timelines
+  /// input.detectors selects, so that inputs that disagree stop the run before any read.
+  std::string coordsys, units;
   /// FITS HDU number, 0 for other formats. Duplicates `location` for the readers of messages
   /// outside io (mapmaker::TimelineView::where); new code uses the format's label instead.
   int hdu = 0;

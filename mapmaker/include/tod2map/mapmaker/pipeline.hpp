@@ -56,13 +56,23 @@ struct MapMakingResult {
   std::string convergence;
 };
 
+/// What the input says about the map it makes: COORDSYS (G, E, C) and SIGNAL's unit, "" when
+/// no timeline says.
+struct InputLabels {
+  std::string coordsys, units;
+  /// Takes `other`'s values where this has none; throws InvalidArgument naming both values when
+  /// they differ (one map has one coordinate system and one unit). `where` names the other.
+  void merge(const InputLabels& other, const std::string& where);
+};
+
 /// Makes the map from this rank's samples with their pointing already expanded
-/// (LocalDataBuilder); coordsys is the input's COORDSYS agreed over ranks (agree_coordsys).
+/// (LocalDataBuilder); labels are the input's, agreed over ranks (agree_input_labels); the map's
+/// units are output.units when set, else labels.units.
 /// expansion_seconds (time the caller spent expanding) is added to the pointing phase.
 /// checkpointing (run() passes it) gives the destriping CG its checkpoint hooks. The method is
 /// the one registered as config.mapmaker.method (method.hpp). Every other make_map ends here.
 /// Collective.
-MapMakingResult make_map(const Config& config, LocalData&& data, const std::string& coordsys,
+MapMakingResult make_map(const Config& config, LocalData&& data, const InputLabels& labels,
                          MPI_Comm comm, double expansion_seconds = 0,
                          CgCheckpointing* checkpointing = nullptr,
                          const DestripeObserver* observer = nullptr);
@@ -70,9 +80,9 @@ MapMakingResult make_map(const Config& config, LocalData&& data, const std::stri
 /// The pointing options a config asks for (nside, ordering, Stokes, baseline length).
 PointingOptions pointing_options(const Config& config);
 
-/// The COORDSYS of every rank's input ("" on ranks without timelines) agreed over comm;
+/// The labels of every rank's input (empty on ranks without timelines) agreed over comm;
 /// throws InvalidArgument (on every rank) for a mix, since the map would be meaningless.
-std::string agree_coordsys(MPI_Comm comm, const std::string& mine);
+InputLabels agree_input_labels(MPI_Comm comm, const InputLabels& mine);
 
 /// The whole run: read config.input, make the map, write config.output.path (unless
 /// write_output is false), print the summary on rank 0. Collective. With

@@ -56,9 +56,10 @@ struct SimulationConfig {
   CoordSys coordsys = CoordSys::galactic;
   /// "G", "E" or "C", as COORDSYS spells coordsys.
   const char* coordsys_name() const { return enum_name(coordsys_names, coordsys, "?"); }
-  bool write_pixels = false;   ///< PIXEL column (at pixelization nside) instead of THETA/PHI
-  double flag_fraction = 0.0;  ///< fraction of samples flagged at random (FLAG = 1)
-  bool write_sky = true;       ///< also write the input sky as <output_dir>/sky.fits
+  std::string units = "uK_CMB";  ///< SIGNAL's unit (TUNITn) and the sky file's
+  bool write_pixels = false;     ///< PIXEL column (at pixelization nside) instead of THETA/PHI
+  double flag_fraction = 0.0;    ///< fraction of samples flagged at random (FLAG = 1)
+  bool write_sky = true;         ///< also write the input sky as <output_dir>/sky.fits
   struct Sky {
     SkyType type = SkyType::synthetic;
     std::string path;        ///< healpy-written map for type file (relative to base_dir)

@@ -22,5 +22,7 @@ void check_interval(const Section& s, const std::string& key, double v, double l
                     bool hi_open);
 /// A path the file system can hold, with room for the ".partial" suffix of atomic writes.
 void check_path_length(const Section& s, const std::string& key, const std::string& path);
+/// A unit a FITS header value can hold (TUNITn): printable ASCII, at most 68 characters.
+void check_units_text(const Section& s, const std::string& key, const std::string& units);
 
 }  // namespace tod2map::io::config_table
