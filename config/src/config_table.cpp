@@ -62,6 +62,16 @@ void check_resolutions(const Section& top, const Config& c) {
                                                std::to_string(z) + ")");
 }
 
+// A GLS map of a subset needs its own solve with that subset's noise (the full solve's map is
+// not a sum of per-split parts), so splits are made only by the methods that bin.
+void check_splits(const Section& top, const Config& c) {
+  if (!c.output.splits.empty() && c.mapmaker.method == "gls")
+    top.sub("output").fail("splits",
+                           "split maps are made by methods binned and destripe, not gls (a GLS "
+                           "map of a subset needs its own solve: run it with input.detectors or "
+                           "input.files)");
+}
+
 Table<Config> make_config_table() {
   Table<Config> t;
   t.mount("input", field(&Config::input), io::input_keys());
@@ -81,6 +91,7 @@ Table<Config> make_config_table() {
 
   t.after_reading(check_checkpoint_path);
   t.after_reading(check_resolutions);
+  t.after_reading(check_splits);
   return t;
 }
 

@@ -96,6 +96,7 @@ class FitsWriter {
     double bad = kUnseen;
     fits_write_key(out_.fptr, TDOUBLE, "BAD_DATA", &bad, "value of unobserved pixels", &status);
     if (!layout_.method.empty()) key_str("METHOD", layout_.method, "tod2map map-making method");
+    if (!layout_.split.empty()) key_str("SPLIT", layout_.split, "tod2map output.splits name");
     key_str("CREATOR", std::string("tod2map ") + layout_.version, "software that made the map");
     // FITS DATE has no time-zone suffix; it is UTC by definition.
     std::string date = layout_.created;

@@ -75,6 +75,8 @@ MapFile read_map_hdf5(const std::string& path) {
   m.stokes = hdf5::read_string_attribute(file, "stokes", where);
   m.units = hdf5::read_string_attribute(file, "units", where);
   m.method = hdf5::read_string_attribute(file, "method", where);
+  if (check(H5Aexists(file, "split"), where, "cannot look up attribute 'split'") > 0)
+    m.split = hdf5::read_string_attribute(file, "split", where);
   m.version = hdf5::read_string_attribute(file, "tod2map_version", where);
   // The dataset 'config' when the file has it (always, since it was introduced; a large
   // config has no attribute), else the attribute of older files.

@@ -97,6 +97,7 @@ class Writer {
     hdf5::write_string_attribute(file_, "stokes", layout_.stokes, where_);
     hdf5::write_string_attribute(file_, "units", layout_.units, where_);
     hdf5::write_string_attribute(file_, "method", layout_.method, where_);
+    if (!layout_.split.empty()) hdf5::write_string_attribute(file_, "split", layout_.split, where_);
     hdf5::write_string_attribute(file_, "tod2map_version", layout_.version, where_);
     // The dataset 'config' always holds the config; the attribute only when it is small, as an
     // object header cannot hold a large one ("cannot query the file size" at about 1.5 MB).

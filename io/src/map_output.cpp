@@ -156,6 +156,7 @@ MapLayout validate_map_output(const std::string& path, const MapOutput& local, M
   layout.coordsys = bcast_string(local.coordsys, comm);
   layout.units = bcast_string(local.units, comm);
   layout.method = bcast_string(local.method, comm);
+  layout.split = bcast_string(local.split, comm);
   layout.config_yaml = bcast_string(local.config_yaml, comm);
   layout.created = bcast_string(rank == 0 ? detail::utc_now_iso8601() : std::string(), comm);
   layout.version = tod2map::version();

@@ -21,6 +21,7 @@ struct MapLayout {
   std::int64_t nside = 0, npix = 0;
   int nstokes = 0, ncov = 0;
   std::string ordering, coordsys, stokes, units, method, config_yaml, created, version;
+  std::string split;                     ///< "" for a full map (no attribute, no SPLIT key)
   std::vector<std::int64_t> first;       ///< first owned pixel of each rank
   std::vector<std::int64_t> count;       ///< owned pixels of each rank
   std::int64_t n_residuals = 0;          ///< length of rank 0's residual history

@@ -39,6 +39,7 @@ std::vector<char> serialize(const std::vector<TimelineRef>& refs) {
     put_str(buf, r.format);
     put_str(buf, r.location);
     put_str(buf, r.detector);
+    put_str(buf, r.obsid);
     put_str(buf, r.coordsys);
     put_str(buf, r.units);
   }
@@ -72,6 +73,7 @@ std::vector<TimelineRef> deserialize(const std::vector<char>& buf) {
     ref.format = r.str();
     ref.location = r.str();
     ref.detector = r.str();
+    ref.obsid = r.str();
     ref.coordsys = r.str();
     ref.units = r.str();
     refs.push_back(std::move(ref));

@@ -140,6 +140,15 @@ MapMakingResult make_map(const Config& config, LocalData&& data, const InputLabe
                           ": there is no map to make (lower them, or give more data)");
   }
 
+  // The split maps bin the samples the method may mark unused (destripe drops masked pixels).
+  const bool splits = !config.output.splits.empty();
+  Kokkos::View<std::int32_t*, MemSpace> pixel_before;
+  if (splits) {
+    pixel_before =
+        Kokkos::View<std::int32_t*, MemSpace>("tod2map::pixel_before_method", data.pixel.extent(0));
+    Kokkos::deep_copy(pixel_before, data.pixel);
+  }
+
   clock.reset();
   PhaseScope solving("solving");
   Vector map = system.make_owned_map("tod2map::map");
@@ -185,6 +194,12 @@ MapMakingResult make_map(const Config& config, LocalData&& data, const InputLabe
   out.invcov = system.host_values(system.blocks());
   out.residuals = result.solver.residuals;
   out.extra = std::move(solved.extra);
+  if (splits) {
+    clock.reset();
+    PhaseScope splitting("splits");
+    result.splits = make_split_maps(config, data, pixel_before, dist, solved.amplitudes, out);
+    result.phases.push_back({"splits", allreduce_max(comm, clock.seconds())});
+  }
   gather_peak_rss(comm, result);
   return result;
 }
@@ -197,15 +212,27 @@ MapMakingResult run(const Config& config, MPI_Comm comm, bool write_output, bool
   // Before any timeline is read: a checkpoint that cannot be used fails the run now.
   CgCheckpointing checkpointing(config, resume, comm);
   // And an output that cannot be written fails it now, not after the solve.
-  if (write_output)
+  if (write_output) {
+    const auto config_bytes = static_cast<std::int64_t>(to_yaml(config).size());
     io::check_map_destination(config.output.path, config.pixelization.nside,
-                              config.pixelization.nstokes(),
-                              static_cast<std::int64_t>(to_yaml(config).size()), comm);
+                              config.pixelization.nstokes(), config_bytes, comm);
+    for (const auto& split : config.output.splits)
+      io::check_map_destination(split_path(config.output.path, split.name),
+                                config.pixelization.nside, config.pixelization.nstokes(),
+                                config_bytes, comm);
+  }
   std::optional<PhaseScope> phase(std::in_place, "reading");
   Stopwatch clock;
   // Timelines are streamed: each is read, expanded onto the device and freed before the next,
   // so the host never holds more than one (the map-maker needs neither TIME nor raw flags).
   const std::vector<io::TimelineRef> mine = io::plan_timelines(config, config.input, comm);
+  if (!config.output.splits.empty()) {
+    // A split that names a detector or observation the input lacks fails before any read.
+    std::vector<TimelineKey> keys;
+    for (const auto& ref : mine) keys.push_back({ref.detector, ref.obsid});
+    const std::vector<TimelineKey> all = gather_timeline_keys(comm, keys);
+    collective(comm, [&] { SplitSelection(config.output.splits, all); });
+  }
   const double plan_seconds = allreduce_max(comm, clock.seconds());  // header indexing
   std::int64_t local = 0;
   for (const auto& ref : mine) local += ref.nsamples;
@@ -240,6 +267,8 @@ MapMakingResult run(const Config& config, MPI_Comm comm, bool write_output, bool
     phase.emplace("writing");
     clock.reset();
     io::write_map(config.output.path, result.output, config.output.hdf5, comm);
+    for (const SplitMap& split : result.splits)
+      io::write_map(split.path, split.output, config.output.hdf5, comm);
     result.phases.push_back({"write", allreduce_max(comm, clock.seconds())});
   }
   result.checkpoint = checkpointing.finish(result.solver);
@@ -279,6 +308,12 @@ std::string format_summary(const MapMakingResult& r, const Config& config) {
         r.solver.residuals.empty() ? 0.0 : r.solver.residuals.back(),
         r.solver.converged ? "" : " (NOT converged)");
   if (!r.checkpoint.empty()) s += r.checkpoint + "\n";
+  for (const SplitMap& split : r.splits)
+    add("split %s: %lld timelines, %lld samples used, %lld pixels observed, %lld masked%s%s\n",
+        split.name.c_str(), static_cast<long long>(split.timelines),
+        static_cast<long long>(split.samples_used), static_cast<long long>(split.pixels_observed),
+        static_cast<long long>(split.pixels_masked), config.output.path.empty() ? "" : " -> ",
+        config.output.path.empty() ? "" : split.path.c_str());
   add("%-10s %10s %14s\n", "phase", "seconds", "samples/s");
   for (const auto& p : r.phases)
     add("%-10s %10.3f %14.3e\n", p.name.c_str(), p.seconds,

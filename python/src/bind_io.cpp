@@ -28,6 +28,7 @@ py::dict map_file_dict(io::MapFile&& f) {
   d["stokes"] = holder->stokes;
   d["units"] = holder->units;
   d["method"] = holder->method;
+  d["split"] = holder->split;
   d["config"] = holder->config_yaml;
   d["version"] = holder->version;
   d["created"] = holder->created;

@@ -119,6 +119,34 @@ Use tod2map.Result, which wraps it.
       .def_property_readonly("units", [](const MapResult& r) { return r.result.output.units; })
       .def_property_readonly("stokes", [](const MapResult& r) { return r.result.output.stokes; })
       .def_property_readonly("method", [](const MapResult& r) { return r.result.output.method; })
+      .def_property_readonly("split", [](const MapResult& r) { return r.result.output.split; })
+      .def_property_readonly("split_names",
+                             [](const MapResult& r) {
+                               std::vector<std::string> names;
+                               for (const auto& s : r.result.splits) names.push_back(s.name);
+                               return names;
+                             })
+      .def(
+          "split_result",
+          [](const MapResult& r, const std::string& name) {
+            for (const auto& s : r.result.splits) {
+              if (s.name != name) continue;
+              // The run's history and timings, with the split's own map and counts.
+              MapResult out;
+              out.config = r.config;
+              out.result.solver = r.result.solver;
+              out.result.phases = r.result.phases;
+              out.result.peak_rss_bytes = r.result.peak_rss_bytes;
+              out.result.output = s.output;
+              out.result.samples = s.samples_used;
+              out.result.samples_used = s.samples_used;
+              out.result.pixels_observed = s.pixels_observed;
+              out.result.pixels_masked = s.pixels_masked;
+              return out;
+            }
+            throw py::key_error("no split named '" + name + "' in this result");
+          },
+          py::arg("name"), "The map of output.splits item `name`, as a MapResult.")
       .def_property_readonly("config", [](const MapResult& r) { return r.config; })
       .def_property_readonly("map",
                              [](py::object self) {

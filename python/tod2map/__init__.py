@@ -6,7 +6,7 @@ The same library as the ``tod2map`` executable (MPI, Kokkos, Trilinos), driven f
 - ``simulate(config)``: what ``tod2map sim`` does;
 - building blocks: ``Healpix`` (ang2pix/pix2ang over numpy arrays), ``Timeline`` (from numpy
   arrays, kept without copying, or from FITS with ``read_timelines``), ``MapMaker``
-  (``binned()``, ``destripe()``, ``gls()``), ``Result.write`` (HDF5/FITS), ``read_map``;
+  (``binned()``, ``destripe()``, ``gls()``), ``Result.write`` (HDF5/FITS), ``read_map``, ``half_difference`` (of two split maps);
 - ``DistributedMap``: a map spread over the ranks, read as one array (``get``, ``gather``).
 
 Communicators are mpi4py communicators (``comm=None`` means COMM_WORLD); importing tod2map
@@ -22,7 +22,7 @@ from . import _core
 from ._config import load_config
 from ._core import Config, Healpix, Timeline, available_backends, set_quiet
 from ._mapmaker import MapMaker, describe, read_timelines, run, simulate
-from ._maps import UNSEEN, DistributedMap, MapFile, Result, read_map
+from ._maps import UNSEEN, DistributedMap, MapFile, Result, half_difference, read_map
 
 __version__ = _core.version()
 
@@ -37,6 +37,7 @@ __all__ = [
     "UNSEEN",
     "available_backends",
     "describe",
+    "half_difference",
     "load_config",
     "read_map",
     "read_timelines",

@@ -1,6 +1,9 @@
-"""Command line: ``python3 -m tod2map plot MAP -o IMAGE``."""
+"""Command line: ``python3 -m tod2map plot MAP -o IMAGE``,
+``python3 -m tod2map halfdiff A B -o OUT.fits``."""
 import argparse
 import sys
+
+import numpy as np
 
 
 def main(argv=None):
@@ -15,7 +18,18 @@ def main(argv=None):
     p.add_argument("--title", help="figure title")
     p.add_argument("--xsize", type=int, default=800, help="panel width in pixels (default 800)")
     p.add_argument("--dpi", type=int, default=100, help="image resolution (default 100)")
+    h = sub.add_parser("halfdiff", help="(A - B) / 2 of two split maps, as a healpy FITS map",
+                       description="The half-difference (A - B) / 2 of two maps of the same sky "
+                                   "(tod2map HDF5 split maps: half-missions, detector sets), the "
+                                   "noise left in their mean; UNSEEN where either is. Written "
+                                   "as a FITS map healpy reads, with the Stokes names, "
+                                   "ordering, coordinate system and units of A.")
+    h.add_argument("a", help="map file A (.h5)")
+    h.add_argument("b", help="map file B (.h5)")
+    h.add_argument("-o", "--output", required=True, help="FITS map to write (.fits)")
     args = parser.parse_args(argv)
+    if args.command == "halfdiff":
+        return _halfdiff(args)
 
     from .plot import plot_map  # after argument parsing: --help needs no MPI or healpy
 
@@ -25,6 +39,28 @@ def main(argv=None):
         print(f"tod2map plot: error: {e}", file=sys.stderr)
         return 1
     print(f"tod2map plot: wrote {out}")
+    return 0
+
+
+def _halfdiff(args):
+    from ._maps import half_difference, read_map
+
+    try:
+        a, b = read_map(args.a), read_map(args.b)
+        if (a.nside, a.ordering, a.coordsys) != (b.nside, b.ordering, b.coordsys):
+            raise ValueError(f"{args.a} and {args.b} differ in nside, ordering or coordinate "
+                             f"system ({a.nside} {a.ordering} {a.coordsys or '-'} against "
+                             f"{b.nside} {b.ordering} {b.coordsys or '-'})")
+        diff = half_difference(a, b)
+        import healpy
+
+        healpy.write_map(args.output, list(diff), nest=a.ordering == "NEST",
+                         coord=a.coordsys or None, column_names=list(a.stokes),
+                         column_units=a.units or None, overwrite=True, dtype=np.float64)
+    except (OSError, ValueError) as e:
+        print(f"tod2map halfdiff: error: {e}", file=sys.stderr)
+        return 1
+    print(f"tod2map halfdiff: wrote {args.output}")
     return 0
 
 

@@ -178,7 +178,18 @@ class Result:
                      doc="The map's units: output.units, else the input SIGNAL's unit ('' if none).")
     stokes = property(lambda self: self._core.stokes, doc="IQU or I.")
     method = property(lambda self: self._core.method)
+    split = property(lambda self: self._core.split,
+                     doc="The output.splits name of a split map; '' for the full map.")
     config = property(lambda self: self._core.config, doc="The Config that made it.")
+
+    @property
+    def splits(self):
+        """The split maps of output.splits, by name (each a Result: its own map, hits, rcond,
+        invcov, samples_used, pixels_observed; the run's solver history and timings)."""
+        if getattr(self, "_splits", None) is None:
+            self._splits = {name: Result(self._core.split_result(name), self.comm)
+                            for name in self._core.split_names}
+        return self._splits
     residuals = property(lambda self: self._core.residuals,
                          doc="Relative residual per solver iteration (numpy array).")
     iterations = property(lambda self: self._core.iterations)
@@ -237,6 +248,7 @@ class MapFile:
     rcond: np.ndarray       #: (npix,)
     invcov: np.ndarray      #: (ncov, npix)
     residuals: np.ndarray   #: (niter + 1,)
+    split: str = ""         #: the output.splits name of a split map, "" for the full map
     extra: dict = field(default_factory=dict)  #: other datasets by path ("baselines/...")
 
 
@@ -249,3 +261,36 @@ def read_map(path):
         The file is missing, not HDF5, or lacks a dataset or attribute (named).
     """
     return MapFile(**_core.read_map(str(path)))
+
+
+def _stokes_maps(m):
+    """(nstokes, npix) array, Stokes names and units of a map given as a path, MapFile or
+    array."""
+    if isinstance(m, (str, bytes)) or hasattr(m, "__fspath__"):
+        m = read_map(m)
+    if isinstance(m, MapFile):
+        return np.asarray(m.map, dtype=np.float64), m.stokes, m.units
+    a = np.asarray(m, dtype=np.float64)
+    return (a[np.newaxis] if a.ndim == 1 else a), "", ""
+
+
+def half_difference(a, b):
+    """(a - b) / 2 of two maps of the same sky (split maps: half-missions, detector sets), the
+    map of the noise that the half-difference keeps; UNSEEN where either is UNSEEN.
+
+    a and b are map files (tod2map HDF5), MapFile objects or arrays (npix,) or (nstokes, npix)
+    of the same shape (a distributed Result: ``result.map.gather()`` on the root). Returns an
+    array (nstokes, npix).
+    """
+    x, sx, ux = _stokes_maps(a)
+    y, sy, uy = _stokes_maps(b)
+    if x.shape != y.shape:
+        raise ValueError(f"half_difference: maps of shapes {x.shape} and {y.shape} differ")
+    if sx and sy and sx != sy:
+        raise ValueError(f"half_difference: Stokes {sx} and {sy} differ")
+    if ux and uy and ux != uy:
+        raise ValueError(f"half_difference: units '{ux}' and '{uy}' differ")
+    seen = (x != UNSEEN) & (y != UNSEEN)
+    out = np.full_like(x, UNSEEN)
+    out[seen] = 0.5 * (x[seen] - y[seen])
+    return out

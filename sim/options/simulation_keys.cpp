@@ -1,6 +1,4 @@
 // The `simulation` section, read by `tod2map sim`.
-#include <set>
-
 #include "tod2map/sim/options_keys.hpp"
 
 namespace tod2map::sim {
@@ -42,40 +40,6 @@ std::vector<SimDetector> default_focal_plane() {
   return dets;
 }
 
-const Table<SimDetector>& detector_keys();
-
-void read_focal_plane(const Section& s, Sim& c) {
-  if (!s.has("focal_plane")) {
-    c.focal_plane = default_focal_plane();
-    return;
-  }
-  const YAML::Node list = s.value("focal_plane");  // a list of mappings (pass 2)
-  if (list.size() == 0) s.fail("focal_plane", "empty list (expected at least one detector)");
-  c.focal_plane.clear();
-  std::set<std::string> names;
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    const Section d = s.item("focal_plane", i);
-    SimDetector det;
-    for (const auto& k : detector_keys().keys) {
-      k.read(d, det);
-      // Unique names, checked right after the name and before the detector's other keys.
-      if (last_of(k.path) == "name" && !names.insert(det.name).second)
-        d.fail("name", "detector name '" + det.name + "' is used twice");
-    }
-    c.focal_plane.push_back(std::move(det));
-  }
-}
-
-void write_focal_plane(Writer& w, const Sim& c) {
-  w.raw() << YAML::Key << "focal_plane" << YAML::Value << YAML::BeginSeq;
-  for (const SimDetector& d : c.focal_plane) {
-    w.raw() << YAML::Flow << YAML::BeginMap;
-    for (const auto& k : detector_keys().keys) k.write(w, d);
-    w.end();
-  }
-  w.raw() << YAML::EndSeq;
-}
-
 // The keys of one detector, relative to the item ("sigma").
 Table<SimDetector> make_detector_keys() {
   Table<SimDetector> t;
@@ -83,14 +47,8 @@ Table<SimDetector> make_detector_keys() {
       .check([](const Section& d, const std::string& key, std::string& name) {
         if (name.empty()) d.fail(key, "empty string (expected a detector name)");
       })
-      .default_text("required")
+      .required("every detector needs a name")
       .example("detZ");
-  // "required": checked before the value is read, so a missing name is named as such.
-  auto& name = t.keys.back();
-  name.read = [get = name.read](const Section& d, SimDetector& det) {
-    if (!d.has("name")) d.fail("name", "missing (every detector needs a name)");
-    get(d, det);
-  };
   t.leaf("polang_deg", field(&SimDetector::polang_deg),
          "Polarization angle, degrees (written as `POLANG` in radians).")
       .example(22.5);
@@ -118,25 +76,18 @@ const Table<SimDetector>& detector_keys() {
 }
 
 void declare_focal_plane(Table<Sim>& t) {
-  auto& list = t.custom("focal_plane", Kind::item_list, "list of detectors",
-                        "4 detectors, see below", "The detectors; at least one, names unique.");
-  list.read = read_focal_plane;
-  list.write = write_focal_plane;
-  list.same = [](const Sim& a, const Sim& b) {
-    const auto& x = a.focal_plane;
-    const auto& y = b.focal_plane;
-    if (x.size() != y.size()) return false;
-    for (std::size_t i = 0; i < x.size(); ++i)
-      for (const auto& k : detector_keys().keys)
-        if (!k.same(x[i], y[i])) return false;
-    return true;
+  ItemListRules<SimDetector> rules;
+  rules.item = "detector";
+  rules.at_least_one = true;
+  rules.when_absent = default_focal_plane;
+  rules.name_of = [](const SimDetector& d) -> const std::string& { return d.name; };
+  rules.example = [](std::vector<SimDetector>& dets) {
+    dets.assign(2, SimDetector{});
+    dets[0].name = "a";
+    dets[1].name = "b";
   };
-  list.set_example = [](Sim& c) {
-    c.focal_plane.assign(2, SimDetector{});
-    c.focal_plane[0].name = "a";
-    c.focal_plane[1].name = "b";
-  };
-  t.add_item_keys("focal_plane", field(&Sim::focal_plane), detector_keys());
+  t.item_list("focal_plane", field(&Sim::focal_plane), detector_keys(), rules,
+              "4 detectors, see below", "The detectors; at least one, names unique.");
 }
 
 }  // namespace

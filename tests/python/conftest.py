@@ -1,7 +1,9 @@
 """Shared helpers for the pytest suites: run the tod2map executable (optionally under
 mpiexec) on configs written into a temporary folder."""
+import importlib.util
 import os
 import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -48,3 +50,17 @@ def rank_pid(launcher_pid, rank):
         except OSError:
             continue
     raise AssertionError(f"no rank {rank} under process {launcher_pid}")
+
+
+def run_python(code, cwd):
+    """Runs `code` with this Python in a process of its own: importing tod2map here would start
+    MPI in the test process, and the mpiexec of later tests would then fail."""
+    if importlib.util.find_spec("tod2map") is None:
+        pytest.skip("the tod2map module is not on PYTHONPATH (run through ctest)")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OMPI_", "PMIX_", "PRTE_", "OPAL_"))}
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout

@@ -6,18 +6,12 @@ output.units overrides it; a timeline without a unit agrees with any; timelines 
 on units or COORDSYS, in any mix of formats, stop the run before any sample is read with one
 line naming both values and both timelines; Python timelines carry units the same way.
 """
-import importlib.util
-import os
-import subprocess
-import sys
-import textwrap
-
 import h5py
 import numpy as np
 import pytest
 from astropy.io import fits
 
-from conftest import run_tod2map, write_config
+from conftest import run_python, run_tod2map, write_config
 
 CONFIG = """
 input:
@@ -51,20 +45,6 @@ def simulate(folder, prefix="obs", fmt="fits", units="uK_CMB", coordsys="G",
                                              coordsys=coordsys))
     run_tod2map(["sim", cfg])
     return cfg
-
-
-def run_python(code, cwd):
-    """Runs `code` with this Python in a process of its own: importing tod2map here would start
-    MPI in the test process, and the mpiexec of later tests would then fail."""
-    if importlib.util.find_spec("tod2map") is None:
-        pytest.skip("the tod2map module is not on PYTHONPATH (run through ctest)")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OMPI_", "PMIX_", "PRTE_", "OPAL_"))}
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
 
 
 def assert_stopped_before_reading(proc):

@@ -54,6 +54,7 @@ class Destripe final : public Method {
     MethodResult result;
     result.solver = d.cg;
     result.cg_loop_timed = true;
+    result.amplitudes = d.amplitudes;
     result.convergence = detail::describe_convergence(d, config);
     if (config.output.baselines)
       result.extra = detail::baseline_arrays(comm, in.data, d.amplitudes);

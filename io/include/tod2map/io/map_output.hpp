@@ -28,6 +28,7 @@ struct MapOutput {
   std::string stokes = "IQU";     ///< IQU | I
   std::string units;
   std::string method;            ///< binned | destripe | gls
+  std::string split;             ///< the output.splits name of a split map; "" for the full map
   std::string config_yaml;       ///< the full resolved configuration
   std::int64_t first_pixel = 0;  ///< owned range [first_pixel, first_pixel+n_owned)
   std::int64_t n_owned = 0;
@@ -99,6 +100,7 @@ std::int64_t check_map_destination(const std::string& path, std::int64_t nside, 
 struct MapFile {
   std::int64_t nside = 0;
   std::string ordering, coordsys, stokes, units, method, config_yaml, version, created;
+  std::string split;  ///< attribute 'split' of a split map; "" when absent
   int nstokes = 0;
   std::vector<double> map;         ///< (nstokes, npix), stokes-major as on disk
   std::vector<std::int64_t> hits;  ///< (npix)

@@ -39,11 +39,22 @@ struct Hdf5OutputConfig {
   int stripe_count = 1;                ///< MPI-IO striping_factor
 };
 
+/// One split map (output.splits): the samples of the timelines whose detector is in
+/// `detectors` (empty: any), whose OBSID is in `observations` (empty: any), and whose
+/// observation lies in [from, to) of the run's observations sorted by OBSID.
+struct SplitConfig {
+  std::string name;  ///< file-name safe; the map goes to <stem>_<name>.<ext>
+  std::vector<std::string> detectors;
+  std::vector<std::string> observations;
+  double from = 0.0, to = 1.0;
+};
+
 struct OutputConfig {
   std::string path = "out/map.h5";  ///< .h5 or .fits, relative to the current folder
   bool baselines = false;
   bool noise_model = false;  ///< gls: the spectrum of each timeline (noise_model/<det>/<obsid>)
   std::string units;         ///< the map's units; "" = SIGNAL's unit from the input
+  std::vector<SplitConfig> splits;
   Hdf5OutputConfig hdf5;
 };
 

@@ -38,6 +38,7 @@ struct TimelineRef {
   std::string format;         ///< TimelineFormat name ("fits"), chosen by the file's content
   std::string location;       ///< opaque to all but the format (FITS: the HDU number, "2")
   std::string detector;       ///< detector name (FITS: EXTNAME)
+  std::string obsid;          ///< the file's OBSID (output.splits select by it before reading)
   std::int64_t nsamples = 0;  ///< samples (FITS: NAXIS2)
   /// COORDSYS and SIGNAL's unit as DetectorInfo holds them; set by indexing for the timelines
   /// input.detectors selects, so that inputs that disagree stop the run before any read.

@@ -39,6 +39,9 @@ struct MethodResult {
   /// Extra output datasets; every rank lists every name, in the same order (the writer
   /// needs the same list on all), with its own values or none.
   std::vector<io::MapOutput::Array> extra;
+  /// The offsets the map subtracts, one per chunk of the local data (destripe's baselines),
+  /// for the split maps; empty for a method without them.
+  Vector amplitudes;
 };
 
 /// A map-making method. solve() is collective over the pixel system's communicator.

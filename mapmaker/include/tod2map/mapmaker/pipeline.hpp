@@ -11,6 +11,7 @@
 #include "tod2map/io/map_output.hpp"
 #include "tod2map/io/timeline.hpp"
 #include "tod2map/mapmaker/local_data.hpp"
+#include "tod2map/mapmaker/splits.hpp"
 #include "tod2map/solvers/pcg.hpp"
 
 namespace tod2map::mapmaker {
@@ -54,6 +55,8 @@ struct MapMakingResult {
   /// Destriping: the summary's lines on convergence (what the residual is, the map's change in
   /// the last iterations and the error it implies, the conditioning seen); "" otherwise.
   std::string convergence;
+  /// The maps of output.splits, in their order (docs/formats-maps.md).
+  std::vector<SplitMap> splits;
 };
 
 /// What the input says about the map it makes: COORDSYS (G, E, C) and SIGNAL's unit, "" when

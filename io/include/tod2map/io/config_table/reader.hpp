@@ -133,6 +133,11 @@ class Section {
     out = i.magnitude;
   }
 
+  /// A list of strings (a leaf of that type): get_list without a scalar.
+  void get(const std::string& key, std::vector<std::string>& out) const {
+    get_list(key, out, false);
+  }
+
   /// A string, or a list of strings; an explicitly empty list is refused (say `all`, or give
   /// files).
   void get_list(const std::string& key, std::vector<std::string>& out, bool allow_scalar) const {

@@ -9,6 +9,7 @@
 // (solvers: Table<SolverConfig> with "tol", "checkpoint.path", ...); the run configuration
 // (tod2map/config) mounts the sections under their names into one Table<Config> and adds the
 // checks that involve several sections. io knows only this machinery and its own sections.
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <string>
@@ -207,6 +208,16 @@ class Leaf {
       check_nside(s, k, v, allow_zero);
     });
   }
+  /// A key that must be given: "missing (<why>)" when absent, checked before the value is read
+  /// (a list item's name).
+  Leaf& required(std::string why) {
+    key_->default_text = "required";
+    key_->read = [get = key_->read, why, name = last_of(key_->path)](const Section& s, Root& r) {
+      if (!s.has(name)) s.fail(name, "missing (" + why + ")");
+      get(s, r);
+    };
+    return *this;
+  }
   /// A Python MapMaker keyword option (see BasicKey::shortcut).
   Leaf& shortcut() {
     key_->shortcut = true;
@@ -254,6 +265,21 @@ class KeyIndex {
 
  private:
   std::vector<KeyInfo> keys_;
+};
+
+/// How Table::item_list reads a list of mappings.
+template <class Item>
+struct ItemListRules {
+  std::string item;  ///< what one item is, in messages and docs ("detector", "split")
+  bool at_least_one = false;
+  /// The value when the key is absent (empty list when unset).
+  std::function<std::vector<Item>()> when_absent;
+  /// The item's key `name`, unique within the list (none when unset).
+  std::function<const std::string&(const Item&)> name_of;
+  /// A check of the whole item, after its keys are read (d names the item in messages).
+  std::function<void(const Section& d, const Item&)> check_item;
+  /// Sets a valid list other than the default, for the round-trip test.
+  std::function<void(std::vector<Item>&)> example;
 };
 
 /// The keys of one struct `Root`, in the order they are read and written.
@@ -309,11 +335,79 @@ class Table {
           [check, cto, name](const Section& top, const Root& r) { check(top.sub(name), cto(r)); });
   }
 
+  /// A list of mappings (simulation.focal_plane, output.splits), each item read and written
+  /// with the keys of `items` (which must outlive the table: a function-local static), and
+  /// those keys listed for the lookups, the docs and the round-trip test (add_item_keys).
+  template <class Item, class Acc>
+  Key& item_list(const std::string& path, Acc at, const Table<Item>& items,
+                 ItemListRules<Item> rules, const std::string& default_text,
+                 const std::string& doc) {
+    using List = std::vector<Item>;
+    const std::function<List&(Root&)> to(at);
+    const auto cto = [to](const Root& r) -> const List& { return to(const_cast<Root&>(r)); };
+    Key& list = custom(path, Kind::item_list, "list of " + rules.item + "s", default_text, doc);
+    const std::string name = last_of(path);
+    const Table<Item>* table = &items;
+    list.read = [table, rules, to, name](const Section& s, Root& r) {
+      List& out = to(r);
+      if (!s.has(name)) {
+        out = rules.when_absent ? rules.when_absent() : List{};
+        return;
+      }
+      const YAML::Node node = s.value(name);  // a list of mappings (the structure pass)
+      if (node.size() == 0 && rules.at_least_one)
+        s.fail(name, "empty list (expected at least one " + rules.item + ")");
+      out.clear();
+      std::vector<std::string> names;
+      for (std::size_t i = 0; i < node.size(); ++i) {
+        const Section d = s.item(name, i);
+        Item item;
+        for (const auto& k : table->keys) {
+          k.read(d, item);
+          // Unique names, checked right after the name and before the item's other keys.
+          if (rules.name_of && last_of(k.path) == "name") {
+            const std::string& n = rules.name_of(item);
+            if (std::find(names.begin(), names.end(), n) != names.end())
+              d.fail("name", rules.item + " name '" + n + "' is used twice");
+            names.push_back(n);
+          }
+        }
+        if (rules.check_item) rules.check_item(d, item);
+        out.push_back(std::move(item));
+      }
+    };
+    list.write = [table, cto, name](Writer& w, const Root& r) {
+      w.raw() << YAML::Key << name << YAML::Value << YAML::BeginSeq;
+      for (const Item& item : cto(r)) {
+        w.raw() << YAML::Flow << YAML::BeginMap;
+        for (const auto& k : table->keys) k.write(w, item);
+        w.end();
+      }
+      w.raw() << YAML::EndSeq;
+    };
+    list.same = [table, cto](const Root& a, const Root& b) {
+      const List& x = cto(a);
+      const List& y = cto(b);
+      if (x.size() != y.size()) return false;
+      for (std::size_t i = 0; i < x.size(); ++i)
+        for (const auto& k : table->keys)
+          if (!k.same(x[i], y[i])) return false;
+      return true;
+    };
+    if (rules.example)
+      list.set_example = [example = rules.example, to](Root& r) { example(to(r)); };
+    add_item_keys(path, at, items, rules.example);
+    return list;
+  }
+
   /// The keys of each item of the list `list` (a custom key of kind item_list that reads and
   /// writes the items with `items` itself), for the lookups, the docs and the round-trip test:
-  /// "focal_plane[].sigma". Their example is set in the first item, added if the list is empty.
+  /// "focal_plane[].sigma". Their example is set in the first item; an empty list is first
+  /// filled by `seed` (a valid list: an item may need keys of its own, a name), else with one
+  /// default item.
   template <class Item, class Acc>
-  void add_item_keys(const std::string& list, Acc at, const Table<Item>& items) {
+  void add_item_keys(const std::string& list, Acc at, const Table<Item>& items,
+                     std::function<void(std::vector<Item>&)> seed = {}) {
     using List = std::remove_reference_t<std::invoke_result_t<Acc, Root&>>;
     const std::function<List&(Root&)> to(at);
     for (const auto& item : items.keys) {
@@ -328,8 +422,9 @@ class Table {
         return true;
       };
       if (item.set_example)
-        k.set_example = [set = item.set_example, to](Root& r) {
+        k.set_example = [set = item.set_example, to, seed](Root& r) {
           List& list = to(r);
+          if (list.empty() && seed) seed(list);
           if (list.empty()) list.emplace_back();
           set(list.front());
         };

@@ -34,6 +34,10 @@ class Writer {
   void put(const std::string& key, std::uint64_t v) {
     out_ << YAML::Key << key << YAML::Value << std::to_string(v);
   }
+  /// An empty list is left out: reading refuses an explicit empty list, and absent is empty.
+  void put(const std::string& key, const std::vector<std::string>& items) {
+    if (!items.empty()) put_list(key, items);
+  }
   void put_list(const std::string& key, const std::vector<std::string>& items) {
     // Short lists on one line; long ones (input.files of a survey) one item per line, so no
     // line grows with the list (the FITS map stores one line per row).
