@@ -10,7 +10,7 @@ ConfigArgs parse_config_args(const char* command, int argc, char** argv, bool al
   ConfigArgs args;
   const std::string usage = std::string(" (usage: tod2map ") + command +
                             " CONFIG [--set key.path=value ...]" +
-                            (allow_resume ? " [--resume])" : ")");
+                            (allow_resume ? " [--resume] [--mc N])" : ")");
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--set") {
@@ -20,6 +20,10 @@ ConfigArgs parse_config_args(const char* command, int argc, char** argv, bool al
       args.overrides.emplace_back(a.substr(6));
     } else if (a == "--resume" && allow_resume) {
       args.resume = true;
+    } else if (a == "--mc" && allow_resume) {
+      // The same as --set monte_carlo.count=N, so that the key's checks and messages apply.
+      if (i + 1 >= argc) throw InvalidArgument("--mc needs the number of noise maps" + usage);
+      args.overrides.emplace_back(std::string("monte_carlo.count=") + argv[++i]);
     } else if (!a.empty() && a[0] == '-') {
       throw InvalidArgument("unknown option '" + a + "'" + usage);
     } else if (args.config_path.empty()) {

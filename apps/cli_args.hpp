@@ -1,5 +1,5 @@
 #pragma once
-// Parsing of "CONFIG [--set key.path=value ...] [--resume]" shared by the run and sim
+// Parsing of "CONFIG [--set key.path=value ...] [--resume] [--mc N]" shared by the run and sim
 // subcommands.
 #include <string>
 #include <vector>
@@ -12,8 +12,8 @@ struct ConfigArgs {
   bool resume = false;                 ///< --resume (only where allow_resume)
 };
 
-/// Throws InvalidArgument with a usage hint for anything it does not understand (--resume
-/// too, unless allow_resume).
+/// Throws InvalidArgument with a usage hint for anything it does not understand (--resume and
+/// --mc too, unless allow_resume: the run's own options). --mc N is --set monte_carlo.count=N.
 ConfigArgs parse_config_args(const char* command, int argc, char** argv, bool allow_resume = false);
 
 }  // namespace tod2map::apps

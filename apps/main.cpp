@@ -18,9 +18,10 @@ namespace {
 void usage(std::FILE* out) {
   std::fputs(
       "usage: tod2map <command> [arguments]\n"
-      "  run CONFIG [--set key.path=value ...] [--resume]\n"
+      "  run CONFIG [--set key.path=value ...] [--resume] [--mc N]\n"
       "                                          make a map (under mpirun or alone); --resume\n"
-      "                                          continues from solver.checkpoint.path\n"
+      "                                          continues from solver.checkpoint.path; --mc N\n"
+      "                                          also makes N noise-only maps\n"
       "  sim CONFIG [--set key.path=value ...]   write simulated timelines\n"
       "  info FILE                               describe a timeline or map file\n"
       "  --version                               print the version\n",

@@ -72,6 +72,16 @@ void check_splits(const Section& top, const Config& c) {
                            "input.files)");
 }
 
+// Noise maps of no noise would be maps of zeros, made at the cost of a solve each.
+void check_monte_carlo(const Section& top, const Config& c) {
+  const auto& mc = c.monte_carlo;
+  if (mc.count > 0 && !mc.white_noise && !mc.correlated_noise)
+    top.sub("monte_carlo")
+        .fail("count", std::to_string(mc.count) +
+                           " noise maps with white_noise and correlated_noise both false: they "
+                           "would be maps of zeros");
+}
+
 Table<Config> make_config_table() {
   Table<Config> t;
   t.mount("input", field(&Config::input), io::input_keys());
@@ -79,6 +89,7 @@ Table<Config> make_config_table() {
   t.mount("mapmaker", field(&Config::mapmaker), mapmaker::mapmaker_keys());
   t.mount("solver", field(&Config::solver), solvers::solver_keys());
   t.mount("output", field(&Config::output), io::output_keys());
+  t.mount("monte_carlo", field(&Config::monte_carlo), mapmaker::monte_carlo_keys());
   t.mount("simulation", field(&Config::simulation), sim::simulation_keys());
 
   ConfigKey& files = *t.find("input.files");
@@ -92,6 +103,7 @@ Table<Config> make_config_table() {
   t.after_reading(check_checkpoint_path);
   t.after_reading(check_resolutions);
   t.after_reading(check_splits);
+  t.after_reading(check_monte_carlo);
   return t;
 }
 

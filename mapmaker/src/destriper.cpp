@@ -47,56 +47,97 @@ constexpr int kSnapshotEvery = 10;
 
 }  // namespace
 
-DestripeResult destripe(const PixelSystem& system, LocalData& data, const DestripeOptions& options,
-                        const Vector& owned_map) {
-  Stopwatch clock;
+// What destriping builds from the pointing and the weights alone.
+struct DestripeSetup::State {
+  std::unique_ptr<detail::CrossLevel> cross;
+  std::unique_ptr<NoisePrior> prior;
+  Vector weights, active;
+  std::unique_ptr<detail::GaugeProjection> gauge;
+  std::unique_ptr<detail::DestripeOperator> A;
+  std::unique_ptr<solvers::LinearOperator> M;
+  std::int64_t cross_observed = 0, cross_masked = 0;
+};
+
+DestripeSetup::DestripeSetup(const PixelSystem& system, LocalData& data,
+                             const DestripeOptions& options)
+    : system_(system), data_(data), state_(std::make_unique<State>()) {
   MPI_Comm comm = system.distribution().comm();
   ExecSpace exec;
-  DestripeResult result;
+  State& st = *state_;
 
   // The pixel system of Z: the map's own, or the coarser one of nside_cross (built from every
   // used sample, before the map's masked pixels drop theirs).
-  std::unique_ptr<detail::CrossLevel> cross;
   // Any value but 0 and the map's nside goes to make_cross_level, which refuses what is not a
   // power of two below nside (a negative value included, rather than taking it as 0).
   if (options.nside_cross != 0 && options.nside_cross != data.nside) {
-    cross = detail::make_cross_level(data, system.distribution(), options.nside_cross,
-                                     options.min_hits, options.min_rcond);
-    result.cross_pixels_observed = cross->system->n_observed();
-    result.cross_pixels_masked = cross->system->n_masked();
+    st.cross = detail::make_cross_level(data, system.distribution(), options.nside_cross,
+                                        options.min_hits, options.min_rcond);
+    st.cross_observed = st.cross->system->n_observed();
+    st.cross_masked = st.cross->system->n_masked();
     log::info("destripe: Z at nside_cross %lld: %lld pixels observed, %lld masked",
               static_cast<long long>(options.nside_cross),
-              static_cast<long long>(result.cross_pixels_observed),
-              static_cast<long long>(result.cross_pixels_masked));
+              static_cast<long long>(st.cross_observed), static_cast<long long>(st.cross_masked));
   }
-  const PixelSystem& zsys = cross ? *cross->system : system;
-  LocalData& zdata = cross ? cross->data : data;
+  const PixelSystem& zsys = st.cross ? *st.cross->system : system;
+  LocalData& zdata = st.cross ? st.cross->data : data;
   system.drop_masked_samples(data);
-  if (cross) zsys.drop_masked_samples(zdata);
+  if (st.cross) zsys.drop_masked_samples(zdata);
   const auto views = zdata.views();
   const std::int64_t nc = data.n_chunks();
 
-  std::unique_ptr<NoisePrior> prior;
   if (options.noise_prior) {
-    prior = std::make_unique<NoisePrior>(data, options.baseline_seconds);
+    st.prior = std::make_unique<NoisePrior>(data, options.baseline_seconds);
     log::info(
         "destripe: noise prior kernels of up to %d lags (largest over ranks)",
-        static_cast<int>(allreduce_max(comm, static_cast<double>(prior->max_kernel_length()))));
+        static_cast<int>(allreduce_max(comm, static_cast<double>(st.prior->max_kernel_length()))));
   }
 
   // Weights F^T N^-1 F (the gauge condition's), the active baselines and the preconditioner.
-  Vector weights("tod2map::baseline_weights", nc);
-  kernels::baseline_weights<ExecSpace>(exec, views, weights);
+  st.weights = Vector("tod2map::baseline_weights", nc);
+  kernels::baseline_weights<ExecSpace>(exec, views, st.weights);
   // 1 on baselines with a used sample or a prior, else 0: those the CG moves.
-  const Vector active = detail::from_baseline_diagonal(
-      "tod2map::mapmaker::active_baselines", weights, prior.get(),
+  st.active = detail::from_baseline_diagonal(
+      "tod2map::mapmaker::active_baselines", st.weights, st.prior.get(),
       KOKKOS_LAMBDA(const double d) { return d > 0 ? 1.0 : 0.0; });
-  const detail::GaugeProjection gauge(comm, active);
-  detail::DestripeOperator A(zsys, zdata, prior.get(), gauge);
-  std::unique_ptr<solvers::LinearOperator> M = make_baseline_preconditioner(
-      options.preconditioner, zdata, weights, prior.get(), options.precond_width);
+  st.gauge = std::make_unique<detail::GaugeProjection>(comm, st.active);
+  st.A = std::make_unique<detail::DestripeOperator>(zsys, zdata, st.prior.get(), *st.gauge);
+  st.M = make_baseline_preconditioner(options.preconditioner, zdata, st.weights, st.prior.get(),
+                                      options.precond_width);
   if (options.preconditioner == PreconditionerKind::two_level)
-    M = make_two_level_preconditioner(comm, A, std::move(M), zdata, active, options.coarse_nside);
+    st.M = make_two_level_preconditioner(comm, *st.A, std::move(st.M), zdata, st.active,
+                                         options.coarse_nside);
+}
+
+DestripeSetup::~DestripeSetup() = default;
+
+DestripeResult destripe(const PixelSystem& system, LocalData& data, const DestripeOptions& options,
+                        const Vector& owned_map) {
+  Stopwatch clock;
+  DestripeSetup setup(system, data, options);
+  return setup.solve(options, owned_map, clock);
+}
+
+DestripeResult DestripeSetup::solve(const DestripeOptions& options, const Vector& owned_map,
+                                    Stopwatch& clock) const {
+  const PixelSystem& system = system_;
+  LocalData& data = data_;
+  State& st = *state_;
+  MPI_Comm comm = system.distribution().comm();
+  ExecSpace exec;
+  DestripeResult result;
+  result.cross_pixels_observed = st.cross_observed;
+  result.cross_pixels_masked = st.cross_masked;
+  const auto& cross = st.cross;
+  if (cross) cross->data.signal = data.signal;  // the signal of this solve
+  const PixelSystem& zsys = cross ? *cross->system : system;
+  LocalData& zdata = cross ? cross->data : data;
+  const auto views = zdata.views();
+  const std::int64_t nc = data.n_chunks();
+  const Vector& weights = st.weights;
+  const Vector& active = st.active;
+  const detail::GaugeProjection& gauge = *st.gauge;
+  const detail::DestripeOperator& A = *st.A;
+  const solvers::LinearOperator* M = st.M.get();
 
   // Right-hand side F^T N^-1 Z d = F^T N^-1 (d - P m_d), m_d the binned map of d (in Z's pixels).
   Vector rhs_d = system.make_owned_map("tod2map::rhs_d");
@@ -150,7 +191,7 @@ DestripeResult destripe(const PixelSystem& system, LocalData& data, const Destri
     }
     if (observe_every > 0 && k % observe_every == 0) observe_map(k, x);
   };
-  result.cg = solvers::pcg(comm, A, M.get(), b, result.amplitudes, cg);
+  result.cg = solvers::pcg(comm, A, M, b, result.amplitudes, cg);
   std::tie(result.eig_min, result.eig_max) = solvers::cg_eigen_estimates(result.cg);
   // The caller also gets the last iterate when the solve ended between two observations.
   if (observe_every > 0 && result.cg.iterations % observe_every != 0)
@@ -201,8 +242,7 @@ DestripeResult destripe(const PixelSystem& system, LocalData& data, const Destri
     rcg.maxiter = cg.maxiter;
     rcg.label = std::string("destripe/") + name;
     rcg.progress = false;
-    check.reference =
-        solvers::reference_cg(options.cross_check, comm, A, M.get(), b, reference, rcg);
+    check.reference = solvers::reference_cg(options.cross_check, comm, A, M, b, reference, rcg);
     fix_gauge(comm, weights, active, reference);
     check.max_relative_difference =
         solvers::max_relative_difference(comm, result.amplitudes, reference);

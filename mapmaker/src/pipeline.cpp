@@ -45,11 +45,94 @@ void check_cross_check(const Config& config) {
                       ", which was not built into this tod2map");
 }
 
+// Noise maps are written one by one as they are made (a hundred maps are not kept in memory),
+// so a call that writes nothing cannot make them.
+void check_monte_carlo_output(const Config& config, bool writes) {
+  if (config.monte_carlo.count > 0 && !writes)
+    throw InvalidArgument("monte_carlo.count: " + std::to_string(config.monte_carlo.count) +
+                          " noise maps are asked for, but this call writes no map files (the "
+                          "noise maps are written as they are made: use tod2map run, or "
+                          "tod2map.run with write=True)");
+}
+
 void gather_peak_rss(MPI_Comm comm, MapMakingResult& result) {
   const double rss = static_cast<double>(peak_rss_bytes());
   result.peak_rss_bytes.assign(static_cast<size_t>(comm_size(comm)), 0.0);
   TOD2MAP_CHECK_MPI(
       MPI_Allgather(&rss, 1, MPI_DOUBLE, result.peak_rss_bytes.data(), 1, MPI_DOUBLE, comm));
+}
+
+// The noise maps of config.monte_carlo, each written (with its splits) as soon as it is made:
+// the samples' signal becomes each realization's noise in turn (the map's is no longer
+// needed), and the method reuses its set-up from the map's solve.
+MonteCarloSummary monte_carlo_maps(const Config& config, const Method& method,
+                                   const PixelSystem& system, LocalData& data,
+                                   const Kokkos::View<std::int32_t*, MemSpace>& pixel_before,
+                                   std::shared_ptr<const solvers::PixelDistribution> dist,
+                                   const io::MapOutput& full, std::shared_ptr<void>* state,
+                                   const MapWriter& write) {
+  const MonteCarloConfig& mc = config.monte_carlo;
+  MPI_Comm comm = dist->comm();
+  MonteCarloSummary summary;
+  summary.first = mc.first;
+  log::info("monte carlo: %lld noise maps (realizations %lld to %lld, seed %llu)",
+            static_cast<long long>(mc.count), static_cast<long long>(mc.first),
+            static_cast<long long>(mc.first + mc.count - 1),
+            static_cast<unsigned long long>(mc.seed));
+  io::MapOutput out;  // the map's labels and pixel blocks, with each realization's map
+  out.nside = full.nside;
+  out.ordering = full.ordering;
+  out.coordsys = full.coordsys;
+  out.units = full.units;
+  out.stokes = full.stokes;
+  out.method = full.method;
+  out.config_yaml = full.config_yaml;
+  out.first_pixel = full.first_pixel;
+  out.n_owned = full.n_owned;
+  out.sparse = full.sparse;
+  out.pixels = full.pixels;
+  out.hits = full.hits;
+  out.rcond = full.rcond;
+  out.invcov = full.invcov;
+  Vector map = system.make_owned_map("tod2map::mc_map");
+  for (std::int64_t k = mc.first; k < mc.first + mc.count; ++k) {
+    Stopwatch clock;
+    {
+      PhaseScope phase("generating noise");
+      generate_noise(mc, k, data);
+    }
+    const double noise = allreduce_max(comm, clock.seconds());
+    PhaseScope solving("solving");
+    MethodResult solved =
+        method.solve({config, system, data, nullptr, nullptr, state, /*quiet=*/true}, map);
+    std::vector<SplitMap> splits;
+    if (!config.output.splits.empty())
+      splits = make_split_maps(config, data, pixel_before, dist, solved.amplitudes, full,
+                               /*quiet=*/true);
+    const double solve = allreduce_max(comm, clock.seconds()) - noise;
+    PhaseScope writing("writing");
+    const std::string path = monte_carlo_path(config.output.path, k);
+    out.map = system.host_values(map);
+    out.residuals = solved.solver.residuals;
+    write(path, out);
+    for (const SplitMap& split : splits) write(split_path(path, split.name), split.output);
+    const double total = allreduce_max(comm, clock.seconds());
+    const int it = solved.solver.iterations;
+    summary.min_iterations = summary.maps == 0 ? it : std::min(summary.min_iterations, it);
+    summary.max_iterations = std::max(summary.max_iterations, it);
+    summary.not_converged += solved.solver.converged ? 0 : 1;
+    summary.noise_seconds += noise;
+    summary.solve_seconds += solve;
+    summary.write_seconds += total - noise - solve;
+    ++summary.maps;
+    log::info(
+        "monte carlo %lld/%lld: realization %lld, %d iterations%s, noise %.2f s, solve "
+        "%.2f s, write %.2f s -> %s",
+        static_cast<long long>(summary.maps), static_cast<long long>(mc.count),
+        static_cast<long long>(k), it, solved.solver.converged ? "" : " (NOT converged)", noise,
+        solve, total - noise - solve, path.c_str());
+  }
+  return summary;
 }
 
 }  // namespace
@@ -87,9 +170,10 @@ PointingOptions pointing_options(const Config& config) {
 
 MapMakingResult make_map(const Config& config, LocalData&& data, const InputLabels& labels,
                          MPI_Comm comm, double expansion_seconds, CgCheckpointing* checkpointing,
-                         const DestripeObserver* observer) {
+                         const DestripeObserver* observer, const MapWriter* write) {
   const std::unique_ptr<Method> method = check_method(config);
   check_cross_check(config);
+  check_monte_carlo_output(config, write != nullptr);
   PhaseScope phase("pointing");
   // Before the first use of PETSc (backend petsc, cross-check ksp), which reads them.
   solvers::set_petsc_options(config.solver.petsc_options);
@@ -152,7 +236,9 @@ MapMakingResult make_map(const Config& config, LocalData&& data, const InputLabe
   clock.reset();
   PhaseScope solving("solving");
   Vector map = system.make_owned_map("tod2map::map");
-  MethodResult solved = method->solve({config, system, data, checkpointing, observer}, map);
+  std::shared_ptr<void> method_state;  // the method's set-up, kept for the noise maps
+  MethodResult solved =
+      method->solve({config, system, data, checkpointing, observer, &method_state}, map);
   result.solver = std::move(solved.solver);
   result.convergence = std::move(solved.convergence);
   result.phases.push_back({"solve", allreduce_max(comm, clock.seconds())});
@@ -200,6 +286,19 @@ MapMakingResult make_map(const Config& config, LocalData&& data, const InputLabe
     result.splits = make_split_maps(config, data, pixel_before, dist, solved.amplitudes, out);
     result.phases.push_back({"splits", allreduce_max(comm, clock.seconds())});
   }
+  if (write) {
+    clock.reset();
+    PhaseScope writing("writing");
+    (*write)(config.output.path, out);
+    for (const SplitMap& split : result.splits) (*write)(split.path, split.output);
+    result.phases.push_back({"write", allreduce_max(comm, clock.seconds())});
+  }
+  if (config.monte_carlo.count > 0) {
+    clock.reset();
+    result.monte_carlo = monte_carlo_maps(config, *method, system, data, pixel_before, dist, out,
+                                          &method_state, *write);
+    result.phases.push_back({"mc", allreduce_max(comm, clock.seconds())});
+  }
   gather_peak_rss(comm, result);
   return result;
 }
@@ -209,6 +308,7 @@ MapMakingResult run(const Config& config, MPI_Comm comm, bool write_output, bool
   Stopwatch total;
   check_method(config);
   check_cross_check(config);
+  check_monte_carlo_output(config, write_output);
   // Before any timeline is read: a checkpoint that cannot be used fails the run now.
   CgCheckpointing checkpointing(config, resume, comm);
   // And an output that cannot be written fails it now, not after the solve.
@@ -254,23 +354,18 @@ MapMakingResult run(const Config& config, MPI_Comm comm, bool write_output, bool
   clock.reset();
   LocalData data = collective(comm, [&] { return builder.finish(); });
   MapMakingResult result;
+  const MapWriter writer = [&](const std::string& path, const io::MapOutput& map) {
+    io::write_map(path, map, config.output.hdf5, comm);
+  };
   try {
     result = make_map(config, std::move(data), agreed, comm, read.consume_seconds + clock.seconds(),
-                      &checkpointing, observer);
+                      &checkpointing, observer, write_output ? &writer : nullptr);
   } catch (const Interrupted& e) {
     throw Interrupted(e.signal(), checkpointing.interrupted_message(e));
   }
   result.phases.insert(result.phases.begin(), {"read", plan_seconds + read.read_seconds});
   result.timelines_without_flags = read.timelines_without_flags;
 
-  if (write_output) {
-    phase.emplace("writing");
-    clock.reset();
-    io::write_map(config.output.path, result.output, config.output.hdf5, comm);
-    for (const SplitMap& split : result.splits)
-      io::write_map(split.path, split.output, config.output.hdf5, comm);
-    result.phases.push_back({"write", allreduce_max(comm, clock.seconds())});
-  }
   result.checkpoint = checkpointing.finish(result.solver);
   result.phases.push_back({"total", allreduce_max(comm, total.seconds())});
   gather_peak_rss(comm, result);
@@ -308,6 +403,16 @@ std::string format_summary(const MapMakingResult& r, const Config& config) {
         r.solver.residuals.empty() ? 0.0 : r.solver.residuals.back(),
         r.solver.converged ? "" : " (NOT converged)");
   if (!r.checkpoint.empty()) s += r.checkpoint + "\n";
+  if (const MonteCarloSummary& mc = r.monte_carlo; mc.maps > 0) {
+    add("monte carlo: %lld noise maps (realizations %lld to %lld), %d to %d iterations%s\n",
+        static_cast<long long>(mc.maps), static_cast<long long>(mc.first),
+        static_cast<long long>(mc.first + mc.maps - 1), mc.min_iterations, mc.max_iterations,
+        mc.not_converged > 0 ? (", " + std::to_string(mc.not_converged) + " NOT converged").c_str()
+                             : "");
+    add("monte carlo: per map %.3f s: noise %.3f s, solve %.3f s, write %.3f s\n",
+        (mc.noise_seconds + mc.solve_seconds + mc.write_seconds) / mc.maps,
+        mc.noise_seconds / mc.maps, mc.solve_seconds / mc.maps, mc.write_seconds / mc.maps);
+  }
   for (const SplitMap& split : r.splits)
     add("split %s: %lld timelines, %lld samples used, %lld pixels observed, %lld masked%s%s\n",
         split.name.c_str(), static_cast<long long>(split.timelines),

@@ -142,7 +142,7 @@ std::vector<SplitMap> make_split_maps(const Config& config, const LocalData& dat
                                       const Kokkos::View<std::int32_t*, MemSpace>& pixel,
                                       std::shared_ptr<const solvers::PixelDistribution> dist,
                                       const Kokkos::View<double*, MemSpace>& amplitudes,
-                                      const io::MapOutput& full) {
+                                      const io::MapOutput& full, bool quiet) {
   const auto& splits = config.output.splits;
   MPI_Comm comm = dist->comm();
   std::vector<TimelineKey> mine;
@@ -200,10 +200,12 @@ std::vector<SplitMap> make_split_maps(const Config& config, const LocalData& dat
     m.hits.assign(hits.begin(), hits.end());
     m.rcond = system.host_values(system.rcond());
     m.invcov = system.host_values(system.blocks());
-    log::info("split %s: %lld timelines, %lld samples used, %lld pixels observed, %lld masked",
-              out.name.c_str(), static_cast<long long>(out.timelines),
-              static_cast<long long>(out.samples_used), static_cast<long long>(out.pixels_observed),
-              static_cast<long long>(out.pixels_masked));
+    if (!quiet)
+      log::info("split %s: %lld timelines, %lld samples used, %lld pixels observed, %lld masked",
+                out.name.c_str(), static_cast<long long>(out.timelines),
+                static_cast<long long>(out.samples_used),
+                static_cast<long long>(out.pixels_observed),
+                static_cast<long long>(out.pixels_masked));
     maps.push_back(std::move(out));
   }
   return maps;

@@ -43,14 +43,25 @@ class Destripe final : public Method {
       };
     }
     MPI_Comm comm = in.system.distribution().comm();
-    log::info("destripe: %lld baselines of %g s, noise prior %s, preconditioner %s%s",
-              static_cast<long long>(allreduce_sum(comm, in.data.n_chunks())),
-              config.mapmaker.baseline_length, config.mapmaker.noise_prior ? "on" : "off",
-              preconditioner_name(config.solver.preconditioner),
-              config.solver.preconditioner == PreconditionerKind::banded
-                  ? (" (width " + std::to_string(config.solver.precond_width) + ")").c_str()
-                  : "");
-    const DestripeResult d = destripe(in.system, in.data, dopt, owned_map);
+    if (in.quiet) {  // a Monte Carlo map: the map's own solve was cross-checked
+      dopt.cg.progress = false;
+      dopt.cross_check = solvers::CrossCheck::none;
+    }
+    if (!in.quiet)
+      log::info("destripe: %lld baselines of %g s, noise prior %s, preconditioner %s%s",
+                static_cast<long long>(allreduce_sum(comm, in.data.n_chunks())),
+                config.mapmaker.baseline_length, config.mapmaker.noise_prior ? "on" : "off",
+                preconditioner_name(config.solver.preconditioner),
+                config.solver.preconditioner == PreconditionerKind::banded
+                    ? (" (width " + std::to_string(config.solver.precond_width) + ")").c_str()
+                    : "");
+    Stopwatch clock;
+    // The set-up depends on the pointing and weights only: kept for the solves that follow.
+    std::shared_ptr<void> local;
+    std::shared_ptr<void>& kept = in.state ? *in.state : local;
+    if (!kept) kept = std::make_shared<DestripeSetup>(in.system, in.data, dopt);
+    const DestripeResult d =
+        static_cast<const DestripeSetup*>(kept.get())->solve(dopt, owned_map, clock);
     MethodResult result;
     result.solver = d.cg;
     result.cg_loop_timed = true;

@@ -22,6 +22,7 @@ struct Config : io::ConfigOrigin {
   mapmaker::MapmakerConfig mapmaker;
   solvers::SolverConfig solver;
   io::OutputConfig output;
+  mapmaker::MonteCarloConfig monte_carlo;
   sim::SimulationConfig simulation;
 };
 

@@ -54,7 +54,9 @@
 // order). The limit of 100 tol leaves room for that at any size, yet is far below what a
 // broken solver or a broken hand-over of vectors between solver and operators produces.
 #include <functional>
+#include <memory>
 
+#include "tod2map/core/resources.hpp"
 #include "tod2map/mapmaker/baseline_preconditioner.hpp"
 #include "tod2map/mapmaker/pixel_system.hpp"
 #include "tod2map/solvers/cross_check.hpp"
@@ -97,6 +99,30 @@ struct DestripeResult {
   /// Extreme eigenvalues of the preconditioned operator from the CG coefficients.
   double eig_min = 0, eig_max = 0;
   std::int64_t cross_pixels_observed = 0, cross_pixels_masked = 0;  ///< with nside_cross
+};
+
+/// What destriping builds from the pointing and the weights alone, whatever the signal: the
+/// pixel system of Z (nside_cross), the noise prior, the gauge, the operator and the
+/// preconditioner. Built once, it solves for any signal of the same samples (the noise maps of
+/// a Monte Carlo). Marks samples in masked pixels unused in `data`. Collective.
+class DestripeSetup {
+ public:
+  /// system and data must outlive the setup.
+  DestripeSetup(const PixelSystem& system, LocalData& data, const DestripeOptions& options);
+  ~DestripeSetup();
+  DestripeSetup(const DestripeSetup&) = delete;
+  DestripeSetup& operator=(const DestripeSetup&) = delete;
+
+  /// destripe() for data.signal as it is now (the caller may replace it between solves);
+  /// `clock` started when the caller's destriping began (DestripeResult::seconds). Collective.
+  DestripeResult solve(const DestripeOptions& options, const Vector& owned_map,
+                       Stopwatch& clock) const;
+
+ private:
+  struct State;
+  const PixelSystem& system_;
+  LocalData& data_;
+  std::unique_ptr<State> state_;
 };
 
 /// Solves for the baselines and fills owned_map (n_owned*nstokes) with the binned map of

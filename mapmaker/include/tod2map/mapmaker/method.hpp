@@ -26,6 +26,12 @@ struct MethodInputs {
   LocalData& data;            ///< a method may mark samples unused (destripe drops masked pixels)
   CgCheckpointing* checkpointing = nullptr;    ///< CG checkpoint hooks (run() gives them)
   const DestripeObserver* observer = nullptr;  ///< iterate observer (benchmarks)
+  /// Kept by the caller between solves of the same system and samples with other signals (the
+  /// noise maps of a Monte Carlo): a method may keep there what does not depend on the signal
+  /// (destripe: its preconditioner, noise prior and Z), set up by the first solve. May be null.
+  std::shared_ptr<void>* state = nullptr;
+  /// A repeated solve (Monte Carlo): no per-iteration progress or set-up lines.
+  bool quiet = false;
 };
 
 /// What a method returns besides the map.

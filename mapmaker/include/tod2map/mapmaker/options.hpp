@@ -29,4 +29,14 @@ struct MapmakerConfig {
   } noise;
 };
 
+/// The `monte_carlo` section: noise-only maps made in the same run as the map, from noise
+/// timelines generated inside the run (mapmaker/monte_carlo.hpp).
+struct MonteCarloConfig {
+  std::int64_t count = 0;  ///< noise maps to make; 0 = none
+  std::int64_t first = 0;  ///< index of the first realization
+  std::uint64_t seed = 1;
+  bool white_noise = true;
+  bool correlated_noise = true;
+};
+
 }  // namespace tod2map::mapmaker

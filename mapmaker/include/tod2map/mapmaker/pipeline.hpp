@@ -11,6 +11,7 @@
 #include "tod2map/io/map_output.hpp"
 #include "tod2map/io/timeline.hpp"
 #include "tod2map/mapmaker/local_data.hpp"
+#include "tod2map/mapmaker/monte_carlo.hpp"
 #include "tod2map/mapmaker/splits.hpp"
 #include "tod2map/solvers/pcg.hpp"
 
@@ -57,7 +58,11 @@ struct MapMakingResult {
   std::string convergence;
   /// The maps of output.splits, in their order (docs/formats-maps.md).
   std::vector<SplitMap> splits;
+  MonteCarloSummary monte_carlo;  ///< maps 0 without a Monte Carlo
 };
+
+/// Writes one map file (io::write_map with the run's HDF5 hints). Collective.
+using MapWriter = std::function<void(const std::string& path, const io::MapOutput& map)>;
 
 /// What the input says about the map it makes: COORDSYS (G, E, C) and SIGNAL's unit, "" when
 /// no timeline says.
@@ -74,11 +79,14 @@ struct InputLabels {
 /// expansion_seconds (time the caller spent expanding) is added to the pointing phase.
 /// checkpointing (run() passes it) gives the destriping CG its checkpoint hooks. The method is
 /// the one registered as config.mapmaker.method (method.hpp). Every other make_map ends here.
-/// Collective.
+/// With `write`, the map and its splits are written through it as soon as they are made, then
+/// the noise maps of config.monte_carlo one by one (which need it: InvalidArgument before any
+/// work without). Collective.
 MapMakingResult make_map(const Config& config, LocalData&& data, const InputLabels& labels,
                          MPI_Comm comm, double expansion_seconds = 0,
                          CgCheckpointing* checkpointing = nullptr,
-                         const DestripeObserver* observer = nullptr);
+                         const DestripeObserver* observer = nullptr,
+                         const MapWriter* write = nullptr);
 
 /// The pointing options a config asks for (nside, ordering, Stokes, baseline length).
 PointingOptions pointing_options(const Config& config);

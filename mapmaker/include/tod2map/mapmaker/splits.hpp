@@ -58,11 +58,12 @@ struct SplitMap {
 /// The split maps of config.output.splits from `data` whose used samples are marked by
 /// `pixel` (the pixels before any method marked samples unused) and, for destriping, the
 /// baselines `amplitudes` (one per chunk of data; empty for none). `full` is the full map's
-/// output, whose labels the splits share. Collective.
+/// output, whose labels the splits share; `quiet`: no log line per split (noise maps).
+/// Collective.
 std::vector<SplitMap> make_split_maps(const Config& config, const LocalData& data,
                                       const Kokkos::View<std::int32_t*, MemSpace>& pixel,
                                       std::shared_ptr<const solvers::PixelDistribution> dist,
                                       const Kokkos::View<double*, MemSpace>& amplitudes,
-                                      const io::MapOutput& full);
+                                      const io::MapOutput& full, bool quiet = false);
 
 }  // namespace tod2map::mapmaker
