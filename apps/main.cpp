@@ -23,6 +23,9 @@ void usage(std::FILE* out) {
       "                                          continues from solver.checkpoint.path; --mc N\n"
       "                                          also makes N noise-only maps\n"
       "  sim CONFIG [--set key.path=value ...]   write simulated timelines\n"
+      "  plan CONFIG -n RANKS [--sky-fraction F] [--set ...]\n"
+      "                                          memory and time a run would need, per rank,\n"
+      "                                          from the input's headers alone\n"
       "  info FILE                               describe a timeline or map file\n"
       "  --version                               print the version\n",
       out);
@@ -64,6 +67,8 @@ int main(int argc, char** argv) {
       status = tod2map::apps::command_sim(argc - 2, argv + 2);
     else if (command == "info")
       status = tod2map::apps::command_info(argc - 2, argv + 2);
+    else if (command == "plan")
+      status = tod2map::apps::command_plan(argc - 2, argv + 2);
     else {
       if (rank == 0) {
         std::fprintf(stderr, "tod2map: unknown command '%s'\n", command.c_str());

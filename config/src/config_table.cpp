@@ -90,6 +90,7 @@ Table<Config> make_config_table() {
   t.mount("solver", field(&Config::solver), solvers::solver_keys());
   t.mount("output", field(&Config::output), io::output_keys());
   t.mount("monte_carlo", field(&Config::monte_carlo), mapmaker::monte_carlo_keys());
+  t.mount("resources", field(&Config::resources), mapmaker::resources_keys());
   t.mount("simulation", field(&Config::simulation), sim::simulation_keys());
 
   ConfigKey& files = *t.find("input.files");

@@ -297,7 +297,8 @@ std::int64_t FitsInput::num_rows() const {
 
 namespace {
 
-void check_scalar_column(const FitsInput& in, const ColumnSlot& slot, bool want_float) {
+// Returns the column's CFITSIO type (TFLOAT, TDOUBLE, ...).
+int check_scalar_column(const FitsInput& in, const ColumnSlot& slot, bool want_float) {
   int type = 0;
   LONGLONG repeat = 0, width = 0;
   int status = 0;
@@ -309,6 +310,7 @@ void check_scalar_column(const FitsInput& in, const ColumnSlot& slot, bool want_
   if (!type_ok || repeat != 1)
     in.fail("column '" + slot.name + "' has TFORM '" + in.column_tform(slot.num) + "' (expected " +
             (want_float ? "one E or D float" : "one integer (B, I, J or K)") + " per row)");
+  return type;
 }
 
 // The keys of the current HDU, for the checks every timeline format shares.
@@ -395,7 +397,7 @@ TimelineLayout inspect_timeline_hdu(const FitsInput& in, const ColumnNames& colu
     layout.pixel.num = 0;
   }
   check_scalar_column(in, layout.psi, true);
-  check_scalar_column(in, layout.signal, true);
+  layout.signal_float32 = check_scalar_column(in, layout.signal, true) == TFLOAT;
   if (layout.flag.num != 0) check_scalar_column(in, layout.flag, false);
 
   if (layout.use_pixels) {

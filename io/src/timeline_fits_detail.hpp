@@ -108,7 +108,8 @@ struct TimelineLayout {
   std::int64_t nside = 0;   ///< NSIDE header, when use_pixels
   std::string ordering;     ///< RING or NEST, when use_pixels
   std::int64_t nrows = 0;
-  std::string signal_units;  ///< TUNITn of SIGNAL, trimmed; "" when absent
+  std::string signal_units;     ///< TUNITn of SIGNAL, trimmed; "" when absent
+  bool signal_float32 = false;  ///< SIGNAL is TFORM E
 };
 
 /// Checks the current HDU (a detector BINTABLE) against DESIGN.md section 3 with the column

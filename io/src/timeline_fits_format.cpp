@@ -51,7 +51,7 @@ class FitsTimelineFormat final : public TimelineFormat {
     FitsInput in(path, kIndexFunc);
     const std::vector<HduSummary> hdus = in.walk();
     in.move_to(1);
-    const std::string obsid = read_observation_header(in).obsid;
+    const ObservationInfo observation = read_observation_header(in);
     // NEXTEND (written by tod2map sim) counts the extensions: a file cut at an HDU boundary
     // passes every other check and would silently lose the detectors after the cut.
     if (const auto extensions = in.int_key("NEXTEND"))
@@ -75,9 +75,12 @@ class FitsTimelineFormat final : public TimelineFormat {
       if (auto [it, fresh] = seen.emplace(h.extname, h.number); !fresh)
         in.fail("detector '" + h.extname + "' already given by HDU " + std::to_string(it->second));
       TimelineRef ref = fits_timeline_ref(path, h.number, h.extname, in.num_rows());
-      ref.obsid = obsid;
+      ref.obsid = observation.obsid;
+      ref.samprate = observation.samprate;
       if (wanted.empty() || wanted.count(h.extname)) {
-        ref.units = inspect_timeline_hdu(in, input.columns).signal_units;
+        const TimelineLayout layout = inspect_timeline_hdu(in, input.columns);
+        ref.units = layout.signal_units;
+        ref.signal_float32 = layout.signal_float32;
         ref.coordsys = read_detector_coordsys(in);
       }
       out.refs.push_back(std::move(ref));

@@ -46,7 +46,7 @@ class Hdf5TimelineFormat final : public TimelineFormat {
   // malformed file fails before any data is read. Root datasets are listed as skipped.
   FileTimelines index(const std::string& path, const InputConfig& input) const override {
     const Hdf5Input in(path, kIndexFunc);
-    const std::string obsid = read_hdf5_observation(in).obsid;
+    const ObservationInfo observation = read_hdf5_observation(in);
     const auto links = in.root_links();
     std::int64_t ngroups = 0;
     for (const auto& link : links) ngroups += link.second ? 1 : 0;
@@ -72,11 +72,13 @@ class Hdf5TimelineFormat final : public TimelineFormat {
       ref.format = kHdf5FormatName;
       ref.location = name;
       ref.detector = name;
-      ref.obsid = obsid;
+      ref.obsid = observation.obsid;
+      ref.samprate = observation.samprate;
       if (wanted.empty() || wanted.count(name)) {
         const Hdf5Layout layout = inspect_hdf5_group(in, group, name, input.columns);
         ref.nsamples = layout.nrows;
         ref.units = layout.signal_units;
+        ref.signal_float32 = layout.signal_float32;
         ref.coordsys = checked_coordsys(Hdf5Attributes(in, group, name));
       } else {
         ref.nsamples = unchecked_samples(group, input.columns.signal);

@@ -40,6 +40,10 @@ std::vector<char> serialize(const std::vector<TimelineRef>& refs) {
     put_str(buf, r.location);
     put_str(buf, r.detector);
     put_str(buf, r.obsid);
+    put_i64(buf, r.signal_float32 ? 1 : 0);
+    std::int64_t rate_bits = 0;
+    std::memcpy(&rate_bits, &r.samprate, sizeof rate_bits);
+    put_i64(buf, rate_bits);
     put_str(buf, r.coordsys);
     put_str(buf, r.units);
   }
@@ -74,6 +78,9 @@ std::vector<TimelineRef> deserialize(const std::vector<char>& buf) {
     ref.location = r.str();
     ref.detector = r.str();
     ref.obsid = r.str();
+    ref.signal_float32 = r.i64() != 0;
+    const std::int64_t rate_bits = r.i64();
+    std::memcpy(&ref.samprate, &rate_bits, sizeof rate_bits);
     ref.coordsys = r.str();
     ref.units = r.str();
     refs.push_back(std::move(ref));

@@ -16,6 +16,7 @@
 #include "tod2map/io/timeline_input.hpp"
 #include "tod2map/mapmaker/cg_checkpointing.hpp"
 #include "tod2map/mapmaker/local_data_builder.hpp"
+#include "tod2map/mapmaker/memory_plan.hpp"
 #include "tod2map/mapmaker/method.hpp"
 #include "tod2map/mapmaker/pixel_system.hpp"
 #include "tod2map/solvers/cross_check.hpp"
@@ -53,6 +54,34 @@ void check_monte_carlo_output(const Config& config, bool writes) {
                           " noise maps are asked for, but this call writes no map files (the "
                           "noise maps are written as they are made: use tod2map run, or "
                           "tod2map.run with write=True)");
+}
+
+// Checks the estimate of every rank against the memory it may have: resources.max_memory_per_rank,
+// else what is still available now plus what the process already holds (its peak so far, a
+// little more than it holds). Collective; returns the largest rank's estimate.
+double check_rank_memory(const Config& config, const RankShare& share, MPI_Comm comm,
+                         const std::string& when, bool log_it) {
+  const MemoryEstimate mine = estimate_rank_memory(config, share);
+  const std::int64_t available = available_memory_per_rank(comm);
+  const std::int64_t held = peak_rss_bytes();
+  std::string source;
+  const std::int64_t limit = memory_limit(config, available < 0 ? -1 : available + held, &source);
+  const double worst = allreduce_max(comm, mine.total());
+  // The parts of the rank with the largest total (ties: the largest of each), for the log.
+  double parts[5] = {mine.samples, mine.pixels, mine.solver, mine.io, mine.base};
+  if (mine.total() < worst) std::fill(parts, parts + 5, 0.0);
+  double largest[5];
+  TOD2MAP_CHECK_MPI(MPI_Allreduce(parts, largest, 5, MPI_DOUBLE, MPI_MAX, comm));
+  if (log_it)
+    log::info(
+        "memory: estimate %s per rank (largest rank: samples %s, pixels %s, solver %s, I/O "
+        "%s, process %s), limit %s",
+        format_bytes(worst).c_str(), format_bytes(largest[0]).c_str(),
+        format_bytes(largest[1]).c_str(), format_bytes(largest[2]).c_str(),
+        format_bytes(largest[3]).c_str(), format_bytes(largest[4]).c_str(),
+        limit < 0 ? "unknown" : format_bytes(static_cast<double>(limit)).c_str());
+  collective(comm, [&] { check_memory(config, mine, limit, source, comm_size(comm), when); });
+  return worst;
 }
 
 void gather_peak_rss(MPI_Comm comm, MapMakingResult& result) {
@@ -197,6 +226,22 @@ MapMakingResult make_map(const Config& config, LocalData&& data, const InputLabe
   std::shared_ptr<const solvers::PixelDistribution> dist = solvers::make_pixel_distribution(
       config.solver.backend, comm, healpix::nside2npix(pix.nside), data.touched);
   const double t_dist = allreduce_max(comm, expansion_seconds + clock.seconds());
+  {
+    // Each rank's pixels are known now: the whole estimate, before the pixel blocks and the
+    // solver's vectors are allocated.
+    RankShare share;
+    share.samples = data.n_samples;
+    share.timelines = static_cast<std::int64_t>(data.spans.size());
+    for (const auto& span : data.spans)
+      share.largest_timeline = std::max(share.largest_timeline, span.size);
+    share.baselines = data.n_chunks();
+    share.float32_signal = data.signal.is_float32();
+    share.touched_pixels = static_cast<std::int64_t>(data.touched.size());
+    share.owned_pixels = dist->n_owned();
+    share.owned_range = dist->owned_range_end() - dist->first_owned();
+    result.memory_estimate_bytes =
+        check_rank_memory(config, share, comm, "after the pointing expansion", true);
+  }
   PixelSystem system(data, dist, config.mapmaker.min_hits, config.mapmaker.min_rcond);
   const double t_blocks = allreduce_max(comm, expansion_seconds + clock.seconds());
   log::info("pointing: expansion %.2f s, %s distribution %.2f s, pixel blocks %.2f s", t_expand,
@@ -336,6 +381,19 @@ MapMakingResult run(const Config& config, MPI_Comm comm, bool write_output, bool
   const double plan_seconds = allreduce_max(comm, clock.seconds());  // header indexing
   std::int64_t local = 0;
   for (const auto& ref : mine) local += ref.nsamples;
+  {
+    // Before any sample is read: what the headers tell (samples, baselines, buffers); the
+    // pixels are counted after the pointing expansion.
+    RankShare share;
+    for (const auto& ref : mine) {
+      share.samples += ref.nsamples;
+      share.timelines += 1;
+      share.largest_timeline = std::max(share.largest_timeline, ref.nsamples);
+      share.baselines += baselines_of(config, ref.nsamples, ref.samprate);
+      share.float32_signal = share.float32_signal && ref.signal_float32;
+    }
+    check_rank_memory(config, share, comm, "before reading, pixels not counted yet", false);
+  }
   LocalDataBuilder builder(pointing_options(config), local);
   io::TimelineReadOptions read_options;
   read_options.need_sigma = true;
@@ -427,6 +485,9 @@ std::string format_summary(const MapMakingResult& r, const Config& config) {
   for (double b : r.peak_rss_bytes) max_rss = std::max(max_rss, b);
   add("memory: samples %.1f bytes/sample, pixels %.1f MiB (largest rank)\n",
       r.sample_bytes_per_sample, static_cast<double>(r.pixel_bytes) / 1048576.0);
+  if (r.memory_estimate_bytes > 0)
+    add("memory: estimated %.1f MiB per rank before allocating (largest rank)\n",
+        r.memory_estimate_bytes / 1048576.0);
   add("peak memory per rank (MiB):");
   for (double b : r.peak_rss_bytes) add(" %.1f", b / 1048576.0);
   add("\n");

@@ -13,3 +13,7 @@ tod2map_add_test(test_map_error SOURCES test_map_error.cpp
 # and a name it accepts but that is not built (gls) is refused with the list of those built.
 tod2map_add_test(test_method_registry SOURCES test_method_registry.cpp
                  LIBRARIES tod2map::mapmaker LABELS unit)
+# The memory model: sizes as resources.max_memory_per_rank takes them, the parts' arithmetic
+# against hand counts, the occupancy estimate, the plan's shares against the run's assignment.
+tod2map_add_test(test_memory_plan SOURCES test_memory_plan.cpp
+                 LIBRARIES tod2map::mapmaker LABELS unit)

@@ -796,7 +796,7 @@ TEST(Config, NotYamlGivesFileLineAndColumn) {
   EXPECT_EQ(config_error([&] { load_config(list); }),
             list +
                 ":2:1: the top level must be a mapping of sections (input, pixelization, "
-                "mapmaker, solver, output, monte_carlo, simulation), got a list");
+                "mapmaker, solver, output, monte_carlo, resources, simulation), got a list");
 
   const std::string scalar = dir.file("scalar.yaml", "hello\n");
   EXPECT_THAT(config_error([&] { load_config(scalar); }),

@@ -23,6 +23,7 @@ struct Config : io::ConfigOrigin {
   solvers::SolverConfig solver;
   io::OutputConfig output;
   mapmaker::MonteCarloConfig monte_carlo;
+  mapmaker::ResourcesConfig resources;
   sim::SimulationConfig simulation;
 };
 

@@ -34,11 +34,14 @@ struct ObservationInfo {
 /// file (headers only) and the unit of work distribution. Format-neutral: `format` names the
 /// TimelineFormat that indexed it and `location` says where in the file, in that format's terms.
 struct TimelineRef {
-  std::string file;           ///< path as given (after glob expansion)
-  std::string format;         ///< TimelineFormat name ("fits"), chosen by the file's content
-  std::string location;       ///< opaque to all but the format (FITS: the HDU number, "2")
-  std::string detector;       ///< detector name (FITS: EXTNAME)
-  std::string obsid;          ///< the file's OBSID (output.splits select by it before reading)
+  std::string file;      ///< path as given (after glob expansion)
+  std::string format;    ///< TimelineFormat name ("fits"), chosen by the file's content
+  std::string location;  ///< opaque to all but the format (FITS: the HDU number, "2")
+  std::string detector;  ///< detector name (FITS: EXTNAME)
+  std::string obsid;     ///< the file's OBSID (output.splits select by it before reading)
+  double samprate = 0;   ///< the file's SAMPRATE (the memory plan counts baselines by it)
+  /// SIGNAL stored as float32 (kept so in memory); set, like units, for selected timelines.
+  bool signal_float32 = false;
   std::int64_t nsamples = 0;  ///< samples (FITS: NAXIS2)
   /// COORDSYS and SIGNAL's unit as DetectorInfo holds them; set by indexing for the timelines
   /// input.detectors selects, so that inputs that disagree stop the run before any read.

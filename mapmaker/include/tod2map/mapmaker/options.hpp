@@ -39,4 +39,14 @@ struct MonteCarloConfig {
   bool correlated_noise = true;
 };
 
+/// The `resources` section: what a run may use (mapmaker/memory_plan.hpp).
+struct ResourcesConfig {
+  /// "4GiB", "500MiB", ... ; "" = the cgroup limit or MemAvailable, shared by the node's ranks.
+  std::string max_memory_per_rank;
+};
+
+/// Parses a size as resources.max_memory_per_rank takes it ("4GiB", "500 MiB", "16G", "1e9"):
+/// bytes, or -1 for text that is not a size.
+std::int64_t parse_memory_size(const std::string& text);
+
 }  // namespace tod2map::mapmaker

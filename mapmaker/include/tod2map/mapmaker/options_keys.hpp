@@ -10,5 +10,6 @@ namespace tod2map::mapmaker {
 io::config_table::Table<MapmakerConfig> mapmaker_keys();
 io::config_table::Table<pixelization::PixelizationConfig> pixelization_keys();
 io::config_table::Table<MonteCarloConfig> monte_carlo_keys();
+io::config_table::Table<ResourcesConfig> resources_keys();
 
 }  // namespace tod2map::mapmaker

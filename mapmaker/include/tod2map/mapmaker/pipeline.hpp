@@ -59,6 +59,8 @@ struct MapMakingResult {
   /// The maps of output.splits, in their order (docs/formats-maps.md).
   std::vector<SplitMap> splits;
   MonteCarloSummary monte_carlo;  ///< maps 0 without a Monte Carlo
+  /// The memory estimate of the largest rank, made before the pixel arrays (memory_plan.hpp).
+  double memory_estimate_bytes = 0;
 };
 
 /// Writes one map file (io::write_map with the run's HDF5 hints). Collective.
