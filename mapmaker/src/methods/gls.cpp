@@ -115,14 +115,17 @@ class Gls final : public Method {
     const std::vector<NoisePsd> psd =
         estimate ? estimated_spectra(in.system, in.data, config, comm) : header_spectra(in.data);
     const ToeplitzNoiseWeighting weighting(in.data, psd, noise.bandwidth);
-    log::info("gls: noise %s: %s; N^-1 bandwidth %lld samples",
-              estimate ? "fitted to the residual of a first GLS map" : "from the timeline headers",
-              describe_spectra(comm, psd).c_str(), static_cast<long long>(noise.bandwidth));
+    if (!in.quiet)
+      log::info(
+          "gls: noise %s: %s; N^-1 bandwidth %lld samples",
+          estimate ? "fitted to the residual of a first GLS map" : "from the timeline headers",
+          describe_spectra(comm, psd).c_str(), static_cast<long long>(noise.bandwidth));
 
     solvers::CgOptions cg;
     cg.tol = config.solver.tol;
     cg.maxiter = config.solver.maxiter;
     cg.label = "gls";
+    cg.progress = !in.quiet;  // a Monte Carlo map: its log line says enough
     if (in.checkpointing) in.checkpointing->attach(cg);  // the final solve only
     MethodResult result;
     result.solver = gls_map(in.system, in.data, weighting, cg, owned_map);
