@@ -398,6 +398,12 @@ TimelineLayout inspect_timeline_hdu(const FitsInput& in, const ColumnNames& colu
   }
   check_scalar_column(in, layout.psi, true);
   layout.signal_float32 = check_scalar_column(in, layout.signal, true) == TFLOAT;
+  for (const std::string& name : columns.more_signals) {
+    const ColumnSlot more = slot(name);
+    if (more.num == 0) missing("column '" + name + "' (input.columns.signal)");
+    layout.signal_float32 = check_scalar_column(in, more, true) == TFLOAT && layout.signal_float32;
+    layout.more_signals.push_back(more);
+  }
   if (layout.flag.num != 0) check_scalar_column(in, layout.flag, false);
 
   if (layout.use_pixels) {

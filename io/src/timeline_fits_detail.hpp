@@ -108,8 +108,9 @@ struct TimelineLayout {
   std::int64_t nside = 0;   ///< NSIDE header, when use_pixels
   std::string ordering;     ///< RING or NEST, when use_pixels
   std::int64_t nrows = 0;
-  std::string signal_units;     ///< TUNITn of SIGNAL, trimmed; "" when absent
-  bool signal_float32 = false;  ///< SIGNAL is TFORM E
+  std::string signal_units;              ///< TUNITn of SIGNAL, trimmed; "" when absent
+  bool signal_float32 = false;           ///< SIGNAL is TFORM E
+  std::vector<ColumnSlot> more_signals;  ///< input.columns.signal's other columns
 };
 
 /// Checks the current HDU (a detector BINTABLE) against DESIGN.md section 3 with the column

@@ -190,6 +190,7 @@ void read_fits_timeline(const TimelineRef& ref, int hdu, const InputConfig& inpu
   const std::int64_t n = layout.nrows;
   const bool has_time = layout.time.num != 0;
   const bool has_flag = layout.flag.num != 0;
+  t.more_signals.resize(layout.more_signals.size());
   size_timeline_arrays(t, n, options, has_flag, layout.use_pixels, layout.nside, layout.ordering);
   if (n == 0) return;
   const std::int64_t npix = 12 * layout.nside * layout.nside;
@@ -204,6 +205,8 @@ void read_fits_timeline(const TimelineRef& ref, int hdu, const InputConfig& inpu
   }
   const ColumnReader psi = plan_column(in, layout.psi);
   const ColumnReader signal = plan_column(in, layout.signal);
+  std::vector<ColumnReader> more_signals;
+  for (const ColumnSlot& more : layout.more_signals) more_signals.push_back(plan_column(in, more));
   if (has_flag) flag = plan_column(in, layout.flag);
 
   const std::int64_t rowlen = in.get()->Fptr->rowlength;
@@ -257,6 +260,8 @@ void read_fits_timeline(const TimelineRef& ref, int hdu, const InputConfig& inpu
     }
     read_doubles(in, psi, b, rowlen, first, m, &t.psi[f]);
     read_doubles(in, signal, b, rowlen, first, m, &t.signal[f]);
+    for (std::size_t c = 0; c < more_signals.size(); ++c)
+      read_doubles(in, more_signals[c], b, rowlen, first, m, &t.more_signals[c][f]);
 
     if (has_flag) {
       read_integers(in, flag, b, rowlen, first, m, flags.data());

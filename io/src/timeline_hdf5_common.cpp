@@ -297,6 +297,14 @@ Hdf5Layout inspect_hdf5_group(const Hdf5Input& in, hid_t group_id, const std::st
     if (float32) *float32 = size == 4;
   };
   check_dataset(layout.signal, true, &layout.signal_float32);
+  for (const std::string& name : columns.more_signals) {
+    const Hdf5Column more = slot(name);
+    if (!more.present()) missing("dataset '" + name + "' (input.columns.signal)");
+    bool f32 = false;
+    check_dataset(more, true, &f32);
+    layout.signal_float32 = layout.signal_float32 && f32;
+    layout.more_signals.push_back(more);
+  }
   check_dataset(layout.psi, true, nullptr);
   check_dataset(layout.time, true, nullptr);
   check_dataset(layout.theta, true, nullptr);

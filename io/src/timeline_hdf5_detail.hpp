@@ -115,8 +115,9 @@ struct Hdf5Layout {
   std::int64_t nside = 0;
   std::string ordering;
   std::int64_t nrows = 0;
-  bool signal_float32 = false;
-  std::string signal_units;  ///< the SIGNAL dataset's attribute 'units', trimmed; "" if absent
+  bool signal_float32 = false;  ///< SIGNAL (and every other signal column) is float32
+  std::string signal_units;     ///< the SIGNAL dataset's attribute 'units', trimmed; "" if absent
+  std::vector<Hdf5Column> more_signals;  ///< input.columns.signal's other columns
 };
 
 /// Checks detector group `group` against the layout with the column names of `columns` (the

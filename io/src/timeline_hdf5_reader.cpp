@@ -81,6 +81,7 @@ void read_hdf5_timeline(const TimelineRef& ref, const InputConfig& input,
   const std::int64_t n = layout.nrows;
   const bool has_time = layout.time.present();
   const bool has_flag = layout.flag.present();
+  t.more_signals.resize(layout.more_signals.size());
   size_timeline_arrays(t, n, options, has_flag, layout.use_pixels, layout.nside, layout.ordering);
   if (n == 0) return;
   const std::int64_t npix = 12 * layout.nside * layout.nside;
@@ -89,6 +90,8 @@ void read_hdf5_timeline(const TimelineRef& ref, const InputConfig& input,
       phi(in, group, g, layout.phi), pixel(in, group, g, layout.pixel),
       psi(in, group, g, layout.psi), signal(in, group, g, layout.signal),
       flag(in, group, g, layout.flag);
+  std::vector<Column> more_signals;
+  for (const Hdf5Column& more : layout.more_signals) more_signals.emplace_back(in, group, g, more);
   const std::int64_t block = std::min(kBlockSamples, n);
   std::vector<std::int64_t> flags(has_flag ? static_cast<std::size_t>(block) : 0);
   // TIME is checked even when not kept, as in FITS: a time that goes back is a corrupt file.
@@ -131,6 +134,8 @@ void read_hdf5_timeline(const TimelineRef& ref, const InputConfig& input,
     }
     psi.read(H5T_NATIVE_DOUBLE, first, m, &t.psi[f]);
     signal.read(H5T_NATIVE_DOUBLE, first, m, &t.signal[f]);
+    for (std::size_t c = 0; c < more_signals.size(); ++c)
+      more_signals[c].read(H5T_NATIVE_DOUBLE, first, m, &t.more_signals[c][f]);
 
     if (has_flag) {
       flag.read(H5T_NATIVE_INT64, first, m, flags.data());

@@ -116,11 +116,16 @@ void classify_samples(Timeline& t, std::size_t first, std::int64_t m, const std:
       ++n_flagged;
       continue;
     }
+    // Every map of the run uses the same samples: a sample is as good as its worst signal.
+    double s = sig[k];
+    for (const auto& more : t.more_signals)
+      if (!std::isfinite(more[first + static_cast<std::size_t>(k)]))
+        s = more[first + static_cast<std::size_t>(k)];
     const SampleFault fault =
-        sample_fault(sig[k], ps[k], angles, angles ? th[k] : 0.0, angles ? ph[k] : 0.0);
+        sample_fault(s, ps[k], angles, angles ? th[k] : 0.0, angles ? ph[k] : 0.0);
     good[k] = fault == SampleFault::none ? 1 : 0;
     if (fault != SampleFault::none)
-      faults.add(fault, sig[k], ps[k], angles ? th[k] : 0.0, angles ? ph[k] : 0.0);
+      faults.add(fault, s, ps[k], angles ? th[k] : 0.0, angles ? ph[k] : 0.0);
   }
   t.n_flagged += n_flagged;
 }
@@ -143,6 +148,7 @@ void size_timeline_arrays(Timeline& t, std::int64_t n, const TimelineReadOptions
     t.time.clear();
   size_array(t.psi, un);
   size_array(t.signal, un);
+  for (auto& s : t.more_signals) size_array(s, un);  // as many as the reader set
   if (options.keep_flag) {
     size_array(t.flag, un);
     if (!has_flag) std::fill(t.flag.begin(), t.flag.end(), 0);  // documented: 0 without FLAG

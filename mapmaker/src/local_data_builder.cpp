@@ -169,6 +169,14 @@ void LocalDataBuilder::add(const TimelineView& tl) {
     throw InvalidArgument("mapmaker: " + tl.where() + ": PIXEL column is at NSIDE " +
                           std::to_string(tl.pixel_nside) + " but pixelization.nside is " +
                           std::to_string(options_.nside));
+  // Every timeline carries the same signal columns: the first sets how many.
+  if (data_.spans.empty() && data_.more_signals.empty())
+    data_.more_signals.resize(tl.more_signals.size());
+  if (tl.more_signals.size() != data_.more_signals.size())
+    throw InvalidArgument("mapmaker: " + tl.where() + " has " +
+                          std::to_string(1 + tl.more_signals.size()) +
+                          " signal columns, the timelines before it " +
+                          std::to_string(1 + data_.more_signals.size()));
   if (tl.size > data_.n_samples - filled_)
     throw InvalidArgument("mapmaker::build_local_data: " + tl.where() + " adds " +
                           std::to_string(tl.size) + " samples to " + std::to_string(filled_) +
@@ -216,6 +224,9 @@ void LocalDataBuilder::add(const TimelineView& tl) {
   double peak = 0;
   for (std::int64_t t = 0; t < s.size; ++t)
     if (tl.good[t]) peak = std::max(peak, std::fabs(tl.signal[t]));
+  for (const double* more : tl.more_signals)
+    for (std::int64_t t = 0; t < s.size; ++t)
+      if (tl.good[t]) peak = std::max(peak, std::fabs(more[t]));
   const double weight = 1.0 / (tl.det.sigma * tl.det.sigma);
   if (peak * weight > kMaxWeightedSignal) {
     char values[96];
@@ -230,7 +241,9 @@ void LocalDataBuilder::add(const TimelineView& tl) {
   const std::pair<std::int64_t, std::int64_t> range(s.begin, s.begin + s.size);
   auto q = Kokkos::subview(data_.wq, range);
   auto u = Kokkos::subview(data_.wu, range);
-  store_signal(tl.signal, range);
+  store_signal(data_.signal, tl.signal, range);
+  for (std::size_t c = 0; c < tl.more_signals.size(); ++c)
+    store_signal(data_.more_signals[c], tl.more_signals[c], range);
   auto psi = device_view(tl.psi, s.size);
   auto good = device_view(tl.good, s.size);
   auto expand = [&](const auto& gpix) {
@@ -253,11 +266,10 @@ void LocalDataBuilder::add(const TimelineView& tl) {
   exec.fence();
 }
 
-void LocalDataBuilder::store_signal(const double* signal,
+void LocalDataBuilder::store_signal(SampleSignal& sig, const double* signal,
                                     std::pair<std::int64_t, std::int64_t> range) {
   const std::int64_t n = range.second - range.first;
   const bool exact = float32_exact(signal, n);
-  SampleSignal& sig = data_.signal;
   if (!sig.is_float32() && sig.f64.data() == nullptr) {
     // The first samples decide; a later timeline that is not float32 widens what came before.
     if (exact)
@@ -282,6 +294,9 @@ LocalData LocalDataBuilder::finish() {
                           " samples added, " + std::to_string(data_.n_samples) + " announced");
   if (!data_.signal.is_float32() && data_.signal.f64.data() == nullptr)
     data_.signal.f64 = uninitialized<double>("tod2map::signal", data_.n_samples);
+  for (SampleSignal& more : data_.more_signals)
+    if (!more.is_float32() && more.f64.data() == nullptr)
+      more.f64 = uninitialized<double>("tod2map::signal", data_.n_samples);
   data_.chunk_begin = upload(chunk_begin_, "tod2map::chunk_begin");
   data_.chunk_weight = upload(chunk_weight_, "tod2map::chunk_weight");
   const std::int64_t npix = healpix::nside2npix(options_.nside);

@@ -74,7 +74,8 @@ MemoryEstimate estimate_rank_memory(const Config& config, const RankShare& share
   e.base = kBaseBytes;
 
   const double signal = share.float32_signal ? 4.0 : 8.0;
-  e.samples = n * (kSampleBytes + signal) + chunks * kBaselineBytes;
+  const double signals = 1.0 + static_cast<double>(config.input.columns.more_signals.size());
+  e.samples = n * (kSampleBytes + signal * signals) + chunks * kBaselineBytes;
   if (!config.output.splits.empty()) e.samples += n * 8.0;  // pixels before the method + a split's
   if (config.monte_carlo.count > 0 && share.float32_signal) e.samples += n * 8.0;  // f64 noise
 

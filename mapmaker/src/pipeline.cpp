@@ -46,14 +46,20 @@ void check_cross_check(const Config& config) {
                       ", which was not built into this tod2map");
 }
 
-// Noise maps are written one by one as they are made (a hundred maps are not kept in memory),
-// so a call that writes nothing cannot make them.
+// Noise maps, and the maps of more signal columns, are written one by one as they are made (a
+// hundred maps are not kept in memory), so a call that writes nothing cannot make them.
 void check_monte_carlo_output(const Config& config, bool writes) {
   if (config.monte_carlo.count > 0 && !writes)
     throw InvalidArgument("monte_carlo.count: " + std::to_string(config.monte_carlo.count) +
                           " noise maps are asked for, but this call writes no map files (the "
                           "noise maps are written as they are made: use tod2map run, or "
                           "tod2map.run with write=True)");
+  const std::size_t more = config.input.columns.more_signals.size();
+  if (more > 0 && !writes)
+    throw InvalidArgument("input.columns.signal: " + std::to_string(1 + more) +
+                          " signal columns make " + std::to_string(1 + more) +
+                          " maps, but this call writes no map files (each map is written as it "
+                          "is made: use tod2map run, or tod2map.run with write=True)");
 }
 
 // Checks the estimate of every rank against the memory it may have: resources.max_memory_per_rank,
@@ -91,6 +97,58 @@ void gather_peak_rss(MPI_Comm comm, MapMakingResult& result) {
       MPI_Allgather(&rss, 1, MPI_DOUBLE, result.peak_rss_bytes.data(), 1, MPI_DOUBLE, comm));
 }
 
+// A map made from the same samples as `full` (same hits, rcond and blocks), without its map,
+// solver history and extra arrays.
+io::MapOutput same_samples_as(const io::MapOutput& full) {
+  io::MapOutput out;
+  out.nside = full.nside;
+  out.ordering = full.ordering;
+  out.coordsys = full.coordsys;
+  out.units = full.units;
+  out.stokes = full.stokes;
+  out.method = full.method;
+  out.config_yaml = full.config_yaml;
+  out.first_pixel = full.first_pixel;
+  out.n_owned = full.n_owned;
+  out.sparse = full.sparse;
+  out.pixels = full.pixels;
+  out.hits = full.hits;
+  out.rcond = full.rcond;
+  out.invcov = full.invcov;
+  return out;
+}
+
+// The maps of input.columns.signal's other columns, each solved with the method's kept set-up
+// and written (with its splits) as soon as it is made: `<stem>_<column>.<ext>`.
+void other_signal_maps(const Config& config, const Method& method, const PixelSystem& system,
+                       LocalData& data, const Kokkos::View<std::int32_t*, MemSpace>& pixel_before,
+                       std::shared_ptr<const solvers::PixelDistribution> dist,
+                       const io::MapOutput& full, std::shared_ptr<void>* state,
+                       const MapWriter& write) {
+  const auto& names = config.input.columns.more_signals;
+  MPI_Comm comm = dist->comm();
+  io::MapOutput out = same_samples_as(full);
+  Vector map = system.make_owned_map("tod2map::column_map");
+  for (std::size_t c = 0; c < names.size(); ++c) {
+    Stopwatch clock;
+    data.signal = data.more_signals[c];
+    MethodResult solved =
+        method.solve({config, system, data, nullptr, nullptr, state, /*quiet=*/true}, map);
+    std::vector<SplitMap> splits;
+    if (!config.output.splits.empty())
+      splits = make_split_maps(config, data, pixel_before, dist, solved.amplitudes, full,
+                               /*quiet=*/true);
+    const std::string path = split_path(config.output.path, names[c]);
+    out.map = system.host_values(map);
+    out.residuals = solved.solver.residuals;
+    write(path, out);
+    for (const SplitMap& split : splits) write(split_path(path, split.name), split.output);
+    log::info("signal column %s: %d iterations%s, %.2f s -> %s", names[c].c_str(),
+              solved.solver.iterations, solved.solver.converged ? "" : " (NOT converged)",
+              allreduce_max(comm, clock.seconds()), path.c_str());
+  }
+}
+
 // The noise maps of config.monte_carlo, each written (with its splits) as soon as it is made:
 // the samples' signal becomes each realization's noise in turn (the map's is no longer
 // needed), and the method reuses its set-up from the map's solve.
@@ -108,21 +166,7 @@ MonteCarloSummary monte_carlo_maps(const Config& config, const Method& method,
             static_cast<long long>(mc.count), static_cast<long long>(mc.first),
             static_cast<long long>(mc.first + mc.count - 1),
             static_cast<unsigned long long>(mc.seed));
-  io::MapOutput out;  // the map's labels and pixel blocks, with each realization's map
-  out.nside = full.nside;
-  out.ordering = full.ordering;
-  out.coordsys = full.coordsys;
-  out.units = full.units;
-  out.stokes = full.stokes;
-  out.method = full.method;
-  out.config_yaml = full.config_yaml;
-  out.first_pixel = full.first_pixel;
-  out.n_owned = full.n_owned;
-  out.sparse = full.sparse;
-  out.pixels = full.pixels;
-  out.hits = full.hits;
-  out.rcond = full.rcond;
-  out.invcov = full.invcov;
+  io::MapOutput out = same_samples_as(full);  // with each realization's map
   Vector map = system.make_owned_map("tod2map::mc_map");
   for (std::int64_t k = mc.first; k < mc.first + mc.count; ++k) {
     Stopwatch clock;
@@ -203,6 +247,11 @@ MapMakingResult make_map(const Config& config, LocalData&& data, const InputLabe
   const std::unique_ptr<Method> method = check_method(config);
   check_cross_check(config);
   check_monte_carlo_output(config, write != nullptr);
+  if (data.more_signals.size() != config.input.columns.more_signals.size())
+    throw InvalidArgument(
+        "input.columns.signal: " + std::to_string(1 + config.input.columns.more_signals.size()) +
+        " columns are listed, but the timelines carry " +
+        std::to_string(1 + data.more_signals.size()) + " signals");
   PhaseScope phase("pointing");
   // Before the first use of PETSc (backend petsc, cross-check ksp), which reads them.
   solvers::set_petsc_options(config.solver.petsc_options);
@@ -337,6 +386,13 @@ MapMakingResult make_map(const Config& config, LocalData&& data, const InputLabe
     (*write)(config.output.path, out);
     for (const SplitMap& split : result.splits) (*write)(split.path, split.output);
     result.phases.push_back({"write", allreduce_max(comm, clock.seconds())});
+  }
+  if (!config.input.columns.more_signals.empty()) {
+    clock.reset();
+    PhaseScope columns("solving");
+    other_signal_maps(config, *method, system, data, pixel_before, dist, out, &method_state,
+                      *write);
+    result.phases.push_back({"columns", allreduce_max(comm, clock.seconds())});
   }
   if (config.monte_carlo.count > 0) {
     clock.reset();

@@ -53,6 +53,7 @@ TimelineView view_of(const io::Timeline& t) {
   }
   v.psi = t.psi.data();
   v.signal = t.signal.data();
+  for (const auto& more : t.more_signals) v.more_signals.push_back(more.data());
   v.good = t.good.data();
   v.n_flagged = t.n_flagged;
   v.n_nonfinite = t.n_nonfinite;

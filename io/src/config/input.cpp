@@ -26,6 +26,22 @@ void read_detectors(const Section& s, InputConfig& c) {
   }
 }
 
+// A name, or a list of distinct names whose first is the signal of the map at output.path. The
+// other columns' maps are files named after them, hence names that fit in a file name.
+void read_signal_columns(const Section& s, InputConfig& c) {
+  if (!s.has("signal")) return;
+  std::vector<std::string> names;
+  s.get_list("signal", names, true);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j)
+      if (names[j] == names[i]) s.fail("signal", "column '" + names[i] + "' is listed twice");
+    if (i > 0 && names[i].find_first_of("/\\") != std::string::npos)
+      s.fail("signal", "column '" + names[i] + "' cannot name a map file (no '/' or '\\')");
+  }
+  c.columns.signal = names.front();
+  c.columns.more_signals.assign(names.begin() + 1, names.end());
+}
+
 void check_column(const Section& s, const std::string& key, std::string& name) {
   if (name.empty()) s.fail(key, "empty column name");
 }
@@ -81,7 +97,29 @@ Table<InputConfig> input_keys() {
   column("theta", &ColumnNames::theta, "TH", "Colatitude (rad).");
   column("phi", &ColumnNames::phi, "PH", "Longitude (rad).");
   column("psi", &ColumnNames::psi, "PS", "Boresight orientation (rad).");
-  column("signal", &ColumnNames::signal, "TOD", "Detector signal.");
+  auto& signal = t.custom(
+      "columns.signal", Kind::leaf, "string or list of strings", "`SIGNAL`",
+      "Detector signal. A list (`[SIGNAL, SIGNAL_FG]`) makes one map per column in the same run, "
+      "sharing the pointing, flags, pixel blocks and solver set-up: the first is the map at "
+      "`output.path`, each other column's is `<path stem>_<column>.<ext>`. A sample is used "
+      "only where every listed column is finite, so the maps share their samples.");
+  signal.read = read_signal_columns;
+  signal.write = [](Writer& w, const I& c) {
+    if (c.columns.more_signals.empty()) {
+      w.put("signal", c.columns.signal);
+      return;
+    }
+    std::vector<std::string> all{c.columns.signal};
+    all.insert(all.end(), c.columns.more_signals.begin(), c.columns.more_signals.end());
+    w.put_list("signal", all);
+  };
+  signal.same = [](const I& a, const I& b) {
+    return a.columns.signal == b.columns.signal && a.columns.more_signals == b.columns.more_signals;
+  };
+  signal.set_example = [](I& c) {
+    c.columns.signal = "TOD";
+    c.columns.more_signals = {"TOD_FG"};
+  };
   column("flag", &ColumnNames::flag, "FLG",
          "Integer sample flags. A file without a `FLAG` column is read as unflagged and named in a "
          "warning (the run's summary counts such timelines); a name set here (such as `QUALITY`) "

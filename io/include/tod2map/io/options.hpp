@@ -20,6 +20,9 @@ struct ConfigOrigin {
 struct ColumnNames {
   std::string time = "TIME", theta = "THETA", phi = "PHI", psi = "PSI", signal = "SIGNAL",
               flag = "FLAG", pixel = "PIXEL";
+  /// input.columns.signal given as a list: the columns after the first, each mapped with the
+  /// first's pointing, flags and solver set-up (one more map each).
+  std::vector<std::string> more_signals;
 };
 
 struct InputConfig {

@@ -99,6 +99,8 @@ struct Timeline {
   std::vector<double> phi;
   std::vector<double> psi;
   std::vector<double> signal;
+  /// The columns of input.columns.signal after the first, in its order (one more map each).
+  std::vector<std::vector<double>> more_signals;
   std::vector<std::int64_t> pixel;  ///< empty unless the file gives PIXEL
   std::int64_t pixel_nside = 0;     ///< NSIDE header when PIXEL is given
   std::string pixel_ordering;       ///< ORDERING header (RING/NEST) when PIXEL is given

@@ -80,6 +80,8 @@ struct LocalData {
   Kokkos::View<std::int32_t*, MemSpace> pixel;
   Kokkos::View<double*, MemSpace> wq, wu;
   SampleSignal signal;
+  /// The signals of input.columns.signal's other columns, same samples (one map each).
+  std::vector<SampleSignal> more_signals;
   Kokkos::View<std::int64_t*, MemSpace> chunk_begin;
   Kokkos::View<double*, MemSpace> chunk_weight;
   std::int64_t n_samples = 0, n_used = 0, n_flagged = 0, n_nonfinite = 0;

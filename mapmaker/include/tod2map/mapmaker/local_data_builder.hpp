@@ -29,7 +29,8 @@ class LocalDataBuilder {
   LocalData finish();
 
  private:
-  void store_signal(const double* signal, std::pair<std::int64_t, std::int64_t> range);
+  void store_signal(SampleSignal& sig, const double* signal,
+                    std::pair<std::int64_t, std::int64_t> range);
 
   PointingOptions options_;
   LocalData data_;

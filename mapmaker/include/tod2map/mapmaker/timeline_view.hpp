@@ -37,6 +37,8 @@ struct TimelineView {
   std::string pixel_ordering;   ///< RING | NEST, for pixel
   const double* psi = nullptr;  ///< radians, without POLANG (added by the expansion)
   const double* signal = nullptr;
+  /// Other signal columns (input.columns.signal as a list), each `size` values; one map each.
+  std::vector<const double*> more_signals;
   const std::uint8_t* good = nullptr;  ///< 1 = sample used (see mark_good_samples)
   std::int64_t n_flagged = 0;          ///< samples rejected by the flag mask
   std::int64_t n_nonfinite = 0;        ///< samples rejected for a non-finite value
