@@ -357,35 +357,36 @@ TimelineLayout inspect_timeline_hdu(const FitsInput& in, const ColumnNames& colu
       }
     return s;
   };
-  auto missing = [&](const std::string& what) {
-    in.fail(what + " not found (columns: " + join(names) + ")");
-  };
-
   TimelineLayout layout;
   find_columns(layout, columns, slot);
 
+  // Every missing column is named at once, with the config key that renames it.
+  MissingColumns missing;
   // Pointing: THETA+PHI when both exist (exact), else PIXEL; never a mix.
   if (layout.theta.num == 0 || layout.phi.num == 0) {
     if (layout.pixel.num != 0) {
       layout.use_pixels = true;
     } else if (layout.theta.num != 0) {
-      missing("column '" + columns.phi + "'");
+      missing.add(columns.phi, "phi");
     } else if (layout.phi.num != 0) {
-      missing("column '" + columns.theta + "'");
+      missing.add(columns.theta, "theta");
     } else {
-      missing("columns '" + columns.theta + "' and '" + columns.phi + "' (or '" + columns.pixel +
-              "')");
+      missing.add_pointing(columns);
     }
   }
-  if (layout.psi.num == 0) missing("column '" + columns.psi + "'");
-  if (layout.signal.num == 0) missing("column '" + columns.signal + "'");
+  if (layout.psi.num == 0) missing.add(columns.psi, "psi");
+  if (layout.signal.num == 0) missing.add(columns.signal, "signal");
+  for (const std::string& name : columns.more_signals)
+    if (slot(name).num == 0) missing.add(name, "signal");
   // TIME and FLAG may be absent from a file, but one the config names explicitly must be there:
   // a user's QUALITY flags silently ignored would put flagged samples in the map.
   const ColumnNames defaults;
   if (layout.flag.num == 0 && !columns.flag.empty() && upper(columns.flag) != defaults.flag)
-    missing("column '" + columns.flag + "' (input.columns.flag)");
+    missing.add(columns.flag, "flag");
   if (layout.time.num == 0 && !columns.time.empty() && upper(columns.time) != defaults.time)
-    missing("column '" + columns.time + "' (input.columns.time)");
+    missing.add(columns.time, "time");
+  if (!missing.empty())
+    in.fail(missing.text("column", "columns") + " not found (columns: " + join(names) + ")");
 
   if (layout.time.num != 0) check_scalar_column(in, layout.time, true);
   if (layout.use_pixels) {
@@ -400,7 +401,6 @@ TimelineLayout inspect_timeline_hdu(const FitsInput& in, const ColumnNames& colu
   layout.signal_float32 = check_scalar_column(in, layout.signal, true) == TFLOAT;
   for (const std::string& name : columns.more_signals) {
     const ColumnSlot more = slot(name);
-    if (more.num == 0) missing("column '" + name + "' (input.columns.signal)");
     layout.signal_float32 = check_scalar_column(in, more, true) == TFLOAT && layout.signal_float32;
     layout.more_signals.push_back(more);
   }

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "name_text.hpp"
 #include "timeline_fits_detail.hpp"
 #include "timeline_format.hpp"
 #include "tod2map/core/error.hpp"
@@ -50,6 +51,18 @@ class FitsTimelineFormat final : public TimelineFormat {
   FileTimelines index(const std::string& path, const InputConfig& input) const override {
     FitsInput in(path, kIndexFunc);
     const std::vector<HduSummary> hdus = in.walk();
+    in.move_to(1);
+    // A map in the glob (the simulator's sky.fits beside the timelines of data/*.fits) is
+    // named as what it is, not as a timeline without OBSID.
+    if (!in.raw_key("OBSID"))
+      for (const auto& h : hdus) {
+        in.move_to(h.number);
+        const auto pixtype = in.string_key("PIXTYPE");
+        if (pixtype && upper(*pixtype) == "HEALPIX")
+          throw IoError(std::string(kIndexFunc) + ": " + path + ": a HEALPix map (PIXTYPE = '" +
+                        *pixtype + "' in HDU " + std::to_string(h.number) +
+                        "), not a timeline file: leave it out of input.files");
+      }
     in.move_to(1);
     const ObservationInfo observation = read_observation_header(in);
     // NEXTEND (written by tod2map sim) counts the extensions: a file cut at an HDU boundary

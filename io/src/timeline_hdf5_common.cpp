@@ -227,38 +227,36 @@ Hdf5Layout inspect_hdf5_group(const Hdf5Input& in, hid_t group_id, const std::st
       }
     return c;
   };
-  // Every missing-dataset message names the config key that renames it.
-  auto missing = [&](const std::string& what) {
-    in.fail(group, what + " not found (datasets: " + join(names) + ")");
-  };
-  auto key = [](const std::string& name, const char* field) {
-    return "dataset '" + name + "' (input.columns." + field + ")";
-  };
-
   Hdf5Layout layout;
   find_columns(layout, columns, slot);
 
+  // Every missing dataset is named at once, with the config key that renames it.
+  MissingColumns missing;
   // Pointing: THETA+PHI when both exist (exact), else PIXEL; never a mix (as FITS).
   if (!layout.theta.present() || !layout.phi.present()) {
     if (layout.pixel.present()) {
       layout.use_pixels = true;
     } else if (layout.theta.present()) {
-      missing(key(columns.phi, "phi"));
+      missing.add(columns.phi, "phi");
     } else if (layout.phi.present()) {
-      missing(key(columns.theta, "theta"));
+      missing.add(columns.theta, "theta");
     } else {
-      missing("datasets '" + columns.theta + "' and '" + columns.phi + "' (or '" + columns.pixel +
-              "'; input.columns.theta, .phi, .pixel)");
+      missing.add_pointing(columns);
     }
   }
-  if (!layout.psi.present()) missing(key(columns.psi, "psi"));
-  if (!layout.signal.present()) missing(key(columns.signal, "signal"));
+  if (!layout.psi.present()) missing.add(columns.psi, "psi");
+  if (!layout.signal.present()) missing.add(columns.signal, "signal");
+  for (const std::string& name : columns.more_signals)
+    if (!slot(name).present()) missing.add(name, "signal");
   // As FITS: TIME and FLAG may be absent, unless the config renames them.
   const ColumnNames defaults;
   if (!layout.flag.present() && !columns.flag.empty() && upper(columns.flag) != defaults.flag)
-    missing(key(columns.flag, "flag"));
+    missing.add(columns.flag, "flag");
   if (!layout.time.present() && !columns.time.empty() && upper(columns.time) != defaults.time)
-    missing(key(columns.time, "time"));
+    missing.add(columns.time, "time");
+  if (!missing.empty())
+    in.fail(group,
+            missing.text("dataset", "datasets") + " not found (datasets: " + join(names) + ")");
   if (layout.use_pixels)
     layout.theta.stored = layout.phi.stored = "";
   else
@@ -299,7 +297,6 @@ Hdf5Layout inspect_hdf5_group(const Hdf5Input& in, hid_t group_id, const std::st
   check_dataset(layout.signal, true, &layout.signal_float32);
   for (const std::string& name : columns.more_signals) {
     const Hdf5Column more = slot(name);
-    if (!more.present()) missing("dataset '" + name + "' (input.columns.signal)");
     bool f32 = false;
     check_dataset(more, true, &f32);
     layout.signal_float32 = layout.signal_float32 && f32;

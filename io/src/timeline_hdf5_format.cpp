@@ -46,6 +46,15 @@ class Hdf5TimelineFormat final : public TimelineFormat {
   // malformed file fails before any data is read. Root datasets are listed as skipped.
   FileTimelines index(const std::string& path, const InputConfig& input) const override {
     const Hdf5Input in(path, kIndexFunc);
+    {
+      // A map written by tod2map (out/*.h5 matched by a glob) is named as what it is.
+      Handle root =
+          checked(H5Gopen2(in.file(), "/", H5P_DEFAULT), H5Gclose, in.where(""), "cannot open '/'");
+      const Hdf5Attributes keys(in, root, "");
+      if (!keys.has("OBSID") && keys.has("nside") && keys.has("tod2map_version"))
+        throw IoError(std::string(kIndexFunc) + ": " + path +
+                      ": a tod2map map file, not a timeline file: leave it out of input.files");
+    }
     const ObservationInfo observation = read_hdf5_observation(in);
     const auto links = in.root_links();
     std::int64_t ngroups = 0;

@@ -35,6 +35,37 @@ void find_columns(Layout& layout, const ColumnNames& columns, const Find& find) 
   layout.pixel = find(columns.pixel);
 }
 
+/// The columns a timeline lacks, collected so that one message names them all, each with the
+/// config key that renames it: "column 'PSI' (input.columns.psi)", "columns 'PSI'
+/// (input.columns.psi) and 'SIGNAL' (input.columns.signal)".
+class MissingColumns {
+ public:
+  /// `name` as the config names it, `field` its key under input.columns.
+  void add(const std::string& name, const char* field) {
+    items_.push_back("'" + name + "' (input.columns." + field + ")");
+  }
+  /// Both angle columns, when neither they nor the pixel column exist.
+  void add_pointing(const ColumnNames& c) {
+    items_.push_back("'" + c.theta + "' and '" + c.phi + "' (input.columns.theta, .phi; or '" +
+                     c.pixel + "', input.columns.pixel)");
+    items_.push_back("");  // counts as two: the text names both
+  }
+  bool empty() const { return items_.empty(); }
+  /// "<noun> 'X' (...)" or "<nouns> 'X' (...), 'Y' (...) and 'Z' (...)".
+  std::string text(const std::string& noun, const std::string& nouns) const {
+    std::vector<std::string> named;
+    for (const auto& i : items_)
+      if (!i.empty()) named.push_back(i);
+    std::string s = items_.size() == 1 ? noun : nouns;
+    for (std::size_t i = 0; i < named.size(); ++i)
+      s += (i == 0 ? " " : i + 1 == named.size() ? " and " : ", ") + named[i];
+    return s;
+  }
+
+ private:
+  std::vector<std::string> items_;
+};
+
 /// Shortest decimal text (15 to 17 significant digits) that parses back to exactly `value`.
 std::string format_double(double value);
 

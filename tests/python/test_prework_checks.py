@@ -116,3 +116,20 @@ def test_few_observed_pixels_at_nside_8192_need_no_full_sky_arrays(simulated):
     observed, owned, peak = (int(float(v)) for v in proc.stdout.split()[-3:])
     assert owned == 12 * 8192**2 and 0 < observed < owned // 1000
     assert peak < 2e9, f"peak RSS {peak / 1e9:.2f} GB"
+
+
+def test_a_map_in_the_input_glob_is_named_as_a_map(simulated, tmp_path):
+    folder, cfg = simulated
+    # The simulator's sky.fits beside the timelines (the minimal config's data/*.fits), and a
+    # map this run wrote, are named as maps, not as timelines that lack OBSID.
+    proc = run_tod2map(["run", cfg, "--set", "input.files=[data/*.fits]",
+                        "--set", f"output.path={tmp_path}/m.h5"], cwd=folder, check=False)
+    assert_stopped_before_reading(proc)
+    assert proc.stderr.startswith("tod2map run: error: io::index_timelines: "), proc.stderr
+    assert ("/data/sky.fits: a HEALPix map (PIXTYPE = 'HEALPIX' in HDU 2), not a timeline file: "
+            "leave it out of input.files") in proc.stderr, proc.stderr
+    run_tod2map(["run", cfg, "--set", f"output.path={tmp_path}/m.h5"], cwd=folder)
+    proc = run_tod2map(["run", cfg, "--set", f"input.files=[data/obs_*.fits, {tmp_path}/m.h5]",
+                        "--set", f"output.path={tmp_path}/n.h5"], cwd=folder, check=False)
+    assert_stopped_before_reading(proc)
+    assert f"{tmp_path}/m.h5: a tod2map map file, not a timeline file" in proc.stderr, proc.stderr

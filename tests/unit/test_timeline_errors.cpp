@@ -102,23 +102,31 @@ TEST(TimelineErrors, MissingColumn) {
   drop_column(h, "PSI");
   write_raw(path, primary_keys(), {h});
   EXPECT_EQ(index_error(path), "io::index_timelines: " + path +
-                                   "[HDU 2 'det1A']: column 'PSI' not found (columns: TIME, "
-                                   "THETA, PHI, SIGNAL, FLAG)");
+                                   "[HDU 2 'det1A']: column 'PSI' (input.columns.psi) not found "
+                                   "(columns: TIME, THETA, PHI, SIGNAL, FLAG)");
   EXPECT_EQ(read_error(path, "det1A"), "io::read_timeline: " + path +
-                                           "[HDU 2 'det1A']: column 'PSI' not found (columns: "
-                                           "TIME, THETA, PHI, SIGNAL, FLAG)");
+                                           "[HDU 2 'det1A']: column 'PSI' (input.columns.psi) "
+                                           "not found (columns: TIME, THETA, PHI, SIGNAL, FLAG)");
   Hdu no_signal = detector_hdu("d", 4);
   drop_column(no_signal, "SIGNAL");
   write_raw(path, primary_keys(), {no_signal});
   expect_refused(path,
-                 "[HDU 2 'd']: column 'SIGNAL' not found (columns: TIME, THETA, PHI, PSI, "
-                 "FLAG)");
+                 "[HDU 2 'd']: column 'SIGNAL' (input.columns.signal) not found (columns: TIME, "
+                 "THETA, PHI, PSI, FLAG)");
   Hdu no_phi = detector_hdu("d", 4);
   drop_column(no_phi, "PHI");
   write_raw(path, primary_keys(), {no_phi});
   expect_refused(path,
-                 "[HDU 2 'd']: column 'PHI' not found (columns: TIME, THETA, PSI, SIGNAL, "
-                 "FLAG)");
+                 "[HDU 2 'd']: column 'PHI' (input.columns.phi) not found (columns: TIME, THETA, "
+                 "PSI, SIGNAL, FLAG)");
+  // Every missing column at once, so that one run tells every key to set.
+  Hdu none = detector_hdu("d", 4);
+  drop_column(none, "PSI");
+  drop_column(none, "SIGNAL");
+  write_raw(path, primary_keys(), {none});
+  expect_refused(path,
+                 "[HDU 2 'd']: columns 'PSI' (input.columns.psi) and 'SIGNAL' "
+                 "(input.columns.signal) not found (columns: TIME, THETA, PHI, FLAG)");
 }
 
 TEST(TimelineErrors, ColumnOfTheWrongTypeOrLength) {

@@ -126,8 +126,10 @@ TEST(TimelineRead, ColumnNamesComeFromTheConfig) {
   } catch (const IoError& e) {
     EXPECT_EQ(std::string(e.what()),
               "io::index_timelines: " + path +
-                  "[HDU 2 'd']: columns 'THETA' and 'PHI' (or 'PIXEL') not found (columns: T, "
-                  "COLAT, LON, ANGLE, tod, QUALITY)");
+                  "[HDU 2 'd']: columns 'THETA' and 'PHI' (input.columns.theta, .phi; or "
+                  "'PIXEL', input.columns.pixel), 'PSI' (input.columns.psi) and 'SIGNAL' "
+                  "(input.columns.signal) not found (columns: T, COLAT, LON, ANGLE, tod, "
+                  "QUALITY)");
   }
 }
 
