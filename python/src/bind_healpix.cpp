@@ -73,11 +73,24 @@ Parameters
 ----------
 nside : int
     Power of two in 1 .. 2**29.
-ordering : str
-    "RING" or "NEST" ("NESTED" accepted), case-insensitive.
+ordering : str, optional
+    "RING" (default) or "NEST" ("NESTED" accepted), case-insensitive.
+nest : bool, optional
+    healpy's spelling: nest=True is ordering "NEST". Giving both, in disagreement, is an error.
 )doc")
-      .def(py::init<hp::index_t, const std::string&>(), py::arg("nside"),
-           py::arg("ordering") = "RING")
+      .def(py::init([](hp::index_t nside, const py::object& ordering, const py::object& nest) {
+             std::string o = ordering.is_none() ? "" : ordering.cast<std::string>();
+             if (!nest.is_none()) {
+               const std::string from_nest = nest.cast<bool>() ? "NEST" : "RING";
+               if (!o.empty() && hp::parse_ordering(o) != hp::parse_ordering(from_nest))
+                 throw InvalidArgument("Healpix: ordering '" + o + "' and nest=" +
+                                       (nest.cast<bool>() ? "True" : "False") + " disagree");
+               o = from_nest;
+             }
+             return Healpix(nside, o.empty() ? "RING" : o);
+           }),
+           py::arg("nside"), py::arg("ordering") = py::none(), py::kw_only(),
+           py::arg("nest") = py::none())
       .def_property_readonly("nside", [](const Healpix& h) { return h.nside; })
       .def_property_readonly(
           "ordering", [](const Healpix& h) { return std::string(hp::ordering_name(h.ordering)); })

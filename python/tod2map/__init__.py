@@ -23,6 +23,7 @@ from ._config import load_config
 from ._core import Config, Healpix, Timeline, available_backends, set_quiet
 from ._mapmaker import MapMaker, describe, read_timelines, run, simulate
 from ._maps import UNSEEN, DistributedMap, MapFile, Result, half_difference, read_map
+from . import plot  # noqa: E402  (matplotlib and healpy load only when a figure is made)
 
 __version__ = _core.version()
 
@@ -38,6 +39,7 @@ __all__ = [
     "available_backends",
     "describe",
     "half_difference",
+    "plot",
     "load_config",
     "read_map",
     "read_timelines",

@@ -75,6 +75,34 @@ class DistributedMap:
     def __array__(self, dtype=None):
         return np.asarray(self.local, dtype=dtype)
 
+    def __len__(self):
+        """shape[0]: the components of a multi-component map, the pixels of a scalar one."""
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        """A component of a multi-component map, by index or name (``m[1]``, ``m["Q"]``), as a
+        scalar DistributedMap over the same ranks (a view). On a scalar map: this rank's values
+        of owned pixels (``m[p]``, ``m[[p, q]]``); ``get`` reads pixels other ranks own. Not
+        collective."""
+        if self._owned.ndim == 2:
+            if isinstance(key, str):
+                if not self.components or key not in self.components:
+                    raise KeyError(f"DistributedMap: no component {key!r} "
+                                   f"(components: {self.components})")
+                key = self.components.index(key)
+            c = range(self.ncomp)[key]  # IndexError for a component out of range
+            return DistributedMap(np.ascontiguousarray(self._owned[:, c]), self._first, self.npix,
+                                  self.comm)
+        pix = np.asarray(key)
+        if not np.issubdtype(pix.dtype, np.integer):
+            raise TypeError(f"DistributedMap: pixel indices must be integers, got {pix.dtype}")
+        outside = (pix < self._first) | (pix >= self._first + self._owned.shape[0])
+        if np.any(outside):
+            raise IndexError(f"DistributedMap: pixel {int(pix[outside].flat[0])} is not owned by "
+                             f"this rank (owned: {self.owned_range.start}.."
+                             f"{self.owned_range.stop - 1}); use get(), which is collective")
+        return self._owned[pix - self._first]
+
     def __iter__(self):
         """Iterates over the owned range: (pixel, value) pairs, value a scalar or an (ncomp,)
         array. Not collective."""

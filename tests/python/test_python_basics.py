@@ -251,3 +251,31 @@ def test_plot_command(tmp_path):
     assert proc.stderr.startswith("tod2map plot: error: ") and "missing.h5" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.png").exists()
+
+
+def test_healpy_like_spellings():
+    # import tod2map gives tod2map.plot; Healpix takes healpy's nest=.
+    assert callable(tod2map.plot.plot_map) and callable(tod2map.plot.map_figure)
+    assert tod2map.Healpix(64, nest=True).ordering == "NEST"
+    assert tod2map.Healpix(64, nest=False).ordering == "RING"
+    assert tod2map.Healpix(64, "nested", nest=True).ordering == "NEST"
+    with pytest.raises(ValueError, match="ordering 'RING' and nest=True disagree"):
+        tod2map.Healpix(64, "RING", nest=True)
+    pix = tod2map.Healpix(16, nest=True).ang2pix(0.3, 1.2)
+    assert pix == hp.ang2pix(16, 0.3, 1.2, nest=True)
+
+
+def test_distributed_map_len_and_indexing():
+    owned = np.arange(12.0).reshape(4, 3).copy()  # 4 owned pixels x IQU
+    m = tod2map.DistributedMap(owned, 10, 100, components="IQU")
+    assert len(m) == 3 and m.shape == (3, 100)
+    q = m["Q"]
+    assert len(q) == 100 and np.array_equal(q.local, owned[:, 1])
+    assert np.array_equal(m[2].local, owned[:, 2])
+    assert np.array_equal(q[[10, 13]], [1.0, 10.0]) and q[11] == 4.0
+    with pytest.raises(IndexError, match="pixel 14 is not owned by this rank"):
+        q[14]
+    with pytest.raises(KeyError):
+        m["V"]
+    with pytest.raises(IndexError):
+        m[3]
