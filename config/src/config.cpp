@@ -22,6 +22,16 @@ Config parse(const std::string& yaml_text, const std::string& source, const std:
   return config;
 }
 
+/// `path` as the folder `base_dir` sees it, absolute and normalised; globs stay globs.
+std::string absolute_from(const std::string& base_dir, const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty() || fs::path(path).is_absolute()) return path;
+  std::error_code ec;
+  const fs::path base = fs::absolute(base_dir.empty() ? "." : base_dir, ec);
+  if (ec) return path;
+  return (base / path).lexically_normal().string();
+}
+
 }  // namespace
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
@@ -40,6 +50,14 @@ std::string to_yaml(const Config& c) {
   config_key_table().write(w, c);
   return "# tod2map configuration, every key resolved" +
          (c.source.empty() ? std::string() : " (from " + c.source + ")") + "\n" + w.text();
+}
+
+Config with_absolute_input_paths(const Config& config) {
+  Config c = config;
+  for (std::string& entry : c.input.files) entry = absolute_from(config.base_dir, entry);
+  c.simulation.output_dir = absolute_from(config.base_dir, c.simulation.output_dir);
+  c.simulation.sky.path = absolute_from(config.base_dir, c.simulation.sky.path);
+  return c;
 }
 
 }  // namespace tod2map

@@ -359,7 +359,7 @@ MapMakingResult make_map(const Config& config, LocalData&& data, const InputLabe
   out.units = config.output.units.empty() ? labels.units : config.output.units;
   out.stokes = pix.stokes_name();
   out.method = config.mapmaker.method;
-  out.config_yaml = to_yaml(config);
+  out.config_yaml = to_yaml(with_absolute_input_paths(config));
   // Sparse: only the pixels some rank observes, so nside 8192 with a small patch needs no
   // full-sky array; files (written in blocks) and Python (io::make_dense) show the others as a
   // masked pixel: UNSEEN in the map, zero hits, rcond and blocks.
@@ -414,7 +414,8 @@ MapMakingResult run(const Config& config, MPI_Comm comm, bool write_output, bool
   CgCheckpointing checkpointing(config, resume, comm);
   // And an output that cannot be written fails it now, not after the solve.
   if (write_output) {
-    const auto config_bytes = static_cast<std::int64_t>(to_yaml(config).size());
+    const auto config_bytes =
+        static_cast<std::int64_t>(to_yaml(with_absolute_input_paths(config)).size());
     io::check_map_destination(config.output.path, config.pixelization.nside,
                               config.pixelization.nstokes(), config_bytes, comm);
     for (const auto& split : config.output.splits)

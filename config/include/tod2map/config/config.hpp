@@ -42,4 +42,9 @@ Config parse_config(const std::string& yaml_text, const std::string& base_dir = 
 /// back gives an identical Config.
 std::string to_yaml(const Config& config);
 
+/// The configuration as a map file stores it: input paths (input.files, simulation.output_dir,
+/// simulation.sky.path) made absolute, so the stored text runs again from any folder. Output
+/// paths stay relative to the current folder, so a re-run does not overwrite the original map.
+Config with_absolute_input_paths(const Config& config);
+
 }  // namespace tod2map
