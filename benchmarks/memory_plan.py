@@ -9,6 +9,7 @@ headers alone, with the whole sky (--sky-fraction 1) and with the fraction of pi
 observed. Prints a Markdown table.
 
     benchmarks/memory_plan.py [--work /tmp/tod2map-memory] [--sizes 1e6:128,...] [--ranks 1,2]
+                              [--method destripe|binned|gls]
 """
 import argparse
 import os
@@ -62,6 +63,7 @@ def main():
     ap.add_argument("--work", default="/tmp/tod2map-memory")
     ap.add_argument("--sizes", default="1e6:128,1e6:512,2e7:512,2e7:2048,1e8:512,1e8:2048")
     ap.add_argument("--ranks", default="1,2")
+    ap.add_argument("--method", default="destripe", choices=("destripe", "binned", "gls"))
     args = ap.parse_args()
     rows = []
     for size in args.sizes.split(","):
@@ -77,7 +79,8 @@ def main():
             shutil.copyfile(CONFIG, os.path.join(case, "config.yaml"))
             run(["mpiexec", "-n", "2", EXE, "sim", "config.yaml"] + flags, case)
         for ranks in [int(r) for r in args.ranks.split(",")]:
-            out = run(["mpiexec", "-n", str(ranks), EXE, "run", "config.yaml"] + flags, case)
+            method = ["--set", f"mapmaker.method={args.method}"]
+            out = run(["mpiexec", "-n", str(ranks), EXE, "run", "config.yaml"] + flags + method, case)
             estimate = float(number(r"memory: estimated ([0-9.]+) MiB per rank", out))
             peak = max(float(v) for v in
                        number(r"peak memory per rank \(MiB\):((?:\s+[0-9.]+)+)", out).split())
@@ -87,12 +90,13 @@ def main():
             for f in (1.0, fraction):
                 # A plan that does not fit this machine exits 1 but still says its estimate.
                 p = run([EXE, "plan", "config.yaml", "-n", str(ranks), "--sky-fraction",
-                         f"{f:.6g}"] + flags, case, allow_fail=True)
+                         f"{f:.6g}"] + flags + method, case, allow_fail=True)
                 plans.append(mib(number(r"(?:total\s+|would need about )([0-9.]+ [GM]iB)", p)))
             rows.append((size, ranks, peak, estimate, plans[0], fraction, plans[1]))
             print(f"{size} x{ranks}: peak {peak:.0f} MiB, run estimate {estimate:.0f}, plan "
                   f"{plans[0]:.0f} (sky 1), {plans[1]:.0f} (sky {fraction:.3f})", flush=True)
     print()
+    print(f"method {args.method}")
     print("| samples:nside | ranks | peak RSS MiB/rank | run's estimate | ratio | plan, sky 1 | "
           "ratio | observed fraction | plan, that fraction | ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -1,4 +1,4 @@
-// `tod2map info FILE` for FITS files: timeline files (DESIGN.md section 3), HEALPix maps
+// `tod2map info FILE` for FITS files: timeline files (docs/formats.md), HEALPix maps
 // (section 4), and a generic HDU listing for anything else. Describes what is there without
 // judging it, so a file the reader refuses can still be inspected.
 #include <ostream>

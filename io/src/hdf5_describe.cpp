@@ -270,7 +270,7 @@ void describe_hdf5_file(const std::string& path, std::ostream& out) {
         "cannot list attributes");
 
   text << "datasets:\n";
-  // The standard datasets in DESIGN order, then everything else by name.
+  // The standard datasets in the order of docs/formats-maps.md, then everything else by name.
   std::vector<std::string> names = hdf5::list_datasets(file, where);
   const std::vector<std::string> standard{"map", "hits", "rcond", "invcov", "solver/residuals"};
   const auto rank_of = [&](const std::string& n) {

@@ -1,4 +1,4 @@
-// The FITS map (DESIGN.md section 4) as healpy.read_map reads it: one BINTABLE, one row per
+// The FITS map (docs/formats-maps.md) as healpy.read_map reads it: one BINTABLE, one row per
 // pixel, columns I_STOKES[, Q_STOKES, U_STOKES] and HITS, HEALPix header keywords. FITS is
 // written by one process, so rank 0 writes its own range and then each other rank's, which
 // that rank sends in blocks: rank 0 never holds more than one block of another rank's data.

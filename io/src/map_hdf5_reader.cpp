@@ -1,5 +1,5 @@
 // Reads a whole tod2map HDF5 map file on one rank, checking that every dataset has the shape
-// DESIGN.md section 4 gives it for the file's nside and stokes.
+// docs/formats-maps.md gives it for the file's nside and stokes.
 #include <hdf5.h>
 
 #include <cstdio>

@@ -1,4 +1,4 @@
-// The HDF5 map file (DESIGN.md section 4), written collectively: every rank creates the same
+// The HDF5 map file (docs/formats-maps.md), written collectively: every rank creates the same
 // datasets and writes its owned pixel range as hyperslabs with collective MPI-IO, in blocks of
 // kHdf5BlockPixels expanded from its (dense or sparse) values, so no rank ever holds more than
 // its own stored pixels plus one block. Steps: create the file; all metadata (attributes and

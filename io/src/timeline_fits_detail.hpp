@@ -1,7 +1,7 @@
 #pragma once
 // Private helpers shared by the timeline FITS format (reader, indexer), writer and `info`: opening
 // files with clear errors, walking HDUs with truncation checks, reading header keys, and checking
-// that a detector BINTABLE has the columns of DESIGN.md section 3. Not installed, not public API.
+// that a detector BINTABLE has the columns of docs/formats.md. Not installed, not public API.
 #include <fitsio.h>
 
 #include <cstdint>
@@ -113,7 +113,7 @@ struct TimelineLayout {
   std::vector<ColumnSlot> more_signals;  ///< input.columns.signal's other columns
 };
 
-/// Checks the current HDU (a detector BINTABLE) against DESIGN.md section 3 with the column
+/// Checks the current HDU (a detector BINTABLE) against docs/formats.md with the column
 /// names of `columns`: PSI and SIGNAL required, THETA+PHI or PIXEL (with NSIDE, ORDERING),
 /// TIME and FLAG optional; floats are scalar E or D, FLAG and PIXEL scalar integers.
 TimelineLayout inspect_timeline_hdu(const FitsInput& in, const ColumnNames& columns);

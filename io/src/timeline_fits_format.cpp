@@ -1,4 +1,4 @@
-// The FITS timeline format (DESIGN.md section 3) behind the TimelineFormat seam: a file per
+// The FITS timeline format (docs/formats.md) behind the TimelineFormat seam: a file per
 // observation, a BINTABLE per detector; a timeline's location is its HDU number.
 #include <cstring>
 #include <map>

@@ -1,4 +1,4 @@
-// Reading one detector timeline from a FITS file (DESIGN.md section 3): the read of the FITS
+// Reading one detector timeline from a FITS file (docs/formats.md): the read of the FITS
 // TimelineFormat (timeline_fits_format.cpp).
 //
 // Speed: a detector BINTABLE stores its rows one after another, so the reader fetches blocks of

@@ -1,4 +1,4 @@
-// Writing timeline FITS files (DESIGN.md section 3): what `tod2map sim` produces and what the
+// Writing timeline FITS files (docs/formats.md): what `tod2map sim` produces and what the
 // reader reads back bit for bit.
 #include <cmath>
 #include <cstdio>

@@ -1,7 +1,9 @@
 // tod2map._core.Timeline: one observation x detector as numpy arrays, made from arrays (kept
 // as given when they are contiguous float64: no copy) or read from FITS (numpy views of the
 // reader's vectors: no copy). mapmaker::TimelineView points into them for map-making.
+#include <cmath>
 #include <memory>
+#include <optional>
 
 #include "bindings.hpp"
 #include "timelines.hpp"
@@ -38,6 +40,67 @@ const T* data_of(const py::object& a) {
   return static_cast<const T*>(py::cast<py::array>(a).data());
 }
 
+// What is wrong with an angle of an unflagged sample ("" when nothing), for Timeline's check:
+// the ranges of the reader's io::sample_fault (theta in [0, pi], |phi| and |psi| up to
+// io::kMaxSampleAngle, all finite), with a guess at the cause.
+std::string angle_fault(bool theta, double value) {
+  if (!std::isfinite(value)) return "is not finite";
+  if (theta) {
+    if (value >= 0.0 && value <= io::kMaxTheta) return "";
+    if (value > io::kMaxTheta && value <= 180.0) return "is outside [0, pi] radians (degrees?)";
+    if (value < 0.0 && value >= -io::kMaxTheta / 2)
+      return "is outside [0, pi] radians (a latitude? theta is the colatitude, pi/2 - latitude)";
+    return "is outside [0, pi] radians";
+  }
+  if (std::fabs(value) <= io::kMaxSampleAngle) return "";
+  return "is outside [-1e8, 1e8] radians";
+}
+
+// With the counts of mapmaker::mark_good_samples: raises ValueError naming the first unflagged
+// sample whose theta, phi or psi is out of range or not finite (non-finite signal is left to
+// the good-sample mask, as the reader leaves it).
+void check_angles(const mapmaker::TimelineView& v, const std::int64_t* flags,
+                  std::int64_t flag_mask) {
+  if (v.n_bad_pointing + v.n_bad_weight + v.n_nonfinite == 0) return;
+  const bool angles = !v.has_pixels();
+  struct Column {
+    const char* name;
+    const double* values;
+    bool theta;
+  };
+  const Column columns[3] = {{"theta", angles ? v.theta : nullptr, true},
+                             {"phi", angles ? v.phi : nullptr, false},
+                             {"psi", v.psi, false}};
+  std::int64_t bad = 0, unflagged = 0, first = -1;
+  const Column* first_column = nullptr;
+  std::string first_fault;
+  for (std::int64_t i = 0; i < v.size; ++i) {
+    if (flags && (flags[i] & flag_mask) != 0) continue;
+    ++unflagged;
+    bool sample_bad = false;
+    for (const Column& c : columns) {
+      if (c.values == nullptr) continue;
+      std::string fault = angle_fault(c.theta, c.values[i]);
+      if (fault.empty()) continue;
+      sample_bad = true;
+      if (first < 0) {
+        first = i;
+        first_column = &c;
+        first_fault = std::move(fault);
+      }
+      break;
+    }
+    bad += sample_bad ? 1 : 0;
+  }
+  if (first < 0) return;
+  const std::string value = py::repr(py::float_(first_column->values[first]));
+  throw py::value_error(
+      std::string("Timeline: ") + first_column->name + "[" + std::to_string(first) + "] = " +
+      value + " " + first_fault + "; " + std::to_string(bad) + " of " + std::to_string(unflagged) +
+      " unflagged samples have bad angles (flag them, or validate=False drops them as the "
+      "file reader does)");
+}
+
 }  // namespace
 
 mapmaker::TimelineView Timeline::view() const {
@@ -66,7 +129,7 @@ Timeline Timeline::from_arrays(const py::object& signal_in, const py::object& ps
                                const py::object& theta_in, const py::object& phi_in,
                                const py::object& pixel_in, std::int64_t nside,
                                const std::string& ordering, const py::object& flags_in,
-                               std::int64_t flag_mask, const py::object& time_in) {
+                               std::int64_t flag_mask, const py::object& time_in, bool validate) {
   Timeline t;
   t.signal = as_column<double>(signal_in, "signal", -1);
   t.size = py::cast<py::array>(t.signal).shape(0);
@@ -93,6 +156,7 @@ Timeline Timeline::from_arrays(const py::object& signal_in, const py::object& ps
     py::gil_scoped_release release;
     mapmaker::mark_good_samples(v, flags, flag_mask, g);
   }
+  if (validate) check_angles(v, flags, flag_mask);
   t.good = std::move(good);
   t.n_flagged = v.n_flagged;
   t.n_nonfinite = v.n_nonfinite;
@@ -138,6 +202,11 @@ void bind_timelines(py::module_& m) {
   py::class_<Timeline>(m, "Timeline", R"doc(
 One observation x detector: samples and the detector's properties.
 
+    Timeline(signal=d, theta=theta, phi=phi, psi=psi, sigma=1e-3, samprate=50.0, detector="a")
+    Timeline(signal=d, pixel=pix, nside=512, psi=psi, sigma=1e-3, samprate=50.0)
+
+Every argument may be given by keyword (the positional order is signal, psi, theta, phi).
+
 Arrays that are already contiguous float64 (int64 for pixel) are kept as given, not copied:
 map-making reads them in place, so they must not be resized; changing values in place is seen
 by later map-making calls, but the good-sample mask is computed once, here.
@@ -160,6 +229,12 @@ flags : array_like of int, optional
     A sample is used where flags & flag_mask == 0 and its values are finite.
 flag_mask : int
     Default 255, as input.flag_mask.
+validate : bool
+    True (default): an unflagged sample with theta outside [0, pi], |phi| or |psi| above 1e8
+    rad, or any of them not finite, raises ValueError naming the array, the first such index
+    and its value (theta in degrees is the usual cause). False: such samples are counted
+    (n_bad_pointing, n_bad_weight, n_nonfinite) and left out, as the file reader does. Either
+    way a non-finite signal only leaves its sample out.
 polang, poleff : float
     Polarization angle (radians, added to psi) and efficiency.
 fknee, alpha : float
@@ -173,15 +248,24 @@ time : array_like, optional
 )doc")
       .def(py::init([](const py::object& signal, const py::object& psi, const py::object& theta,
                        const py::object& phi, const py::object& pixel, std::int64_t nside,
-                       const std::string& ordering, double sigma, double samprate,
-                       const std::string& detector, const std::string& obsid,
-                       const py::object& flags, std::int64_t flag_mask, double polang,
-                       double poleff, double fknee, double alpha, const std::string& coordsys,
-                       const py::object& time, const std::string& units) {
+                       const std::string& ordering, std::optional<double> sigma,
+                       std::optional<double> samprate, const std::string& detector,
+                       const std::string& obsid, const py::object& flags, std::int64_t flag_mask,
+                       double polang, double poleff, double fknee, double alpha,
+                       const std::string& coordsys, const py::object& time,
+                       const std::string& units, bool validate) {
+             // Required, but keywords with a default so that a missing one gets its own message
+             // rather than pybind11's list of signatures.
+             if (!sigma)
+               throw py::type_error(
+                   "Timeline: sigma= is required: the white-noise rms per sample, in signal "
+                   "units (the noise weight is 1/sigma**2)");
+             if (!samprate)
+               throw py::type_error("Timeline: samprate= is required: the sampling rate in Hz");
              Timeline t = Timeline::from_arrays(signal, psi, theta, phi, pixel, nside, ordering,
-                                                flags, flag_mask, time);
+                                                flags, flag_mask, time, validate);
              t.det.name = detector;
-             t.det.sigma = sigma;
+             t.det.sigma = *sigma;
              t.det.polang = polang;
              t.det.poleff = poleff;
              t.det.fknee = fknee;
@@ -189,16 +273,17 @@ time : array_like, optional
              t.det.coordsys = coordsys;
              t.det.units = units;
              t.obsid = obsid;
-             t.samprate = samprate;
+             t.samprate = *samprate;
              return t;
            }),
            py::arg("signal"), py::arg("psi"), py::arg("theta") = py::none(),
            py::arg("phi") = py::none(), py::kw_only(), py::arg("pixel") = py::none(),
-           py::arg("nside") = 0, py::arg("ordering") = "RING", py::arg("sigma"),
-           py::arg("samprate"), py::arg("detector") = "det", py::arg("obsid") = "0",
+           py::arg("nside") = 0, py::arg("ordering") = "RING", py::arg("sigma") = py::none(),
+           py::arg("samprate") = py::none(), py::arg("detector") = "det", py::arg("obsid") = "0",
            py::arg("flags") = py::none(), py::arg("flag_mask") = 255, py::arg("polang") = 0.0,
            py::arg("poleff") = 1.0, py::arg("fknee") = 0.0, py::arg("alpha") = 1.0,
-           py::arg("coordsys") = "", py::arg("time") = py::none(), py::arg("units") = "")
+           py::arg("coordsys") = "", py::arg("time") = py::none(), py::arg("units") = "",
+           py::arg("validate") = true)
       .def("__len__", [](const Timeline& t) { return t.size; })
       .def_readonly("signal", &Timeline::signal)
       .def_readonly("psi", &Timeline::psi)

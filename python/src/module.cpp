@@ -5,8 +5,8 @@
 // it twice) and initialises Kokkos. Shut-down: a Python atexit handler destroys the Runtime,
 // which runs the registered finalisers (PETSc) and finalises Kokkos, and MPI only if the
 // Runtime initialised it. mpi4py finalises its MPI after all atexit handlers (Py_AtExit), so
-// Kokkos and PETSc always go before MPI, as DESIGN.md section 2 requires. No object the module
-// hands to Python holds Kokkos or backend memory (results are host vectors), so nothing is
+// Kokkos and PETSc always go before MPI, as docs/design.md, "Data flow" requires. No object the
+// module hands to Python holds Kokkos or backend memory (results are host vectors), so nothing is
 // left to free after Kokkos::finalize.
 #include <mpi4py/mpi4py.h>
 

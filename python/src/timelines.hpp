@@ -27,12 +27,14 @@ struct Timeline {
   mapmaker::TimelineView view() const;
 
   /// From user arrays: kept when contiguous float64 (int64 for pixel), converted otherwise;
-  /// computes the good-sample mask (mapmaker::mark_good_samples).
+  /// computes the good-sample mask (mapmaker::mark_good_samples). With `validate`, an
+  /// unflagged sample whose theta, phi or psi is out of range or not finite raises ValueError
+  /// naming the first one; without, such samples are counted and dropped as the reader does.
   static Timeline from_arrays(const py::object& signal, const py::object& psi,
                               const py::object& theta, const py::object& phi,
                               const py::object& pixel, std::int64_t nside,
                               const std::string& ordering, const py::object& flags,
-                              std::int64_t flag_mask, const py::object& time);
+                              std::int64_t flag_mask, const py::object& time, bool validate = true);
   /// From the reader: the arrays are views of the (moved) vectors.
   static Timeline from_io(io::Timeline&& read);
 };

@@ -1,9 +1,41 @@
 """Configurations from dicts, YAML files or Config objects (see docs/config.md for the keys)."""
+import contextlib
 import json
 import os
 from collections.abc import Mapping
 
 from . import _core
+
+# Whether the library's progress lines print (the C++ log's quiet flag, which the package sets
+# at import); verbose= of each call overrides it for that call.
+_quiet = [False]
+
+
+def set_quiet(quiet=True):
+    """Silences (True, the default in Python) or shows (False) the progress lines that the
+    library prints on rank 0 to stdout: the resolved config, input, solver iterations, timings,
+    files written, as ``tod2map run`` prints them. Applies to every later call that is not
+    given ``verbose=``. Warnings and errors (stderr) always print.
+
+    Returns the previous setting."""
+    previous = _quiet[0]
+    _quiet[0] = bool(quiet)
+    _core.set_quiet(_quiet[0])
+    return previous
+
+
+@contextlib.contextmanager
+def verbosity(verbose):
+    """The library's progress lines on (True) or off (False) during a with block; None keeps
+    set_quiet's setting."""
+    if verbose is None:
+        yield
+        return
+    _core.set_quiet(not verbose)
+    try:
+        yield
+    finally:
+        _core.set_quiet(_quiet[0])
 
 
 def _plain(value):

@@ -1,10 +1,10 @@
 """Runs, simulation, timelines and the map-maker."""
 from . import _core
-from ._config import load_config
+from ._config import load_config, verbosity
 from ._maps import Result
 
 
-def run(config, comm=None, *, write=True, overrides=None, resume=False):
+def run(config, comm=None, *, write=True, overrides=None, resume=False, verbose=None):
     """Makes a map as ``tod2map run CONFIG`` does, with the same result.
 
     Parameters
@@ -20,6 +20,10 @@ def run(config, comm=None, *, write=True, overrides=None, resume=False):
     resume : bool
         Continue the destriping solve from the checkpoint at ``solver.checkpoint.path``, as
         ``tod2map run --resume`` does (docs/checkpoint.md).
+    verbose : bool, optional
+        True prints the library's progress lines on rank 0 as ``tod2map run`` does (the resolved
+        config, input, solver iterations, summary); False silences them; None (default) follows
+        ``set_quiet`` (quiet unless ``set_quiet(False)``). Warnings print either way.
 
     Returns
     -------
@@ -34,26 +38,34 @@ def run(config, comm=None, *, write=True, overrides=None, resume=False):
     the solve writes the checkpoint and raises KeyboardInterrupt.
     """
     cfg = load_config(config, overrides, comm)
-    return Result(_core.run(cfg, comm, write, resume), comm)
+    with verbosity(verbose):
+        core = _core.run(cfg, comm, write, resume)
+    return Result(core, comm, verbose=verbose)
 
 
-def simulate(config, comm=None, *, overrides=None):
+def simulate(config, comm=None, *, overrides=None, verbose=None):
     """Writes the simulated timeline files of the config's ``simulation`` section, as
     ``tod2map sim CONFIG`` does (docs/simulation.md). Collective. Ctrl-C raises
-    KeyboardInterrupt before the next observation, leaving no .partial file."""
-    _core.simulate(load_config(config, overrides, comm), comm)
+    KeyboardInterrupt before the next observation, leaving no .partial file. ``verbose``: as
+    for run."""
+    cfg = load_config(config, overrides, comm)
+    with verbosity(verbose):
+        _core.simulate(cfg, comm)
 
 
-def read_timelines(config, comm=None, *, overrides=None):
+def read_timelines(config, comm=None, *, overrides=None, verbose=None):
     """This rank's share of the timelines of config's ``input`` section (whole files' detectors,
-    balanced over ranks by sample count as ``tod2map run`` does). Collective.
+    balanced over ranks by sample count as ``tod2map run`` does). Collective. ``verbose``: as
+    for run.
 
     Returns
     -------
     list of Timeline
         Their arrays are numpy views of what was read (no copy).
     """
-    return _core.read_timelines(load_config(config, overrides, comm), comm)
+    cfg = load_config(config, overrides, comm)
+    with verbosity(verbose):
+        return _core.read_timelines(cfg, comm)
 
 
 def describe(path):
@@ -103,6 +115,10 @@ class MapMaker:
         Shortcuts for config keys: pixelization (a Healpix), nside, ordering, stokes, method,
         baseline_length, noise_prior, nside_cross, min_hits, min_rcond, psd, bandwidth, backend,
         tol, maxiter, preconditioner, baselines, noise_model, max_rejected_fraction.
+    verbose : bool, optional
+        Progress lines of every map made (and written) from here: True prints them, False
+        silences them, None (default) follows ``set_quiet``. Each call may also take
+        ``verbose=``.
 
     Examples
     --------
@@ -112,19 +128,23 @@ class MapMaker:
     >>> destriped.write("out/map.h5")
     """
 
-    def __init__(self, timelines, config=None, comm=None, **options):
+    def __init__(self, timelines, config=None, comm=None, *, verbose=None, **options):
         self.timelines = list(timelines)
         for t in self.timelines:
             if not isinstance(t, _core.Timeline):
                 raise TypeError(f"MapMaker: timelines must be tod2map.Timeline, got {type(t).__name__}")
         self.comm = comm
+        self.verbose = verbose
         self.config = load_config(config if config is not None else {},
                                   _overrides(options, "MapMaker"), comm)
 
-    def make(self, **options):
+    def make(self, *, verbose=None, **options):
         """A map with the config's method (and these options). Returns a Result."""
         cfg = load_config(self.config, _overrides(options, "MapMaker.make"), self.comm)
-        return Result(_core.make_map(cfg, self.timelines, self.comm), self.comm)
+        verbose = self.verbose if verbose is None else verbose
+        with verbosity(verbose):
+            core = _core.make_map(cfg, self.timelines, self.comm)
+        return Result(core, self.comm, verbose=verbose)
 
     def binned(self, **options):
         """The binned map m = (P^T N^-1 P)^-1 P^T N^-1 d. Returns a Result."""

@@ -1,9 +1,11 @@
 """Distributed maps, map-making results and map files."""
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import _core
+from ._config import verbosity
 
 #: healpy's UNSEEN: the value of unobserved or masked pixels in tod2map maps.
 UNSEEN = -1.6375e30
@@ -173,9 +175,10 @@ class Result:
     be written.
     """
 
-    def __init__(self, core, comm=None):
+    def __init__(self, core, comm=None, *, verbose=None):
         self._core = core
         self.comm = comm
+        self._verbose = verbose  # write's default: the verbose= of the call that made it
         self._arrays = None
 
     def _distributed(self, name):
@@ -215,7 +218,8 @@ class Result:
         """The split maps of output.splits, by name (each a Result: its own map, hits, rcond,
         invcov, samples_used, pixels_observed; the run's solver history and timings)."""
         if getattr(self, "_splits", None) is None:
-            self._splits = {name: Result(self._core.split_result(name), self.comm)
+            self._splits = {name: Result(self._core.split_result(name), self.comm,
+                                         verbose=self._verbose)
                             for name in self._core.split_names}
         return self._splits
     residuals = property(lambda self: self._core.residuals,
@@ -248,47 +252,317 @@ class Result:
 
     summary = property(lambda self: self._core.summary, doc="The summary `tod2map run` prints.")
 
-    def write(self, path=None):
+    def write(self, path=None, *, verbose=None):
         """Writes the map file (collective): ``.h5`` as parallel HDF5, ``.fits`` as a FITS map
-        healpy reads. Default path: the config's output.path."""
-        self._core.write(str(path) if path is not None else self.config.output_path, self.comm)
+        healpy reads. Default path: the config's output.path. ``verbose``: print the library's
+        lines about the write (default: as the run or MapMaker that made this result)."""
+        with verbosity(self._verbose if verbose is None else verbose):
+            self._core.write(str(path) if path is not None else self.config.output_path,
+                             self.comm)
 
     def __repr__(self):
         return (f"<tod2map.Result {self.method} {self.stokes} nside {self.nside}: "
                 f"{self.iterations} iterations, {self.pixels_observed} pixels observed>")
 
 
-@dataclass
+@dataclass(repr=False)
 class MapFile:
-    """A tod2map HDF5 map file (DESIGN.md section 4), whole."""
+    """A whole map file read by ``read_map``: a tod2map HDF5 map (docs/formats-maps.md), a
+    tod2map FITS map, or a HEALPix FITS map from elsewhere (healpy.write_map, Planck).
+
+    The same attributes for every kind; what a file does not hold is None (arrays) or ""
+    (strings): a FITS map has no ``rcond``, ``invcov`` or ``residuals``, and a FITS map not
+    written by tod2map has no ``method``, ``config`` or ``version`` (nor ``hits`` without a
+    HITS column).
+    """
 
     nside: int
-    ordering: str
-    coordsys: str
-    stokes: str
+    ordering: str           #: "RING" or "NEST": the order of the arrays
+    coordsys: str           #: "G", "E", "C" or "" when the file does not say
+    stokes: str             #: "IQU" or "I"
     units: str
-    method: str
-    config: str
-    version: str
-    created: str
-    map: np.ndarray         #: (nstokes, npix)
-    hits: np.ndarray        #: (npix,)
-    rcond: np.ndarray       #: (npix,)
-    invcov: np.ndarray      #: (ncov, npix)
-    residuals: np.ndarray   #: (niter + 1,)
+    method: str             #: "binned", "destripe", "gls"; "" for a map tod2map did not make
+    config: str             #: the resolved YAML config of the run ("" when the file has none)
+    version: str            #: tod2map version of the writer ("" for other writers)
+    created: str            #: UTC time of the write, ISO 8601 ("" when the file does not say)
+    map: np.ndarray         #: (nstokes, npix) float64, UNSEEN where unobserved or masked
+    hits: np.ndarray        #: (npix,) int64; None for a FITS map without HITS
+    rcond: np.ndarray       #: (npix,); None for a FITS map
+    invcov: np.ndarray      #: (ncov, npix); None for a FITS map
+    residuals: np.ndarray   #: (niter + 1,); None for a FITS map
     split: str = ""         #: the output.splits name of a split map, "" for the full map
-    extra: dict = field(default_factory=dict)  #: other datasets by path ("baselines/...")
+    extra: dict = field(default_factory=dict)  #: HDF5: other datasets by path ("baselines/...");
+    #: FITS: other columns of the map table by name, each (npix,)
+    path: str = ""          #: the file read
+    format: str = ""        #: "hdf5" or "fits"
+
+    @property
+    def npix(self):
+        return 12 * self.nside * self.nside
+
+    def __repr__(self):
+        what = " ".join(w for w in (self.method, self.split and f"split {self.split}") if w)
+        return (f"<tod2map.MapFile {self.path or '?'} ({self.format}): nside {self.nside} "
+                f"{self.ordering} {self.stokes}{' ' + self.units if self.units else ''}"
+                f"{', ' + what if what else ''}>")
 
 
-def read_map(path):
-    """Reads a whole tod2map HDF5 map file on this rank (not collective).
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_FITS_SIGNATURE = b"SIMPLE  ="
+
+
+def _file_format(path):
+    """"fits", "hdf5" or None, from the file's first bytes (HDF5: its signature at 0, 512,
+    1024, ... as HDF5 looks for it after a user block)."""
+    with open(path, "rb") as f:
+        head = f.read(len(_FITS_SIGNATURE))
+        if head.startswith(_FITS_SIGNATURE):
+            return "fits"
+        size = os.fstat(f.fileno()).st_size
+        offset = 0
+        while offset + len(_HDF5_SIGNATURE) <= size:
+            f.seek(offset)
+            if f.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE:
+                return "hdf5"
+            offset = 512 if offset == 0 else 2 * offset
+    return None
+
+
+def _reorder(a, nest_to_ring, nside):
+    """a (..., npix) from NEST to RING order (nest_to_ring) or from RING to NEST."""
+    h = _core.Healpix(nside, "RING")
+    ring = np.arange(12 * nside * nside, dtype=np.int64)
+    # RING array r[p] = n[ring2nest(p)]; NEST array n[q] = r[nest2ring(q)].
+    index = h.ring2nest(ring) if nest_to_ring else h.nest2ring(ring)
+    return np.ascontiguousarray(a[..., index])
+
+
+def read_map(path, ordering=None):
+    """Reads a whole map file on this rank (not collective): a tod2map HDF5 map, a tod2map FITS
+    map, or a HEALPix FITS map written by healpy or others (1 column: I; 3 or more: the first
+    three are I, Q, U; a HITS column is the hits; implicit or explicit indexing).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; its first bytes, not its extension, say which format it is.
+    ordering : {None, "RING", "NEST"}
+        None (default) keeps the file's order (``MapFile.ordering`` says which); "RING" or
+        "NEST" reorders every per-pixel array to it (``healpy.read_map`` returns RING by
+        default: ``read_map(path, "RING")`` gives the same arrays).
+
+    Returns
+    -------
+    MapFile
 
     Raises
     ------
     OSError
-        The file is missing, not HDF5, or lacks a dataset or attribute (named).
+        The file is missing, is neither HDF5 nor FITS, or is not a map (a timeline file, or
+        missing a dataset, attribute or HEALPix keyword); the message names the file.
+    ValueError
+        A FITS map whose columns or size make no HEALPix map (named), or a bad ``ordering``.
     """
-    return MapFile(**_core.read_map(str(path)))
+    path = os.fspath(path)
+    if ordering is not None:
+        wanted = str(ordering).upper()
+        wanted = {"NESTED": "NEST"}.get(wanted, wanted)
+        if wanted not in ("RING", "NEST"):
+            raise ValueError(f"read_map: ordering must be None, 'RING' or 'NEST', got {ordering!r}")
+    kind = _file_format(path)
+    if kind == "fits":
+        m = _read_fits_map(path)
+    elif kind == "hdf5":
+        try:
+            fields = _core.read_map(path)
+        except OSError:
+            what = _timeline_file(path)
+            if what:
+                raise OSError(f"read_map: {path}: not a map file: {what}") from None
+            raise
+        m = MapFile(**fields, path=path, format="hdf5")
+    else:
+        raise OSError(f"read_map: {path}: not a map file: neither HDF5 nor FITS")
+    if ordering is not None and wanted != m.ordering:
+        to_ring = wanted == "RING"
+        for name in ("map", "hits", "rcond", "invcov"):
+            a = getattr(m, name)
+            if a is not None:
+                setattr(m, name, _reorder(a, to_ring, m.nside))
+        if m.format == "fits":  # FITS extra columns are per pixel (HDF5 extras are not)
+            m.extra = {k: _reorder(v, to_ring, m.nside) for k, v in m.extra.items()}
+        m.ordering = wanted
+    return m
+
+
+def _timeline_file(path):
+    """What `tod2map info` calls the file when it is a timeline file ("HDF5 timeline file, 4
+    detector groups; `tod2map info` describes it"), else ""."""
+    try:
+        first = _core.describe(path).splitlines()[0]
+    except (OSError, ValueError, RuntimeError, IndexError):
+        return ""
+    what = first[len(path) + 2:] if first.startswith(path + ": ") else first
+    return f"{what} (`tod2map info` describes it)" if "timeline file" in what else ""
+
+
+# Column names of HITS in HEALPix FITS maps (tod2map and Planck: HITS).
+_HITS_NAMES = ("HITS", "HIT", "NHITS", "N_OBS", "NOBS")
+# Columns that show a FITS file is a timeline file, not a map.
+_TIMELINE_COLUMNS = {"THETA", "PHI", "PSI", "SIGNAL"}
+
+
+def _header_text(header, key):
+    value = header.get(key)
+    return "" if value is None else str(value).strip()
+
+
+def _read_fits_map(path):
+    """A FITS HEALPix map as a MapFile (astropy.io.fits)."""
+    try:
+        from astropy.io import fits
+    except ImportError as e:
+        raise ImportError(f"read_map: {path}: reading FITS maps needs astropy "
+                          f"(python3-astropy): {e}") from None
+
+    try:
+        hdus = fits.open(path, memmap=False)
+    except OSError as e:
+        raise OSError(f"read_map: {path}: cannot read as FITS ({e})") from None
+    with hdus:
+        table = None
+        for hdu in hdus[1:]:
+            if isinstance(hdu, fits.BinTableHDU) and (
+                    _header_text(hdu.header, "PIXTYPE").upper() == "HEALPIX"
+                    or "NSIDE" in hdu.header):
+                table = hdu
+                break
+        if table is None:
+            names = [(hdu.name or str(k), [c.name for c in getattr(hdu, "columns", [])])
+                     for k, hdu in enumerate(hdus) if k > 0]
+            cols = {c.upper() for _, cs in names for c in cs}
+            if cols & _TIMELINE_COLUMNS:
+                what = (f"a timeline file (HDU {names[0][0]!r} has columns "
+                        f"{', '.join(names[0][1])}; `tod2map info` describes it)")
+            elif not names:
+                what = "it has no table HDU"
+            else:
+                what = "no table HDU has PIXTYPE = 'HEALPIX' or NSIDE"
+            raise OSError(f"read_map: {path}: not a HEALPix map: {what}")
+        return _fits_table_map(path, table, _fits_config(hdus))
+
+
+def _fits_table_map(path, table, config):
+    header = table.header
+    where = f"read_map: {path}[HDU {table.name!r}]"
+    columns = list(table.columns)
+    names = [c.name for c in columns]
+    upper = [n.upper() for n in names]
+    data = table.data
+    explicit = _header_text(header, "INDXSCHM").upper() == "EXPLICIT" or "PIXEL" in upper
+
+    def column(i, dtype):
+        values = np.asarray(data.field(i)) if data is not None else np.empty(0)
+        return np.asarray(values, dtype=dtype).reshape(-1)
+
+    pixel_col = upper.index("PIXEL") if "PIXEL" in upper else None
+    if explicit and pixel_col is None:
+        raise ValueError(f"{where}: INDXSCHM = 'EXPLICIT' but no PIXEL column")
+    hits_col = next((i for i, n in enumerate(upper) if n in _HITS_NAMES), None)
+    value_cols = [i for i in range(len(names)) if i not in (pixel_col, hits_col)]
+    if len(value_cols) == 1:
+        stokes = "I"
+    elif len(value_cols) >= 3:
+        stokes = "IQU"
+    else:
+        raise ValueError(f"{where}: {len(value_cols)} map columns ({', '.join(names)}); "
+                         f"read_map reads 1 (I) or 3 and more (the first three as I, Q, U)")
+    map_cols = value_cols[:len(stokes)]
+    extra_cols = value_cols[len(stokes):]
+
+    n = len(column(map_cols[0], np.float64))
+    nside = header.get("NSIDE")
+    if nside is None:
+        if explicit:
+            raise ValueError(f"{where}: a map with explicit indexing needs NSIDE")
+        nside = int(round((n / 12) ** 0.5))
+        if 12 * nside * nside != n:
+            raise ValueError(f"{where}: {n} pixels is not 12 nside^2 and there is no NSIDE")
+    nside = int(nside)
+    if nside < 1 or nside & (nside - 1):
+        raise ValueError(f"{where}: NSIDE = {nside} is not a power of two")
+    npix = 12 * nside * nside
+    if explicit:
+        pixels = column(pixel_col, np.int64)
+        if pixels.size and (pixels.min() < 0 or pixels.max() >= npix):
+            raise ValueError(f"{where}: PIXEL values outside 0..{npix - 1} (NSIDE {nside})")
+    elif n != npix:
+        raise ValueError(f"{where}: {n} pixels, but NSIDE {nside} has {npix}")
+
+    ordering = _header_text(header, "ORDERING").upper() or "RING"  # healpy assumes RING too
+    if ordering.startswith("NEST"):
+        ordering = "NEST"
+    elif ordering != "RING":
+        raise ValueError(f"{where}: ORDERING = {ordering!r} is neither RING nor NESTED")
+
+    bad = header.get("BAD_DATA")
+
+    def full(i, dtype, fill):
+        values = column(i, dtype)
+        if np.issubdtype(dtype, np.floating):
+            # UNSEEN as float32 (healpy's default column type) reads back a little off it.
+            unseen = np.isclose(values, UNSEEN, rtol=1e-5, atol=0)
+            if isinstance(bad, (int, float)) and bad != UNSEEN:
+                unseen |= values == bad
+            values[unseen] = UNSEEN
+        if not explicit:
+            return values
+        out = np.full(npix, fill, dtype=dtype)
+        out[pixels] = values
+        return out
+
+    maps = np.stack([full(i, np.float64, UNSEEN) for i in map_cols])
+    hits = full(hits_col, np.int64, 0) if hits_col is not None else None
+    extra = {names[i]: full(i, np.float64, UNSEEN) for i in extra_cols}
+
+    creator = _header_text(header, "CREATOR")
+    ours = creator.startswith("tod2map ")
+    created = _header_text(header, "DATE")
+    if ours and created and not created.endswith("Z"):
+        created += "Z"  # the HDF5 attribute's spelling; FITS DATE is UTC without a suffix
+    units = (columns[map_cols[0]].unit or "").strip()
+    return MapFile(nside=nside, ordering=ordering, coordsys=_header_text(header, "COORDSYS"),
+                   stokes=stokes, units=units, method=_header_text(header, "METHOD"),
+                   config=config, version=creator[8:] if ours else "",
+                   created=created, map=maps, hits=hits, rcond=None, invcov=None,
+                   residuals=None, split=_header_text(header, "SPLIT"), extra=extra, path=path,
+                   format="fits")
+
+
+# A config line longer than this is written over several rows (io/src/map_fits_writer.cpp).
+_CONFIG_ROW = 8192
+
+
+def _fits_config(hdus):
+    """The YAML of a tod2map FITS map's CONFIG extension ("" without one): one line per row
+    (FITS pads them with blanks), a row of 8192 characters continued on the next."""
+    from astropy.io import fits
+
+    if "CONFIG" not in hdus:
+        return ""
+    hdu = hdus["CONFIG"]
+    if not isinstance(hdu, fits.BinTableHDU) or hdu.data is None or "YAML" not in hdu.columns.names:
+        return ""
+    lines, continued = [], False
+    for row in hdu.data.field("YAML"):
+        row = row.decode() if isinstance(row, bytes) else str(row)
+        row = row.rstrip(" ")
+        if continued:
+            lines[-1] += row
+        else:
+            lines.append(row)
+        continued = len(row) == _CONFIG_ROW
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def _stokes_maps(m):

@@ -1,7 +1,7 @@
 """Map output files as other tools read them.
 
 Proves: the HDF5 map written collectively at 1, 2 and 3 ranks has the datasets, shapes, dtypes
-and root attributes of DESIGN.md section 4 as h5py sees them (strings as str, nside as an
+and root attributes of docs/formats-maps.md as h5py sees them (strings as str, nside as an
 integer), every value equals the formula the writer was fed, the per-pixel datasets start on
 stripe boundaries, extra arrays are concatenated in rank order; the FITS map is read by
 healpy.read_map(path, field=(0,1,2)) with the same values and HEALPix header keywords.

@@ -1,4 +1,4 @@
-"""`tod2map sim` end to end: the timeline files follow DESIGN.md section 3 (checked with
+"""`tod2map sim` end to end: the timeline files follow docs/formats.md (checked with
 astropy), the noiseless signal equals the sky looked up with healpy plus the IQU weights, the
 sky file is healpy-readable and smooth, a sky written by healpy.write_map is sampled exactly,
 and the files do not depend on the number of MPI ranks."""

@@ -73,15 +73,15 @@ def test_units_go_from_tunit_to_the_maps_and_the_plot(tmp_path):
     sky = fits.getheader(tmp_path / "data" / "sky.fits", 1)
     assert sky["TUNIT1"] == "uK_CMB"
 
-    # The quick-look's colour bars say the units; the FITS map's HITS column is no panel.
+    # The quick-look's colour bars say the units; the FITS map's HITS column is the hits panel,
+    # never a Stokes panel.
     out = run_python("""
         from tod2map.plot import map_figure
         for name in ("map.h5", "map.fits"):
             fig = map_figure("out/" + name, xsize=200)
-            print(name, [ax.get_title() for ax in fig.axes if ax.get_title()],
-                  [ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()])
+            print(name, [p.name for p in fig.panels], [p.label.split(",")[0] for p in fig.panels])
         """, tmp_path)
-    labels = "['I', 'Q', 'U'] ['uK_CMB', 'uK_CMB', 'uK_CMB']"
+    labels = "['I', 'Q', 'U', 'hits'] ['uK_CMB', 'uK_CMB', 'uK_CMB', 'samples per pixel (log scale)']"
     assert out.splitlines() == [f"map.h5 {labels}", f"map.fits {labels}"], out
 
 

@@ -1,5 +1,5 @@
 // Tests of the configuration parser (tod2map/config/config.hpp). Expected values are the defaults
-// and rules of DESIGN.md section 5 and docs/config.md, written out here literally rather than
+// and rules of docs/config.md and docs/config.md, written out here literally rather than
 // taken from the structs, so a changed default fails a test.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -49,7 +49,7 @@ Config small_config(const std::string& base_dir) {
   return c;
 }
 
-// The model signal of DESIGN.md section 1, computed from what the timeline holds.
+// The model signal of docs/design.md, "The math", computed from what the timeline holds.
 double model_signal(const Sky& sky, double theta, double phi, double psi, double polang,
                     double poleff) {
   const hp::index_t p = hp::ang2pix_ring(sky.nside, theta, phi);

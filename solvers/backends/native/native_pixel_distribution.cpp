@@ -1,4 +1,4 @@
-// Native MPI backend of PixelDistribution (DESIGN.md section 2): MPI and Kokkos only, so it
+// Native MPI backend of PixelDistribution (docs/design.md, "Data flow"): MPI and Kokkos only, so it
 // builds wherever tod2map does, including a GPU build whose vectors live in device memory.
 //
 // Plan (made once, collectively): each rank groups its touched pixels, in the caller's order,

@@ -1,6 +1,6 @@
 #pragma once
 // Shared by the PETSc translation units (the only files that see PETSc types): lazy
-// initialisation in the order DESIGN.md fixes, translation of PETSc error codes into
+// initialisation in the order docs/design.md gives, translation of PETSc error codes into
 // BackendError at the call, the 32-bit PetscInt range checks, and the rule for handing our
 // vectors' memory to PETSc.
 #include <petscsys.h>

@@ -1,4 +1,4 @@
-// PETSc backend of PixelDistribution (DESIGN.md section 2), on a PetscSF (star forest): the
+// PETSc backend of PixelDistribution (docs/design.md, "Data flow"), on a PetscSF (star forest): the
 // roots are this rank's stored owned pixels (detail::plan_owned_layout: contiguous ranges
 // balanced by touches, as every backend), the leaves its overlapped pixels in the caller's
 // order (an SF takes leaves in any order), each leaf pointing at (owner, offset among the

@@ -1,5 +1,5 @@
-// Tpetra backend of PixelDistribution (DESIGN.md section 2). One pair of pixel maps serves every
-// nvalues: owned = the stored pixels of this rank's owned range (detail::plan_owned_layout),
+// Tpetra backend of PixelDistribution (docs/design.md, "Data flow"). One pair of pixel maps serves
+// every nvalues: owned = the stored pixels of this rank's owned range (detail::plan_owned_layout),
 // overlapped = the pixels this rank touches, with a single Import (owned -> overlapped) and its
 // reverse Export. A transfer of nvalues per pixel moves a MultiVector with nvalues columns over
 // those maps, so the maps and the Import (whose set-up communicates and costs about a second at

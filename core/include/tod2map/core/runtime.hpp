@@ -1,5 +1,5 @@
 #pragma once
-// Process-wide start-up and shut-down in the order DESIGN.md fixes: MPI, then Kokkos (then
+// Process-wide start-up and shut-down in the order docs/design.md gives: MPI, then Kokkos (then
 // PETSc, by the backend); reverse at exit. MPI that is already initialised (mpi4py, a host
 // application) is reused and left for its owner to finalise.
 #include "tod2map/core/noncopyable.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// Map output files (DESIGN.md section 4): the HDF5 map file written collectively with parallel
+// Map output files (docs/formats-maps.md): the HDF5 map file written collectively with parallel
 // HDF5 (each rank its owned pixel range), the FITS map readable by healpy.read_map, and the
 // reader/describer used by tests and `tod2map info`. Layout details: docs/formats-maps.md.
 #include <mpi.h>

@@ -1,5 +1,5 @@
 #pragma once
-// In-memory form of the timelines of DESIGN.md section 3, whatever file format they come from.
+// In-memory form of the timelines of docs/formats.md, whatever file format they come from.
 // One Timeline is one observation x one detector: the unit that is distributed over ranks.
 #include <cmath>
 #include <cstdint>

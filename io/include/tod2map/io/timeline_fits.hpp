@@ -1,5 +1,5 @@
 #pragma once
-// Timeline FITS files (DESIGN.md section 3): writing, describing, naming an HDU. Reading goes
+// Timeline FITS files (docs/formats.md): writing, describing, naming an HDU. Reading goes
 // through the format-neutral input step (timeline_input.hpp, included here for the callers
 // that used to find it in this header).
 #include <cstdint>

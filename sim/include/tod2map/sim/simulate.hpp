@@ -1,6 +1,6 @@
 #pragma once
 // `tod2map sim`: writes the timeline files described by a config's `simulation` section
-// (DESIGN.md section 3 format; geometry and conventions in docs/simulation.md).
+// (docs/formats.md format; geometry and conventions in docs/simulation.md).
 #include <mpi.h>
 
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
-// Preconditioned conjugate gradient on Kokkos views (DESIGN.md section 1): the solver shared by
-// destriping and GLS map-making.
+// Preconditioned conjugate gradient on Kokkos views (docs/design.md, "The math"): the solver shared
+// by destriping and GLS map-making.
 #include <mpi.h>
 
 #include <functional>

@@ -1,6 +1,6 @@
 #pragma once
-// Pixel-domain distribution of map vectors (DESIGN.md section 2), behind one small interface
-// so that mapmaker code picks a backend by name (solver.backend) and never by #ifdef.
+// Pixel-domain distribution of map vectors (docs/design.md, "Data flow"), behind one small
+// interface so that mapmaker code picks a backend by name (solver.backend) and never by #ifdef.
 #include <mpi.h>
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 #pragma once
 // Device functions on the per-pixel blocks of P^T N^-1 P. A block is symmetric nstokes x
-// nstokes (1 or 3), stored packed as its upper triangle: II, IQ, IU, QQ, QU, UU (DESIGN.md
-// section 4, `invcov`). Depends on Kokkos only.
+// nstokes (1 or 3), stored packed as its upper triangle: II, IQ, IU, QQ, QU, UU
+// (`invcov` in docs/formats-maps.md). Depends on Kokkos only.
 #include <math.h>
 
 #include <Kokkos_Core.hpp>
