@@ -121,6 +121,28 @@ def test_every_block_is_run_or_says_why_not():
                             f"--allow-run-as-root and free cores): {command}")
 
 
+def test_user_docs_point_inside_the_repository():
+    """README, docs/, the examples, the Python package and the installed headers stand alone:
+    no link or reference to files that only the developers have."""
+    files = doc_files() + sorted((SOURCE / "python" / "tod2map").glob("*.py")) \
+        + sorted((SOURCE / "python" / "examples").glob("*.py")) \
+        + sorted((SOURCE / "examples").rglob("*.*")) \
+        + sorted(p for d in SOURCE.glob("*/include") for p in d.rglob("*.hpp"))
+    assert len(files) > 50
+    outside = re.compile(r"\.\./shared|DESIGN\.md|STYLE\.md|reviews/architecture")
+    found = [f"{p.relative_to(SOURCE)}:{n}: {line.strip()}"
+             for p in files for n, line in enumerate(p.read_text().splitlines(), 1)
+             if outside.search(line)]
+    assert not found, "\n".join(found)
+    # Relative Markdown links resolve to files of the repository.
+    broken = []
+    for p in doc_files():
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", p.read_text()):
+            if not (p.parent / target).exists():
+                broken.append(f"{p.relative_to(SOURCE)}: {target}")
+    assert not broken, broken
+
+
 @pytest.mark.skipif(not BUILD, reason="TOD2MAP_BUILD_DIR is not set (run through ctest)")
 def test_blocks_run_as_written(tmp_path):
     blocks = all_blocks()

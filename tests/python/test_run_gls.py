@@ -3,8 +3,8 @@
 Proves: with f_knee 0.5 Hz and alpha 2, the GLS map's residual against the input sky is no
 larger than the destriper's (with its noise prior, its best) on several independent noise
 realisations (the ratios are printed); the spectra fitted with noise.psd: estimate are those
-the data were simulated with (median over the timelines: f_knee within 20 %, alpha within
-10 %, see below); the
+the data were simulated with (median over the timelines: f_knee and alpha within 10 %, see
+below); the
 noise model written with output.noise_model is the header's with noise.psd: header; 1 and 3
 ranks give the same map to 1e-9.
 """
@@ -105,11 +105,12 @@ def test_estimated_spectra_match_the_simulated_ones(runs):
     sigma, fknee, alpha = np.median(fits, axis=0)
     print(f"median fitted sigma {sigma:.4f}, fknee {fknee:.4f} Hz, alpha {alpha:.4f}")
     # On noise alone the fit is within 2 % (tests/unit/test_psd_estimate.cpp). Here the residual
-    # of the first map also holds that map's noise, the other timelines' 1/f noise brought back
-    # at the scan's harmonics: f_knee comes out about 12 % high at this resolution (nside 16,
-    # 300 hits per pixel), alpha within 4 %.
+    # of a map also holds that map's noise: after one refit (the residual of a GLS map made
+    # with the binned map's too-red fit) f_knee came out 12 % high; after the second, made with
+    # a nearly right model, 6 % low with alpha 6.5 % high (the residual lacks the map's own
+    # noise, N - P M P^T). On 3600 s observations both are within 1 %. The issue asks for 10 %.
     assert abs(sigma - 1.0) < 0.02
-    assert abs(fknee - 0.5) < 0.1
+    assert abs(fknee - 0.5) < 0.05
     assert abs(alpha - 2.0) < 0.2
     # The map made with the fitted spectra is as good as with the true ones, within 1 %.
     assert residual_rms(folder, folder / "out" / "estimate.h5") <= \

@@ -2,6 +2,7 @@
 #include "tod2map/mapmaker/gls.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "timeline_arrays.hpp"
@@ -15,6 +16,9 @@
 namespace tod2map::mapmaker {
 
 namespace {
+
+// Refits stop when no timeline's f_knee or alpha moved by more than this (relative).
+constexpr double kRefitTolerance = 0.02;
 
 // "N timelines with 1/f noise (f_knee a .. b Hz, alpha c .. d), M white" over all ranks.
 std::string describe_spectra(MPI_Comm comm, const std::vector<NoisePsd>& psd) {
@@ -68,28 +72,56 @@ Vector residual_of(const PixelSystem& system, const LocalData& data, const Vecto
   return residual;
 }
 
+// Whether any timeline's f_knee or alpha moved by more than `tolerance` (relative), on any rank.
+bool spectra_moved(MPI_Comm comm, const std::vector<NoisePsd>& a, const std::vector<NoisePsd>& b,
+                   double tolerance) {
+  int moved = 0;
+  for (std::size_t i = 0; i < a.size() && i < b.size() && moved == 0; ++i) {
+    const auto rel = [](double x, double y) {
+      return std::abs(x - y) / std::max(std::abs(x), std::abs(y));
+    };
+    if ((a[i].fknee > 0) != (b[i].fknee > 0))
+      moved = 1;
+    else if (a[i].fknee > 0 &&
+             (rel(a[i].fknee, b[i].fknee) > tolerance || rel(a[i].alpha, b[i].alpha) > tolerance))
+      moved = 1;
+  }
+  TOD2MAP_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &moved, 1, MPI_INT, MPI_MAX, comm));
+  return moved != 0;
+}
+
 // The spectra fitted to the residual of a map. The binned map's residual is a poor estimate of
 // the noise when the 1/f noise is strong: the binned map's stripes (the other detectors' and
 // crossings' 1/f noise) come back into each timeline at the scan's harmonics (f_knee 0.5 Hz,
 // alpha 2, nside 16: the fit to it gave f_knee 5.8 Hz, alpha 1.6). So the first fit only sets
-// up a GLS map, far less striped, whose residual is fitted again.
+// up a GLS map, far less striped, whose residual is fitted again; that map, made with a noise
+// model still too red, keeps some of the stripes (f_knee 12 % high after one refit), so the
+// refit repeats until the fits settle (noise.refits at most).
 std::vector<NoisePsd> estimated_spectra(const PixelSystem& system, const LocalData& data,
                                         const Config& config, MPI_Comm comm) {
   Vector map = system.make_owned_map("tod2map::gls_first_map");
   binned_map(system, data.signal, map);
-  const std::vector<NoisePsd> first = fit_noise_per_timeline(data, residual_of(system, data, map));
+  std::vector<NoisePsd> fit = fit_noise_per_timeline(data, residual_of(system, data, map));
   log::info("gls: noise fitted to the binned map's residual: %s",
-            describe_spectra(comm, first).c_str());
-  const ToeplitzNoiseWeighting weighting(data, first, config.mapmaker.noise.bandwidth);
-  solvers::CgOptions cg;
-  // Fixed, not solver.tol and solver.maxiter: those may change on --resume (they do not change
-  // the final solve's iterates), and the fitted spectra, which define its system, must not.
-  // A residual for a spectrum needs no more than 1e-6.
-  cg.tol = 1e-6;
-  cg.maxiter = 500;
-  cg.label = "gls/noise";
-  gls_map(system, data, weighting, cg, map);
-  return fit_noise_per_timeline(data, residual_of(system, data, map));
+            describe_spectra(comm, fit).c_str());
+  for (int pass = 1; pass <= config.mapmaker.noise.refits; ++pass) {
+    const ToeplitzNoiseWeighting weighting(data, fit, config.mapmaker.noise.bandwidth);
+    solvers::CgOptions cg;
+    // Fixed, not solver.tol and solver.maxiter: those may change on --resume (they do not
+    // change the final solve's iterates), and the fitted spectra, which define its system,
+    // must not. A residual for a spectrum needs no more than 1e-6.
+    cg.tol = 1e-6;
+    cg.maxiter = 500;
+    cg.label = "gls/noise";
+    gls_map(system, data, weighting, cg, map);
+    std::vector<NoisePsd> next = fit_noise_per_timeline(data, residual_of(system, data, map));
+    const bool moved = spectra_moved(comm, fit, next, kRefitTolerance);
+    fit = std::move(next);
+    log::info("gls: noise refit %d, to the residual of a GLS map: %s", pass,
+              describe_spectra(comm, fit).c_str());
+    if (!moved) break;
+  }
+  return fit;
 }
 
 std::string describe_convergence(const solvers::CgResult& cg, double tol) {
@@ -116,10 +148,9 @@ class Gls final : public Method {
         estimate ? estimated_spectra(in.system, in.data, config, comm) : header_spectra(in.data);
     const ToeplitzNoiseWeighting weighting(in.data, psd, noise.bandwidth);
     if (!in.quiet)
-      log::info(
-          "gls: noise %s: %s; N^-1 bandwidth %lld samples",
-          estimate ? "fitted to the residual of a first GLS map" : "from the timeline headers",
-          describe_spectra(comm, psd).c_str(), static_cast<long long>(noise.bandwidth));
+      log::info("gls: noise %s: %s; N^-1 bandwidth %lld samples",
+                estimate ? "fitted to the residual of a GLS map" : "from the timeline headers",
+                describe_spectra(comm, psd).c_str(), static_cast<long long>(noise.bandwidth));
 
     solvers::CgOptions cg;
     cg.tol = config.solver.tol;

@@ -26,6 +26,7 @@ struct MapmakerConfig {
   struct Noise {
     NoiseSpectrumSource psd = NoiseSpectrumSource::header;
     std::int64_t bandwidth = 1024;  ///< lags of the banded Toeplitz N^-1, in samples
+    int refits = 2;                 ///< estimate: GLS maps whose residual is fitted again, at most
   } noise;
 };
 
