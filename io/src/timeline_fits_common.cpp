@@ -231,6 +231,20 @@ std::optional<double> FitsInput::double_key(const std::string& key) const {
   const char type = key_type(*this, key, *raw);
   if (type != 'I' && type != 'F')
     fail("header key '" + key + "' = " + shown(*raw) + " (expected a number)");
+  // Parsed here rather than by CFITSIO, which calls a subnormal value (1e-310) an overflow:
+  // the key's own range check then says what is wrong with it.
+  std::string text = trim_right(*raw);
+  text.erase(0, text.find_first_not_of(' '));
+  for (char& c : text)
+    if (c == 'D' || c == 'd') c = 'E';  // FITS allows a Fortran exponent
+  char* end = nullptr;
+  const double parsed = std::strtod(text.c_str(), &end);
+  if (end != nullptr && end != text.c_str() && *end == '\0') {
+    if (!std::isfinite(parsed))
+      fail("header key '" + key + "' = " + shown(*raw) +
+           " (beyond the range of a double-precision number)");
+    return parsed;
+  }
   double value = 0;
   int status = 0;
   fits_read_key(fptr_, TDOUBLE, key.c_str(), &value, nullptr, &status);

@@ -241,6 +241,11 @@ TEST(TimelineErrors, HeaderValuesThatWouldBreakTheWeights) {
             where +
                 "header key 'POLANG' = 1e+308 (expected an angle in radians, at most 10000 "
                 "in magnitude)");
+  // A subnormal value is read (CFITSIO alone calls it an overflow) and meets the range check.
+  EXPECT_EQ(refused("SIGMA", 1e-310, true),
+            where +
+                "header key 'SIGMA' = 9.99999999999997e-311 (expected 1e-100 to 1e+100 so that "
+                "the noise weight 1/SIGMA^2 stays finite)");
   EXPECT_EQ(refused("POLEFF", 1.5, false), where + "header key 'POLEFF' = 1.5 (expected 0 to 1)");
   EXPECT_EQ(refused("POLEFF", -0.1, false), where + "header key 'POLEFF' = -0.1 (expected 0 to 1)");
   // The edges are accepted.
