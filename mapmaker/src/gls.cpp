@@ -135,7 +135,7 @@ class BlockJacobi final : public solvers::LinearOperator {
 
 solvers::CgResult gls_map(const PixelSystem& system, const LocalData& data,
                           const NoiseWeighting& noise, const solvers::CgOptions& cg,
-                          const Vector& owned_map) {
+                          const Vector& owned_map, Vector* unknowns) {
   const SampleSignal& signal = data.signal;
   const std::int64_t n = signal.size();
   const auto pixel = data.pixel;
@@ -169,7 +169,9 @@ solvers::CgResult gls_map(const PixelSystem& system, const LocalData& data,
   const GlsMatrix A(system, noise, gaps, n);
   const BlockJacobi M(system, system.reweighted_inverse(noise.chunk_weights()), gaps);
   Vector x("tod2map::gls_unknowns", n_map + gaps.size());
+  if (unknowns != nullptr && unknowns->extent(0) == x.extent(0)) Kokkos::deep_copy(x, *unknowns);
   const solvers::CgResult result = solvers::pcg(system.distribution().comm(), A, &M, b, x, cg);
+  if (unknowns != nullptr) *unknowns = x;
 
   const auto mask = system.mask();
   const int ns = system.nstokes();

@@ -97,8 +97,10 @@ bool spectra_moved(MPI_Comm comm, const std::vector<NoisePsd>& a, const std::vec
 // up a GLS map, far less striped, whose residual is fitted again; that map, made with a noise
 // model still too red, keeps some of the stripes (f_knee 12 % high after one refit), so the
 // refit repeats until the fits settle (noise.refits at most).
+// `unknowns` returns the last refit's solution, which starts the final solve: the same data
+// with a noise model that moved by 2 % at most, so it is close.
 std::vector<NoisePsd> estimated_spectra(const PixelSystem& system, const LocalData& data,
-                                        const Config& config, MPI_Comm comm) {
+                                        const Config& config, MPI_Comm comm, Vector& unknowns) {
   Vector map = system.make_owned_map("tod2map::gls_first_map");
   binned_map(system, data.signal, map);
   std::vector<NoisePsd> fit = fit_noise_per_timeline(data, residual_of(system, data, map));
@@ -113,7 +115,7 @@ std::vector<NoisePsd> estimated_spectra(const PixelSystem& system, const LocalDa
     cg.tol = 1e-6;
     cg.maxiter = 500;
     cg.label = "gls/noise";
-    gls_map(system, data, weighting, cg, map);
+    gls_map(system, data, weighting, cg, map, &unknowns);
     std::vector<NoisePsd> next = fit_noise_per_timeline(data, residual_of(system, data, map));
     const bool moved = spectra_moved(comm, fit, next, kRefitTolerance);
     fit = std::move(next);
@@ -144,8 +146,10 @@ class Gls final : public Method {
     // become gaps of N^-1, as flagged samples are.
     in.system.drop_masked_samples(in.data);
     const bool estimate = noise.psd == NoiseSpectrumSource::estimate;
+    Vector start;  // estimate: the last refit's map and gap values
     const std::vector<NoisePsd> psd =
-        estimate ? estimated_spectra(in.system, in.data, config, comm) : header_spectra(in.data);
+        estimate ? estimated_spectra(in.system, in.data, config, comm, start)
+                 : header_spectra(in.data);
     const ToeplitzNoiseWeighting weighting(in.data, psd, noise.bandwidth);
     if (!in.quiet)
       log::info("gls: noise %s: %s; N^-1 bandwidth %lld samples",
@@ -159,7 +163,7 @@ class Gls final : public Method {
     cg.progress = !in.quiet;  // a Monte Carlo map: its log line says enough
     if (in.checkpointing) in.checkpointing->attach(cg);  // the final solve only
     MethodResult result;
-    result.solver = gls_map(in.system, in.data, weighting, cg, owned_map);
+    result.solver = gls_map(in.system, in.data, weighting, cg, owned_map, &start);
     result.cg_loop_timed = true;
     result.convergence = describe_convergence(result.solver, config.solver.tol);
     if (config.output.noise_model) {

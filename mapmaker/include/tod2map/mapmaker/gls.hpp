@@ -20,9 +20,11 @@ namespace tod2map::mapmaker {
 /// Fills owned_map (n_owned*nstokes) with the GLS map of data's signal (data: the samples the
 /// system was built from), masked pixels UNSEEN, and returns the CG history (tol and maxiter from
 /// cg). A white `noise` (every timeline's N^-1 diagonal) gives the binned map in one iteration.
-/// Collective over the system's communicator.
+/// Collective over the system's communicator. `unknowns`, when given, holds on entry the start
+/// of the solve (the map and gap values of an earlier gls_map on the same data, e.g. with
+/// another noise model; ignored when empty or of another size) and on return the solution.
 solvers::CgResult gls_map(const PixelSystem& system, const LocalData& data,
                           const NoiseWeighting& noise, const solvers::CgOptions& cg,
-                          const Vector& owned_map);
+                          const Vector& owned_map, Vector* unknowns = nullptr);
 
 }  // namespace tod2map::mapmaker
