@@ -1,8 +1,10 @@
 #include "tod2map/mapmaker/gls.hpp"
 
+#include <optional>
 #include <vector>
 
 #include "device_copies.hpp"
+#include "gls_deflation.hpp"
 #include "tod2map/io/map_output.hpp"
 
 namespace tod2map::mapmaker {
@@ -135,7 +137,7 @@ class BlockJacobi final : public solvers::LinearOperator {
 
 solvers::CgResult gls_map(const PixelSystem& system, const LocalData& data,
                           const NoiseWeighting& noise, const solvers::CgOptions& cg,
-                          const Vector& owned_map, Vector* unknowns) {
+                          const Vector& owned_map, const GlsSolveExtras& extras) {
   const SampleSignal& signal = data.signal;
   const std::int64_t n = signal.size();
   const auto pixel = data.pixel;
@@ -169,8 +171,27 @@ solvers::CgResult gls_map(const PixelSystem& system, const LocalData& data,
   const GlsMatrix A(system, noise, gaps, n);
   const BlockJacobi M(system, system.reweighted_inverse(noise.chunk_weights()), gaps);
   Vector x("tod2map::gls_unknowns", n_map + gaps.size());
+  Vector* unknowns = extras.unknowns;
   if (unknowns != nullptr && unknowns->extent(0) == x.extent(0)) Kokkos::deep_copy(x, *unknowns);
-  const solvers::CgResult result = solvers::pcg(system.distribution().comm(), A, &M, b, x, cg);
+  MPI_Comm comm = system.distribution().comm();
+  std::shared_ptr<const Deflation> deflation;
+  if (extras.deflation != nullptr) deflation = *extras.deflation;
+  if (deflation && !deflation->z.empty() && deflation->z.front().extent(0) != x.extent(0))
+    deflation.reset();  // another system's
+  if (!deflation && extras.coarse != nullptr && !extras.coarse->empty() &&
+      extras.coarse->front().extent(0) == x.extent(0)) {
+    deflation = make_deflation(comm, A, *extras.coarse);
+    if (extras.deflation != nullptr) *extras.deflation = deflation;
+  }
+  std::optional<DeflatedPreconditioner> two_level;
+  const solvers::LinearOperator* preconditioner = &M;
+  if (deflation && deflation->size() > 0) {
+    two_level.emplace(comm, M, *deflation);
+    preconditioner = &*two_level;
+  }
+  solvers::CgOptions options = cg;
+  if (extras.record != nullptr) extras.record->attach(options);
+  const solvers::CgResult result = solvers::pcg(comm, A, preconditioner, b, x, options);
   if (unknowns != nullptr) *unknowns = x;
 
   const auto mask = system.mask();

@@ -101,6 +101,11 @@ MemoryEstimate estimate_rank_memory(const Config& config, const RankShare& share
     e.solver = chunks * per_baseline + 7 * map_vector;
   } else {  // gls: the filtered timeline, the signal's copy, the gap unknowns; CG over the map
     e.solver = n * 8.0 * 3 + 8 * map_vector;
+    // The two-level preconditioner: 3k Lanczos vectors while recording, then k Ritz vectors
+    // being formed from them; k Ritz vectors and A times them afterwards.
+    const bool repeats = config.mapmaker.noise.psd == NoiseSpectrumSource::estimate ||
+                         config.monte_carlo.count > 0 || !config.input.columns.more_signals.empty();
+    if (repeats) e.solver += 4.0 * config.mapmaker.deflation * map_vector;
   }
   return e;
 }

@@ -153,6 +153,10 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
     result.residuals.push_back(residual);
     if (!std::isfinite(residual) || !std::isfinite(rz))
       throw Error(where(options) + ": initial residual is not finite (x or A x holds NaN/Inf)");
+    if (options.preconditioned && options.keep_preconditioned > 0) {
+      exec.fence();
+      options.preconditioned(0, M ? z : r, rz);
+    }
     if (residual <= options.tol) {
       result.converged = true;
     } else {
@@ -202,6 +206,10 @@ CgResult pcg(MPI_Comm comm, const LinearOperator& A, const LinearOperator* M, co
                                     ") at iteration " + std::to_string(k));
     }
     const double rz_next = M ? sums[1] : sums[0];
+    if (options.preconditioned && k < options.keep_preconditioned && options.resume == nullptr) {
+      exec.fence();
+      options.preconditioned(k, M ? z : r, rz_next);
+    }
     const bool stop = guard && sums[guard_slot] > 0;
     residual = std::sqrt(sums[0]) / b_norm;
     result.residuals.push_back(residual);

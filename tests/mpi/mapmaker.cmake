@@ -17,6 +17,8 @@ tod2map_add_test(test_destripe_dense SOURCES test_destripe_dense.cpp
 tod2map_add_test(test_gls_dense SOURCES test_gls_dense.cpp
                  LIBRARIES tod2map::mapmaker Eigen3::Eigen RANKS 1 2 3
                  LABELS ${_mapmaker_backend_labels})
+# The two-level preconditioner's header is the map-maker's own (mapmaker/src).
+target_include_directories(test_gls_dense PRIVATE ${PROJECT_SOURCE_DIR}/mapmaker/src)
 # The destriper's new parts against the dense reference of destripe_reference.hpp: every
 # preconditioner, nside_cross, and the solve's diagnostics (observe hook, true residual,
 # eigenvalue and map-change estimates). Any backend will do (the first one built).

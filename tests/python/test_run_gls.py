@@ -132,3 +132,19 @@ def test_rank_counts_agree(runs):
     for ranks in (1, 3):
         assert (maps[ranks][0] != UNSEEN).tolist() == seen.tolist()
         assert np.abs(maps[ranks][:, seen] - maps[2][:, seen]).max() <= 1e-9 * scale
+
+
+def test_noise_maps_use_the_data_maps_fitted_noise_model(runs):
+    """With noise.psd: estimate, the Monte Carlo noise maps are made with the N^-1 fitted to the
+    data, once: not refitted to each realization's noise."""
+    folder, cfg = runs[0]
+    proc = run_tod2map(["run", cfg, "--set", "mapmaker.noise.psd=estimate", "--set",
+                        "output.path=out/mc.h5", "--mc", "2"], ranks=2, cwd=folder)
+    assert proc.stdout.count("noise fitted to the binned map's residual") == 1, proc.stdout
+    for k in range(2):
+        with h5py.File(folder / "out" / f"mc_mc000{k}.h5", "r") as f:
+            m = f["map"][()]
+        seen = m[0] != UNSEEN
+        assert seen.sum() > 0.5 * m.shape[1]
+        # Noise only: white sigma 1 per sample, a few hundred hits per pixel.
+        assert 0.01 < np.std(m[1:, seen]) < 1.0

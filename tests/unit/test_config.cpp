@@ -757,7 +757,7 @@ TEST(Config, UnknownKeysSuggestTheClosestKnownKey) {
        "'simulation.focal_plane[1].sigma'?)"},
       {"mapmaker: {zzz: 1}",
        "key mapmaker.zzz: unknown key (expected one of: method, baseline_length, noise_prior, "
-       "min_hits, min_rcond, nside_cross, noise)"},
+       "min_hits, min_rcond, nside_cross, deflation, noise)"},
       // reported before the value error the misspelling causes (sky.path left at its default)
       {"simulation: {sky: {type: file, pth: x.fits}}",
        "key simulation.sky.pth: unknown key (did you mean 'simulation.sky.path'?)"},

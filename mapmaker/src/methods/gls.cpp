@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 
+#include "../gls_deflation.hpp"
 #include "timeline_arrays.hpp"
 #include "tod2map/core/log.hpp"
 #include "tod2map/core/mpi.hpp"
@@ -98,9 +100,11 @@ bool spectra_moved(MPI_Comm comm, const std::vector<NoisePsd>& a, const std::vec
 // model still too red, keeps some of the stripes (f_knee 12 % high after one refit), so the
 // refit repeats until the fits settle (noise.refits at most).
 // `unknowns` returns the last refit's solution, which starts the final solve: the same data
-// with a noise model that moved by 2 % at most, so it is close.
+// with a noise model that moved by 2 % at most, so it is close. `recorder`, when set, records
+// each refit's Lanczos vectors: the caller takes the last one's Ritz vectors.
 std::vector<NoisePsd> estimated_spectra(const PixelSystem& system, const LocalData& data,
-                                        const Config& config, MPI_Comm comm, Vector& unknowns) {
+                                        const Config& config, MPI_Comm comm, Vector& unknowns,
+                                        LanczosRecorder* recorder, solvers::CgResult& last_refit) {
   Vector map = system.make_owned_map("tod2map::gls_first_map");
   binned_map(system, data.signal, map);
   std::vector<NoisePsd> fit = fit_noise_per_timeline(data, residual_of(system, data, map));
@@ -115,7 +119,10 @@ std::vector<NoisePsd> estimated_spectra(const PixelSystem& system, const LocalDa
     cg.tol = 1e-6;
     cg.maxiter = 500;
     cg.label = "gls/noise";
-    gls_map(system, data, weighting, cg, map, &unknowns);
+    GlsSolveExtras extras;
+    extras.unknowns = &unknowns;
+    extras.record = recorder;
+    last_refit = gls_map(system, data, weighting, cg, map, extras);
     std::vector<NoisePsd> next = fit_noise_per_timeline(data, residual_of(system, data, map));
     const bool moved = spectra_moved(comm, fit, next, kRefitTolerance);
     fit = std::move(next);
@@ -136,6 +143,15 @@ std::string describe_convergence(const solvers::CgResult& cg, double tol) {
   return line;
 }
 
+// What a GLS solve keeps for the solves of the same system that follow (the noise maps of a
+// Monte Carlo, the other signal columns): the noise model, so that they are made with the
+// data map's N^-1 rather than one fitted to each, and the two-level preconditioner.
+struct GlsState {
+  std::vector<NoisePsd> psd;
+  std::vector<Vector> coarse;                  ///< Ritz vectors for the next solve to build on
+  std::shared_ptr<const Deflation> deflation;  ///< built by the first solve that had them
+};
+
 class Gls final : public Method {
  public:
   MethodResult solve(const MethodInputs& in, const Vector& owned_map) const override {
@@ -146,10 +162,29 @@ class Gls final : public Method {
     // become gaps of N^-1, as flagged samples are.
     in.system.drop_masked_samples(in.data);
     const bool estimate = noise.psd == NoiseSpectrumSource::estimate;
+    const int deflate = config.mapmaker.deflation;
+    // More solves of this system follow this one: worth a coarse space for them.
+    const bool more_solves =
+        config.monte_carlo.count > 0 || !config.input.columns.more_signals.empty();
+    std::shared_ptr<void> local;
+    std::shared_ptr<void>& kept = in.state ? *in.state : local;
+    const bool first = !kept;
+    if (first) kept = std::make_shared<GlsState>();
+    auto& state = *static_cast<GlsState*>(kept.get());
+
     Vector start;  // estimate: the last refit's map and gap values
-    const std::vector<NoisePsd> psd =
-        estimate ? estimated_spectra(in.system, in.data, config, comm, start)
-                 : header_spectra(in.data);
+    if (first) {
+      // Estimate: the last refit solved nearly this system; its Ritz vectors deflate the final
+      // solve (and the ones after it).
+      std::unique_ptr<LanczosRecorder> refit_recorder;
+      if (estimate && deflate > 0) refit_recorder = std::make_unique<LanczosRecorder>(3 * deflate);
+      solvers::CgResult last_refit;
+      state.psd = estimate ? estimated_spectra(in.system, in.data, config, comm, start,
+                                               refit_recorder.get(), last_refit)
+                           : header_spectra(in.data);
+      if (refit_recorder) state.coarse = refit_recorder->ritz_vectors(last_refit, deflate);
+    }
+    const std::vector<NoisePsd>& psd = state.psd;
     const ToeplitzNoiseWeighting weighting(in.data, psd, noise.bandwidth);
     if (!in.quiet)
       log::info("gls: noise %s: %s; N^-1 bandwidth %lld samples",
@@ -162,8 +197,29 @@ class Gls final : public Method {
     cg.label = "gls";
     cg.progress = !in.quiet;  // a Monte Carlo map: its log line says enough
     if (in.checkpointing) in.checkpointing->attach(cg);  // the final solve only
+    GlsSolveExtras extras;
+    extras.unknowns = &start;
+    extras.coarse = &state.coarse;
+    extras.deflation = &state.deflation;
+    // The data map's solve, with more to follow and no coarse space yet: its own Lanczos
+    // vectors give one to the solves that follow (which build it on their first call).
+    std::unique_ptr<LanczosRecorder> recorder;
+    if (first && more_solves && deflate > 0 && state.coarse.empty()) {
+      recorder = std::make_unique<LanczosRecorder>(3 * deflate);
+      extras.record = recorder.get();
+    }
     MethodResult result;
-    result.solver = gls_map(in.system, in.data, weighting, cg, owned_map, &start);
+    result.solver = gls_map(in.system, in.data, weighting, cg, owned_map, extras);
+    if (recorder) state.coarse = recorder->ritz_vectors(result.solver, deflate);
+    if (!more_solves) state.coarse.clear();
+    if (!in.quiet && state.deflation && state.deflation->size() > 0)
+      log::info("gls: two-level preconditioner on %d Ritz vectors of the last noise refit",
+                state.deflation->size());
+    if (!in.quiet && recorder && !state.coarse.empty())
+      log::info(
+          "gls: %d Ritz vectors kept for the two-level preconditioner of the solves "
+          "that follow",
+          static_cast<int>(state.coarse.size()));
     result.cg_loop_timed = true;
     result.convergence = describe_convergence(result.solver, config.solver.tol);
     if (config.output.noise_model) {

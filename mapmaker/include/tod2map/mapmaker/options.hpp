@@ -22,6 +22,9 @@ struct MapmakerConfig {
   std::int64_t min_hits = 3;
   double min_rcond = 1.0e-3;
   std::int64_t nside_cross = 0;  ///< destriping resolution; 0 = pixelization.nside
+  /// gls: Ritz vectors of a first solve that deflate the solves of the same system after it
+  /// (two-level preconditioner); 0 = block-Jacobi only.
+  int deflation = 0;
   /// The correlated noise model of `gls` (mapmaker/noise_model.hpp).
   struct Noise {
     NoiseSpectrumSource psd = NoiseSpectrumSource::header;

@@ -47,6 +47,12 @@ struct CgOptions {
   /// CgResult::seconds and of the progress lines' s/iter.
   std::function<void(int iteration, const Vector& x)> observe;
   int observe_every = 0;  ///< >= 0; 0: never
+  /// Called collectively with z_k = M r_k (r_k without a preconditioner) and r_k . z_k, summed
+  /// over ranks, for k = 0, 1, ... while k < keep_preconditioned, before z_k is used; not on a
+  /// resumed solve. The vectors z_k / sqrt(r_k . z_k) are the Lanczos vectors of M A, whose
+  /// tridiagonal matrix CgResult::alphas and betas give (GLS deflation). z is pcg's: copy it.
+  std::function<void(int k, const Vector& z, double rz)> preconditioned;
+  int keep_preconditioned = 0;  ///< >= 0
   /// After the loop, apply A once more and report ||b - A x|| / ||b|| (CgResult::true_residual):
   /// the recursively updated residual can drift from it by round-off.
   bool true_residual = false;
