@@ -309,6 +309,7 @@ class MapFile:
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _FITS_SIGNATURE = b"SIMPLE  ="
+_GZIP_SIGNATURE = b"\x1f\x8b"  # a .fits.gz, which astropy reads as it is
 
 
 def _file_format(path):
@@ -316,7 +317,7 @@ def _file_format(path):
     1024, ... as HDF5 looks for it after a user block)."""
     with open(path, "rb") as f:
         head = f.read(len(_FITS_SIGNATURE))
-        if head.startswith(_FITS_SIGNATURE):
+        if head.startswith(_FITS_SIGNATURE) or head.startswith(_GZIP_SIGNATURE):
             return "fits"
         size = os.fstat(f.fileno()).st_size
         offset = 0
@@ -452,9 +453,34 @@ def _read_fits_map(path):
         return _fits_table_map(path, table, _fits_config(hdus))
 
 
-def _fits_table_map(path, table, config):
+def _unseen_mask(values, bad=None):
+    """Where values are UNSEEN (also as float32 rounds it: healpy's default column type) or the
+    FITS BAD_DATA value `bad`."""
+    out = np.isclose(values, UNSEEN, rtol=1e-5, atol=0)
+    if isinstance(bad, (int, float)) and bad != UNSEEN:
+        out |= values == bad
+    return out
+
+
+@dataclass
+class _HealpixColumns:
+    """The columns of a HEALPix FITS map table, parsed (read_map and tod2map.plot share it)."""
+
+    names: list         #: TTYPEn as written
+    upper: list         #: the same, in upper case
+    units: list         #: TUNITn per column ("" when none)
+    hits_col: object    #: index of the hit count column, or None
+    value_cols: list    #: the other columns but PIXEL, in file order
+    nside: int
+    ordering: str       #: "RING" or "NEST", the file's
+    full: object        #: full(i, dtype, fill): column i over every pixel, in the file's order
+
+
+def _healpix_columns(table, where):
+    """Parses a HEALPix FITS map table: NSIDE (from the header, or the row count), ORDERING,
+    implicit or explicit (INDXSCHM, PIXEL) indexing, the hits column, and BAD_DATA / float32
+    UNSEEN values brought back to UNSEEN. Raises ValueError naming `where`."""
     header = table.header
-    where = f"read_map: {path}[HDU {table.name!r}]"
     columns = list(table.columns)
     names = [c.name for c in columns]
     upper = [n.upper() for n in names]
@@ -463,24 +489,17 @@ def _fits_table_map(path, table, config):
 
     def column(i, dtype):
         values = np.asarray(data.field(i)) if data is not None else np.empty(0)
-        return np.asarray(values, dtype=dtype).reshape(-1)
+        return np.asarray(values, dtype=dtype).reshape(-1)  # healpy: rows of 1024
 
     pixel_col = upper.index("PIXEL") if "PIXEL" in upper else None
     if explicit and pixel_col is None:
         raise ValueError(f"{where}: INDXSCHM = 'EXPLICIT' but no PIXEL column")
     hits_col = next((i for i, n in enumerate(upper) if n in _HITS_NAMES), None)
     value_cols = [i for i in range(len(names)) if i not in (pixel_col, hits_col)]
-    if len(value_cols) == 1:
-        stokes = "I"
-    elif len(value_cols) >= 3:
-        stokes = "IQU"
-    else:
-        raise ValueError(f"{where}: {len(value_cols)} map columns ({', '.join(names)}); "
-                         f"read_map reads 1 (I) or 3 and more (the first three as I, Q, U)")
-    map_cols = value_cols[:len(stokes)]
-    extra_cols = value_cols[len(stokes):]
+    if not value_cols:
+        raise ValueError(f"{where}: no map column besides {', '.join(names)}")
 
-    n = len(column(map_cols[0], np.float64))
+    n = len(column(value_cols[0], np.float64))
     nside = header.get("NSIDE")
     if nside is None:
         if explicit:
@@ -510,29 +529,44 @@ def _fits_table_map(path, table, config):
     def full(i, dtype, fill):
         values = column(i, dtype)
         if np.issubdtype(dtype, np.floating):
-            # UNSEEN as float32 (healpy's default column type) reads back a little off it.
-            unseen = np.isclose(values, UNSEEN, rtol=1e-5, atol=0)
-            if isinstance(bad, (int, float)) and bad != UNSEEN:
-                unseen |= values == bad
-            values[unseen] = UNSEEN
+            values[_unseen_mask(values, bad)] = UNSEEN
         if not explicit:
             return values
         out = np.full(npix, fill, dtype=dtype)
         out[pixels] = values
         return out
 
-    maps = np.stack([full(i, np.float64, UNSEEN) for i in map_cols])
-    hits = full(hits_col, np.int64, 0) if hits_col is not None else None
-    extra = {names[i]: full(i, np.float64, UNSEEN) for i in extra_cols}
+    return _HealpixColumns(names=names, upper=upper,
+                           units=[(c.unit or "").strip() for c in columns], hits_col=hits_col,
+                           value_cols=value_cols, nside=nside, ordering=ordering, full=full)
+
+
+def _fits_table_map(path, table, config):
+    header = table.header
+    where = f"read_map: {path}[HDU {table.name!r}]"
+    cols = _healpix_columns(table, where)
+    names, value_cols = cols.names, cols.value_cols
+    if len(value_cols) == 1:
+        stokes = "I"
+    elif len(value_cols) >= 3:
+        stokes = "IQU"
+    else:
+        raise ValueError(f"{where}: {len(value_cols)} map columns ({', '.join(names)}); "
+                         f"read_map reads 1 (I) or 3 and more (the first three as I, Q, U)")
+    map_cols = value_cols[:len(stokes)]
+    extra_cols = value_cols[len(stokes):]
+    maps = np.stack([cols.full(i, np.float64, UNSEEN) for i in map_cols])
+    hits = cols.full(cols.hits_col, np.int64, 0) if cols.hits_col is not None else None
+    extra = {names[i]: cols.full(i, np.float64, UNSEEN) for i in extra_cols}
 
     creator = _header_text(header, "CREATOR")
     ours = creator.startswith("tod2map ")
     created = _header_text(header, "DATE")
     if ours and created and not created.endswith("Z"):
         created += "Z"  # the HDF5 attribute's spelling; FITS DATE is UTC without a suffix
-    units = (columns[map_cols[0]].unit or "").strip()
-    return MapFile(nside=nside, ordering=ordering, coordsys=_header_text(header, "COORDSYS"),
-                   stokes=stokes, units=units, method=_header_text(header, "METHOD"),
+    return MapFile(nside=cols.nside, ordering=cols.ordering,
+                   coordsys=_header_text(header, "COORDSYS"), stokes=stokes,
+                   units=cols.units[map_cols[0]], method=_header_text(header, "METHOD"),
                    config=config, version=creator[8:] if ours else "",
                    created=created, map=maps, hits=hits, rcond=None, invcov=None,
                    residuals=None, split=_header_text(header, "SPLIT"), extra=extra, path=path,

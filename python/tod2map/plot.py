@@ -6,19 +6,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._maps import UNSEEN
+from ._maps import UNSEEN, _file_format, _healpix_columns, _reorder, _unseen_mask
 
 #: Names of the coordinate systems of HEALPix COORDSYS and the tod2map ``coordsys`` attribute.
 FRAMES = {"G": "Galactic", "C": "Equatorial", "Q": "Equatorial", "E": "Ecliptic"}
 
-# FITS column names (TTYPEn) of the Stokes components and of the hit count, in upper case:
-# tod2map and Planck (I_STOKES), healpy.write_map (TEMPERATURE, Q_POLARISATION), and others.
+# FITS column names (TTYPEn) of the Stokes components, in upper case: tod2map and Planck
+# (I_STOKES), healpy.write_map (TEMPERATURE, Q_POLARISATION), and others.
 _STOKES_COLUMNS = {
     "I": "I", "I_STOKES": "I", "TEMPERATURE": "I", "T": "I", "INTENSITY": "I",
     "Q": "Q", "Q_STOKES": "Q", "Q_POLARISATION": "Q", "Q_POLARIZATION": "Q", "Q-POL": "Q",
     "U": "U", "U_STOKES": "U", "U_POLARISATION": "U", "U_POLARIZATION": "U", "U-POL": "U",
 }
-_HITS_COLUMNS = ("HITS", "HIT", "NHITS", "N_OBS", "NOBS")
 
 
 @dataclass
@@ -37,38 +36,20 @@ class _Map:
     notes: list = field(default_factory=list)
 
 
-def _file_kind(path):
-    """"fits" or "hdf5" from the file's first bytes (gzip: a .fits.gz); opening it also makes a
-    missing file an OSError naming it."""
-    with open(path, "rb") as f:
-        head = f.read(9)
-    if head.startswith(b"SIMPLE  =") or head.startswith(b"\x1f\x8b"):
-        return "fits"
-    return "hdf5"
-
-
-def _unseen(values, bad=None):
-    """Where values are UNSEEN (also as float32 would round it), BAD_DATA or not finite."""
-    out = ~np.isfinite(values) | np.isclose(values, UNSEEN, rtol=1e-5, atol=0)
-    if isinstance(bad, (int, float)) and bad != UNSEEN:
-        out |= values == bad
-    return out
+def _unseen(values):
+    """Where values are UNSEEN (also as float32 would round it) or not finite."""
+    return ~np.isfinite(values) | _unseen_mask(values)
 
 
 def _ring(a, nside, nest):
     """a (..., npix) in RING order (a NEST array is reordered)."""
-    if not nest:
-        return a
-    import healpy as hp
-
-    index = hp.ring2nest(nside, np.arange(12 * nside * nside))
-    return np.ascontiguousarray(a[..., index])
+    return _reorder(a, True, nside) if nest else a
 
 
 def _load_fits(path):
     """A HEALPix FITS map (tod2map's, healpy.write_map's, Planck's): the first binary table
-    with PIXTYPE = 'HEALPIX' or NSIDE (else the first table); its Stokes columns by name
-    (TTYPEn), their TUNITn, the HITS column, ORDERING, COORDSYS, BAD_DATA, explicit indexing."""
+    with PIXTYPE = 'HEALPIX' or NSIDE (else the first table), parsed as read_map does; its
+    Stokes columns by name (TTYPEn), each with its TUNITn."""
     from astropy.io import fits
 
     try:
@@ -81,76 +62,37 @@ def _load_fits(path):
                       == "HEALPIX" or "NSIDE" in h.header), tables[0] if tables else None)
         if table is None:
             raise OSError(f"{path}: not a HEALPix map (no binary table HDU)")
-        header, data = table.header, table.data
+        header = table.header
         names = [c.name for c in table.columns]
-        upper = [n.strip().upper() for n in names]
-        if {"THETA", "PHI", "SIGNAL"} & set(upper) and "NSIDE" not in header:
+        if {"THETA", "PHI", "SIGNAL"} & {n.strip().upper() for n in names} \
+                and "NSIDE" not in header:
             raise OSError(f"{path}: not a map but a timeline file (HDU {table.name!r} has "
                           f"columns {', '.join(names)})")
-        units = [(c.unit or "").strip() for c in table.columns]
-        if data is None or not names:
-            raise ValueError(f"{path}: the map table HDU {table.name!r} is empty")
-
-        def column(i, dtype):
-            return np.asarray(data.field(i), dtype=dtype).reshape(-1)  # healpy: rows of 1024
-
-        pixel = upper.index("PIXEL") if "PIXEL" in upper else None
-        explicit = str(header.get("INDXSCHM", "")).strip().upper() == "EXPLICIT"
-        if explicit and pixel is None:
-            raise ValueError(f"{path}: INDXSCHM = 'EXPLICIT' but no PIXEL column")
-        hits_col = next((i for i, n in enumerate(upper) if n in _HITS_COLUMNS), None)
-        value_cols = [i for i in range(len(names)) if i not in (pixel, hits_col)]
-        known = [i for i in value_cols if upper[i] in _STOKES_COLUMNS]
+        cols = _healpix_columns(table, path)
+        upper = cols.upper
+        known = [i for i in cols.value_cols if upper[i] in _STOKES_COLUMNS]
         if known:
-            cols = sorted(known, key=lambda i: "IQU".index(_STOKES_COLUMNS[upper[i]]))
-            comp = [_STOKES_COLUMNS[upper[i]] for i in cols]
-        elif len(value_cols) == 1:
-            cols, comp = value_cols, ["I"]
-        elif len(value_cols) >= 3:  # the HEALPix convention: the first three are I, Q, U
-            cols, comp = value_cols[:3], ["I", "Q", "U"]
+            picked = sorted(known, key=lambda i: "IQU".index(_STOKES_COLUMNS[upper[i]]))
+            comp = [_STOKES_COLUMNS[upper[i]] for i in picked]
+        elif len(cols.value_cols) == 1:
+            picked, comp = cols.value_cols, ["I"]
+        elif len(cols.value_cols) >= 3:  # the HEALPix convention: the first three are I, Q, U
+            picked, comp = cols.value_cols[:3], ["I", "Q", "U"]
         else:
-            cols, comp = value_cols, [names[i] for i in value_cols]
-        if not cols:
-            raise ValueError(f"{path}: no map column besides {', '.join(names)}")
+            picked, comp = cols.value_cols, [names[i] for i in cols.value_cols]
 
-        n = column(cols[0], np.float64).size
-        nside = header.get("NSIDE")
-        if nside is None:
-            if explicit:
-                raise ValueError(f"{path}: a map with explicit indexing needs NSIDE")
-            nside = int(round((n / 12) ** 0.5))
-        nside = int(nside)
-        npix = 12 * nside * nside
-        if nside < 1 or nside & (nside - 1) or (not explicit and n != npix):
-            raise ValueError(f"{path}: {n} pixels is no HEALPix map (NSIDE {nside})")
-        ordering = str(header.get("ORDERING", "RING") or "RING").strip().upper()
-        if ordering not in ("RING", "NEST", "NESTED"):
-            raise ValueError(f"{path}: ORDERING = {ordering!r} is neither RING nor NESTED")
-        nest = ordering.startswith("NEST")
-        bad = header.get("BAD_DATA")
-        where = column(pixel, np.int64) if explicit else None
-        if where is not None and where.size and (where.min() < 0 or where.max() >= npix):
-            raise ValueError(f"{path}: PIXEL values outside 0..{npix - 1} (NSIDE {nside})")
-
-        def full(i, fill):
-            v = column(i, np.float64)
-            if where is None:
-                return v
-            out = np.full(npix, fill)
-            out[where] = v
-            return out
-
-        values = np.stack([full(i, UNSEEN) for i in cols])
-        values[_unseen(values, bad)] = np.nan
-        hits = full(hits_col, 0.0) if hits_col is not None else None
+        values = np.stack([cols.full(i, np.float64, UNSEEN) for i in picked])
+        values[_unseen(values)] = np.nan
+        hits = cols.full(cols.hits_col, np.float64, 0.0) if cols.hits_col is not None else None
         creator = str(header.get("CREATOR", "")).strip()
         method = str(header.get("METHOD", "")).strip()
         what = f"{method} map" if creator.startswith("tod2map") and method else "FITS map"
-        return _Map(path=path, values=_ring(values, nside, nest), names=comp,
-                    units=[units[i] for i in cols], nside=nside,
-                    ordering="NEST" if nest else "RING",
+        nest = cols.ordering == "NEST"
+        return _Map(path=path, values=_ring(values, cols.nside, nest), names=comp,
+                    units=[cols.units[i] for i in picked], nside=cols.nside,
+                    ordering=cols.ordering,
                     coordsys=str(header.get("COORDSYS", "") or "").strip().upper(),
-                    hits=None if hits is None else _ring(hits, nside, nest), what=what)
+                    hits=None if hits is None else _ring(hits, cols.nside, nest), what=what)
 
 
 def _load_hdf5(path):
@@ -176,7 +118,7 @@ def _load(path):
     """The map file at path (HDF5 or FITS, told by its first bytes) as a _Map; pixels without
     hits (when the file counts them) are masked like UNSEEN ones."""
     path = os.fspath(path)
-    m = _load_fits(path) if _file_kind(path) == "fits" else _load_hdf5(path)
+    m = _load_fits(path) if _file_format(path) == "fits" else _load_hdf5(path)
     if m.hits is not None:
         m.values[:, m.hits <= 0] = np.nan
     return m
