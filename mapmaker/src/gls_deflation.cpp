@@ -5,7 +5,6 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "tod2map/core/error.hpp"
 #include "tod2map/core/mpi.hpp"
@@ -33,12 +32,13 @@ std::vector<double> dots(MPI_Comm comm, const std::vector<Vector>& vs, const Vec
   return out;
 }
 
-// y += sum_i c_i vs_i
-void add_combination(const std::vector<Vector>& vs, const std::vector<double>& c, const Vector& y) {
+// y += scale * sum_i c_i vs_i
+void add_combination(const std::vector<Vector>& vs, const std::vector<double>& c, const Vector& y,
+                     double scale = 1.0) {
   for (std::size_t i = 0; i < vs.size(); ++i) {
     if (c[i] == 0) continue;
     const Vector v = vs[i];
-    const double a = c[i];
+    const double a = scale * c[i];
     Kokkos::parallel_for(
         "tod2map::mapmaker::deflation_axpy", Kokkos::RangePolicy<ExecSpace>(0, y.extent(0)),
         KOKKOS_LAMBDA(const std::int64_t t) { y(t) += a * v(t); });
@@ -162,9 +162,7 @@ void DeflatedPreconditioner::apply(const Vector& x, const Vector& y) const {
   // c = E^-1 Z^T x;  work = x - A Z c;  y = M work;  y -= Z E^-1 (A Z)^T y;  y += Z c
   const std::vector<double> c = times(d_.e_inverse, dots(comm_, d_.z, x));
   Kokkos::deep_copy(work_, x);
-  std::vector<double> minus_c(c.size());
-  std::transform(c.begin(), c.end(), minus_c.begin(), [](double v) { return -v; });
-  add_combination(d_.az, minus_c, work_);
+  add_combination(d_.az, c, work_, -1.0);
   M_.apply(work_, y);
   std::vector<double> e = times(d_.e_inverse, dots(comm_, d_.az, y));
   for (std::size_t i = 0; i < e.size(); ++i) e[i] = c[i] - e[i];

@@ -77,11 +77,11 @@ Vector residual_of(const PixelSystem& system, const LocalData& data, const Vecto
 // Whether any timeline's f_knee or alpha moved by more than `tolerance` (relative), on any rank.
 bool spectra_moved(MPI_Comm comm, const std::vector<NoisePsd>& a, const std::vector<NoisePsd>& b,
                    double tolerance) {
+  const auto rel = [](double x, double y) {
+    return std::abs(x - y) / std::max(std::abs(x), std::abs(y));
+  };
   int moved = 0;
   for (std::size_t i = 0; i < a.size() && i < b.size() && moved == 0; ++i) {
-    const auto rel = [](double x, double y) {
-      return std::abs(x - y) / std::max(std::abs(x), std::abs(y));
-    };
     if ((a[i].fknee > 0) != (b[i].fknee > 0))
       moved = 1;
     else if (a[i].fknee > 0 &&
