@@ -40,9 +40,8 @@ const T* data_of(const py::object& a) {
   return static_cast<const T*>(py::cast<py::array>(a).data());
 }
 
-// What is wrong with an angle of an unflagged sample ("" when nothing), for Timeline's check:
-// the ranges of the reader's io::sample_fault (theta in [0, pi], |phi| and |psi| up to
-// io::kMaxSampleAngle, all finite), with a guess at the cause.
+// Why an angle that io::sample_fault rejects is wrong, with a guess at the cause ("" when this
+// angle is not the one at fault).
 std::string angle_fault(bool theta, double value) {
   if (!std::isfinite(value)) return "is not finite";
   if (theta) {
@@ -57,12 +56,23 @@ std::string angle_fault(bool theta, double value) {
 }
 
 // With the counts of mapmaker::mark_good_samples: raises ValueError naming the first unflagged
-// sample whose theta, phi or psi is out of range or not finite (non-finite signal is left to
-// the good-sample mask, as the reader leaves it).
+// sample whose theta, phi or psi the reader would reject (io::sample_fault; a non-finite signal
+// is left to the good-sample mask, as the reader leaves it).
 void check_angles(const mapmaker::TimelineView& v, const std::int64_t* flags,
                   std::int64_t flag_mask) {
   if (v.n_bad_pointing + v.n_bad_weight + v.n_nonfinite == 0) return;
   const bool angles = !v.has_pixels();
+  std::int64_t bad = 0, unflagged = 0, first = -1;
+  for (std::int64_t i = 0; i < v.size; ++i) {
+    if (flags && (flags[i] & flag_mask) != 0) continue;
+    ++unflagged;
+    const io::SampleFault fault =
+        io::sample_fault(0.0, v.psi[i], angles, angles ? v.theta[i] : 0.0, angles ? v.phi[i] : 0.0);
+    if (fault == io::SampleFault::none) continue;
+    ++bad;
+    if (first < 0) first = i;
+  }
+  if (first < 0) return;
   struct Column {
     const char* name;
     const double* values;
@@ -71,34 +81,20 @@ void check_angles(const mapmaker::TimelineView& v, const std::int64_t* flags,
   const Column columns[3] = {{"theta", angles ? v.theta : nullptr, true},
                              {"phi", angles ? v.phi : nullptr, false},
                              {"psi", v.psi, false}};
-  std::int64_t bad = 0, unflagged = 0, first = -1;
-  const Column* first_column = nullptr;
-  std::string first_fault;
-  for (std::int64_t i = 0; i < v.size; ++i) {
-    if (flags && (flags[i] & flag_mask) != 0) continue;
-    ++unflagged;
-    bool sample_bad = false;
-    for (const Column& c : columns) {
-      if (c.values == nullptr) continue;
-      std::string fault = angle_fault(c.theta, c.values[i]);
-      if (fault.empty()) continue;
-      sample_bad = true;
-      if (first < 0) {
-        first = i;
-        first_column = &c;
-        first_fault = std::move(fault);
-      }
-      break;
-    }
-    bad += sample_bad ? 1 : 0;
+  for (const Column& c : columns) {
+    if (c.values == nullptr) continue;
+    const std::string fault = angle_fault(c.theta, c.values[first]);
+    if (fault.empty()) continue;
+    throw py::value_error(
+        std::string("Timeline: ") + c.name + "[" + std::to_string(first) +
+        "] = " + std::string(py::repr(py::float_(c.values[first]))) + " " + fault + "; " +
+        std::to_string(bad) + " of " + std::to_string(unflagged) +
+        " unflagged samples have bad angles (flag them, or validate=False drops them as the "
+        "file reader does)");
   }
-  if (first < 0) return;
-  const std::string value = py::repr(py::float_(first_column->values[first]));
-  throw py::value_error(
-      std::string("Timeline: ") + first_column->name + "[" + std::to_string(first) + "] = " +
-      value + " " + first_fault + "; " + std::to_string(bad) + " of " + std::to_string(unflagged) +
-      " unflagged samples have bad angles (flag them, or validate=False drops them as the "
-      "file reader does)");
+  throw py::value_error("Timeline: sample " + std::to_string(first) +
+                        " has angles the file reader rejects; " + std::to_string(bad) + " of " +
+                        std::to_string(unflagged) + " unflagged samples have bad angles");
 }
 
 }  // namespace
